@@ -1,0 +1,51 @@
+"""The ``workbench`` command line: ingest, simulate, info, and the later batch commands.
+
+Each command group lives in its own module and is registered in :data:`_COMMANDS`; heavy
+libraries are imported inside the commands, so ``workbench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from workbench.core.errors import WorkbenchError
+
+__all__ = ["main", "cli"]
+
+# module -> attribute: each is a click command or group added to the top-level group
+_COMMANDS = [
+    ("workbench.cli.info", "info"),
+    ("workbench.cli.ingest", "ingest"),
+    ("workbench.cli.simulate", "simulate"),
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="workbench")
+def cli():
+    """Look at, label and learn from radio and time-domain survey data."""
+
+
+for _mod, _attr in _COMMANDS:
+    cli.add_command(getattr(importlib.import_module(_mod), _attr))
+
+
+def main(argv=None):
+    """Entry point: run the CLI, turning workbench errors into one clear line and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="workbench", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except WorkbenchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

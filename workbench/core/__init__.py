@@ -1,0 +1,1 @@
+"""Core layer: item kinds, errors, provenance records. Depends on numpy/astropy only."""

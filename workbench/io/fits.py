@@ -1,0 +1,271 @@
+"""Reading 2-D images out of FITS files the way they come from real surveys.
+
+Handles gzip and tile-compressed HDUs, BSCALE/BZERO and BLANK, radio cubes whose FREQ/STOKES
+axes have length 1, broken or missing WCS (warn, no sky position) and non-standard header
+cards (tolerated). Anything unusable raises :class:`~workbench.errors.FITSError` naming the
+file and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.errors import FITSError
+
+__all__ = ["FitsImage", "read_fits_image", "sky_from_header", "fit_to_shape"]
+
+
+@dataclass
+class FitsImage:
+    """A 2-D image read from a FITS file.
+
+    Attributes
+    ----------
+    data : ndarray, float32, shape (ny, nx)
+        Pixel values with blanks as NaN (physical units after BSCALE/BZERO).
+    header : astropy.io.fits.Header
+    hdu : int
+        Index of the HDU the image came from.
+    wcs : astropy.wcs.WCS or None
+        The celestial WCS, or None where it is missing or broken.
+    ra, dec : float
+        Sky position (ICRS deg) of the image centre, NaN without a WCS.
+    pixscale_arcsec : float
+        Mean pixel scale, NaN without a WCS.
+    notes : list of str
+        Problems that were tolerated (non-standard cards, broken WCS, ...).
+    """
+
+    data: np.ndarray
+    header: object
+    hdu: int
+    path: str
+    wcs: object = None
+    ra: float = float("nan")
+    dec: float = float("nan")
+    pixscale_arcsec: float = float("nan")
+    bunit: str = ""
+    notes: list = field(default_factory=list)
+
+
+_DEGENERATE_OK = ("FREQ", "STOKES", "VRAD", "VOPT", "FELO", "VELO", "ZOPT", "WAVE", "")
+
+
+def _axis_names(header, naxis: int) -> list[str]:
+    """CTYPE of FITS axes 1..naxis, upper-case, without the projection part."""
+    return [str(header.get(f"CTYPE{i}", "")).split("-")[0].strip().upper()
+            for i in range(1, naxis + 1)]
+
+
+def _pick_hdu(hdul, path, hdu):
+    if hdu is not None:
+        try:
+            h = hdul[hdu]
+        except (IndexError, KeyError) as exc:
+            raise FITSError(f"has no HDU {hdu!r} (it has {len(hdul)})", path=path) from exc
+        if h.header.get("NAXIS", 0) < 2 or h.data is None:
+            raise FITSError(f"HDU {hdu!r} holds no image", path=path)
+        return hdul.index_of(hdu) if not isinstance(hdu, int) else hdu, h
+    for i, h in enumerate(hdul):
+        if getattr(h, "is_image", False) and h.header.get("NAXIS", 0) >= 2:
+            return i, h
+    raise FITSError("has no image HDU (no HDU with NAXIS >= 2)", path=path,
+                    hint="is it a table? pass a file that holds an image")
+
+
+def _to_2d(data: np.ndarray, header, path, channel) -> np.ndarray:
+    """Drop length-1 axes (FREQ/STOKES planes); choose a plane of a real cube by ``channel``."""
+    naxis = data.ndim
+    names = _axis_names(header, naxis)[::-1]  # numpy order: last FITS axis first
+    if naxis == 2:
+        return data
+    extra = [(i, n, data.shape[i]) for i, n in enumerate(names[: naxis - 2])]
+    big = [(i, n, s) for i, n, s in extra if s > 1]
+    if not big:
+        return data.reshape(data.shape[-2:])
+    if channel is None:
+        desc = ", ".join(f"{n or 'axis ' + str(naxis - i)} (length {s})" for i, n, s in big)
+        ctypes = ", ".join(n or "?" for n in _axis_names(header, naxis))
+        raise FITSError(f"has {naxis} axes ({ctypes}) with non-degenerate {desc}",
+                        path=path, hint="pass channel= (CLI: --channel) to choose which plane")
+    if len(big) > 1:
+        raise FITSError(f"has {len(big)} non-degenerate non-spatial axes; only one plane "
+                        "axis can be chosen with channel=", path=path)
+    i, name, size = big[0]
+    if not 0 <= channel < size:
+        raise FITSError(f"channel {channel} out of range: {name or 'the cube axis'} has "
+                        f"{size} planes", path=path)
+    idx = [0] * (naxis - 2)
+    idx[i] = channel
+    return data[tuple(idx)]
+
+
+_WCS_KEY = re.compile(
+    r"^(NAXIS\d*|WCSAXES|CTYPE\d+|CRVAL\d+|CRPIX\d+|CDELT\d+|CROTA\d+|CUNIT\d+|CD\d+_\d+|"
+    r"PC\d+_\d+|PV\d+_\d+|PS\d+_\d+|RADESYS|RADECSYS|EQUINOX|EPOCH|LONPOLE|LATPOLE|MJD-OBS|"
+    r"DATE-OBS|RESTFRQ|RESTFREQ|SPECSYS)$")
+
+
+def wcs_header(header):
+    """The WCS keywords of ``header`` only, as a new Header, plus a note if any card of the
+    original is non-standard (e.g. commentary cards with tab characters).
+
+    Real survey headers carry hundreds of history cards; astropy re-validates every card
+    when a WCS is built from the full header, which is both slow and noisy.
+    """
+    from astropy.io import fits
+
+    out = fits.Header()
+    odd = False
+    for key, value in header.items():
+        if key in ("COMMENT", "HISTORY", ""):
+            if isinstance(value, str) and not value.isprintable():
+                odd = True
+            continue
+        if _WCS_KEY.match(key):
+            try:
+                out[key] = value
+            except (ValueError, TypeError):
+                odd = True
+    return out, odd
+
+
+def sky_from_header(header, shape, notes: list | None = None, path=None):
+    """Celestial WCS, centre (ra, dec) in deg and pixel scale in arcsec, or Nones/NaN.
+
+    A missing or broken WCS is noted (in ``notes``) and gives no sky position.
+    """
+    from astropy.wcs import WCS, FITSFixedWarning
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
+    notes = notes if notes is not None else []
+    nan = float("nan")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            w = WCS(wcs_header(header)[0], naxis=None).celestial
+        if not w.has_celestial or w.naxis != 2:
+            notes.append("no celestial WCS: no sky position")
+            return None, nan, nan, nan
+        ny, nx = shape
+        ra, dec = w.all_pix2world([(nx - 1) / 2.0], [(ny - 1) / 2.0], 0)
+        scale = float(np.mean(np.abs(proj_plane_pixel_scales(w))) * 3600.0)
+        ra, dec = float(ra[0]), float(dec[0])
+        if not (np.isfinite(ra) and np.isfinite(dec) and np.isfinite(scale) and scale > 0):
+            notes.append("WCS gives no finite sky position: no sky position")
+            return None, nan, nan, nan
+        return w, ra % 360.0, dec, scale
+    except Exception as exc:  # astropy raises many types for broken keywords
+        notes.append(f"broken WCS ({type(exc).__name__}: {exc}): no sky position")
+        return None, nan, nan, nan
+
+
+def read_fits_image(path, *, hdu=None, channel: int | None = None,
+                    allow_constant: bool = False) -> FitsImage:
+    """Read one 2-D image from a FITS file.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.fits``, ``.fits.gz``, ``.fz`` or any FITS file.
+    hdu : int or str, optional
+        Which HDU; by default the first HDU holding an image (tile-compressed included).
+    channel : int, optional
+        Plane of a cube whose third axis has length > 1.
+    allow_constant : bool
+        Accept an image whose finite pixels all have one value.
+
+    Raises
+    ------
+    FITSError
+        Empty or truncated file, no image HDU, ambiguous cube, all-NaN or constant image.
+    """
+    from astropy.io import fits
+    from astropy.io.fits.verify import VerifyWarning
+
+    path = Path(path)
+    if not path.exists():
+        raise FITSError("no such file", path=path)
+    if path.stat().st_size == 0:
+        raise FITSError("is empty (zero bytes)", path=path)
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with fits.open(path, memmap=False, ignore_missing_simple=True) as hdul:
+                idx, h = _pick_hdu(hdul, path, hdu)
+                header = h.header.copy()
+                raw = h.data
+                if raw is None:
+                    raise FITSError(f"HDU {idx} has no data", path=path)
+                raw = np.asarray(raw)
+        except FITSError:
+            raise
+        except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
+            raise FITSError(f"cannot be read as FITS ({exc})", path=path,
+                            hint="the file may be truncated or not FITS; download it again") from exc
+    if wcs_header(header)[1]:
+        notes.append("non-standard header cards (tolerated)")
+    for w in caught:
+        if issubclass(w.category, VerifyWarning):
+            if not any("non-standard" in n for n in notes):
+                notes.append("non-standard header cards (tolerated)")
+        if "truncated" in str(w.message).lower():
+            raise FITSError("is truncated (shorter than its header says)", path=path,
+                            hint="download or copy it again")
+    if raw.size == 0 or 0 in raw.shape:
+        raise FITSError(f"image has zero size (shape {raw.shape})", path=path)
+    if raw.dtype.kind in "iu":
+        data = raw.astype(np.float32)
+        blank = header.get("BLANK")
+        if blank is not None:
+            data[raw == blank] = np.nan
+    else:
+        data = raw.astype(np.float32, copy=False)
+    data = _to_2d(data, header, path, channel)
+    if data.ndim != 2:
+        raise FITSError(f"image has {data.ndim} dimensions after dropping length-1 axes",
+                        path=path)
+    finite = np.isfinite(data)
+    if not finite.any():
+        raise FITSError("image is all NaN/blank", path=path, hint="nothing to show; remove it")
+    if not allow_constant:
+        vals = data[finite]
+        if vals.min() == vals.max():
+            raise FITSError(f"image is constant (every pixel = {vals.min():g})", path=path,
+                            hint="nothing to show; remove it")
+    wcs, ra, dec, scale = sky_from_header(header, data.shape, notes, path)
+    return FitsImage(data=np.ascontiguousarray(data, dtype=np.float32), header=header, hdu=idx,
+                     path=str(path), wcs=wcs, ra=ra, dec=dec, pixscale_arcsec=scale,
+                     bunit=str(header.get("BUNIT", "")), notes=notes)
+
+
+def fit_to_shape(data: np.ndarray, shape: tuple[int, int], wcs=None):
+    """Centre-crop and/or NaN-pad ``data`` to ``shape``; shift the WCS reference pixel to match.
+
+    Returns ``(array, wcs, action)`` with action one of ``"none"``, ``"crop"``, ``"pad"``,
+    ``"crop+pad"``.
+    """
+    ny, nx = data.shape
+    ty, tx = shape
+    out = np.full((ty, tx), np.nan, np.float32)
+    # offset of the source's (0,0) in the target grid, per axis (negative: crop)
+    oy, ox = (ty - ny) // 2, (tx - nx) // 2
+    sy0, sx0 = max(0, -oy), max(0, -ox)
+    dy0, dx0 = max(0, oy), max(0, ox)
+    h, w = min(ny - sy0, ty - dy0), min(nx - sx0, tx - dx0)
+    out[dy0:dy0 + h, dx0:dx0 + w] = data[sy0:sy0 + h, sx0:sx0 + w]
+    actions = []
+    if ny > ty or nx > tx:
+        actions.append("crop")
+    if ny < ty or nx < tx:
+        actions.append("pad")
+    if wcs is not None and (oy or ox):
+        wcs = wcs.deepcopy()
+        wcs.wcs.crpix = [wcs.wcs.crpix[0] + ox, wcs.wcs.crpix[1] + oy]
+    return out, wcs, "+".join(actions) or "none"

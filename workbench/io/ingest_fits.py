@@ -1,0 +1,225 @@
+"""Turn a folder (or globs) of FITS cutouts into a Collection."""
+
+from __future__ import annotations
+
+import glob
+import os
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench.core.errors import BatchError, CatalogError, FITSError, InputError
+from workbench.core.kinds import RADIO
+from workbench.io import _axes
+from workbench.io.catalogs import FILE_COLUMNS, read_table
+from workbench.io.collection import Collection, ProductSpec
+from workbench.io.fits import fit_to_shape, read_fits_image
+
+__all__ = ["IngestReport", "ingest_fits", "expand_paths", "FITS_SUFFIXES"]
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fz", ".fits.fz")
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did: items added, inputs skipped with reasons, tolerated problems."""
+
+    path: str
+    n_items: int = 0
+    skipped: list = field(default_factory=list)  # (input, reason)
+    notes: dict = field(default_factory=dict)  # note -> count of files
+    unmatched_catalog_rows: list = field(default_factory=list)
+    shape: tuple | None = None
+    resized: dict = field(default_factory=dict)  # action -> count
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "n_items": self.n_items,
+                "skipped": [{"input": str(a), "reason": b} for a, b in self.skipped],
+                "notes": self.notes, "unmatched_catalog_rows": self.unmatched_catalog_rows,
+                "shape": list(self.shape) if self.shape else None, "resized": self.resized}
+
+
+def _is_fits(name: str) -> bool:
+    return name.lower().endswith(FITS_SUFFIXES)
+
+
+def expand_paths(paths: Iterable) -> list[Path]:
+    """Folders (their FITS files), glob patterns and plain files, sorted, without duplicates."""
+    out: list[Path] = []
+    for p in paths:
+        p = str(p)
+        if os.path.isdir(p):
+            out += sorted(Path(p, f) for f in os.listdir(p) if _is_fits(f))
+        elif any(ch in p for ch in "*?["):
+            out += sorted(Path(f) for f in glob.glob(p, recursive=True) if os.path.isfile(f))
+        else:
+            out.append(Path(p))
+    seen, uniq = set(), []
+    for p in out:
+        key = os.path.abspath(p)
+        if key not in seen:
+            seen.add(key)
+            uniq.append(p)
+    return uniq
+
+
+def _stem(name: str) -> str:
+    base = os.path.basename(str(name))
+    for suf in sorted(FITS_SUFFIXES, key=len, reverse=True):
+        if base.lower().endswith(suf):
+            return base[: -len(suf)]
+    return os.path.splitext(base)[0]
+
+
+def _catalog_by_file(catalog) -> tuple[pd.DataFrame, str]:
+    df = catalog if isinstance(catalog, pd.DataFrame) else read_table(catalog)
+    lower = {c.lower(): c for c in df.columns}
+    col = next((lower[n] for n in FILE_COLUMNS if n in lower), None)
+    if col is None:
+        raise CatalogError(f"has no file-name column to join on (columns: {list(df.columns)})",
+                           path=None if isinstance(catalog, pd.DataFrame) else catalog,
+                           hint=f"add a column named one of {list(FILE_COLUMNS)}")
+    df = df.copy()
+    df["_stem"] = df[col].astype(str).map(_stem)
+    if df["_stem"].duplicated().any():
+        dup = df.loc[df["_stem"].duplicated(), col].tolist()[:3]
+        raise CatalogError(f"names the same file more than once: {dup}",
+                           path=None if isinstance(catalog, pd.DataFrame) else catalog)
+    return df, col
+
+
+def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str = RADIO,
+                size: tuple[int, int] | None = None, channel: int | None = None,
+                errors: str = "raise", batch_size: int = 256, overwrite: bool = False,
+                progress: bool | Callable = False) -> IngestReport:
+    """Ingest FITS cutouts into a new Collection at ``out``.
+
+    Parameters
+    ----------
+    paths : list of path-like
+        Files, folders (all their FITS files) or glob patterns.
+    catalog : path-like or DataFrame, optional
+        Table whose columns are joined to items by file name (column ``file``/``filename``/
+        ...; matched on the name without folder and FITS suffix).
+    product, kind : str
+        Name of the image product (default ``"radio"``) and the items' kind.
+    size : (ny, nx), optional
+        Common shape. By default the shape of the first image read; other images are
+        centre-cropped or NaN-padded to it (recorded in columns ``orig_ny``, ``orig_nx``,
+        ``resize``) and their WCS reference pixel shifted to match.
+    channel : int, optional
+        Plane to take from cubes with a non-degenerate third axis.
+    errors : {"raise", "skip"}
+        On a bad file, stop (nothing is written) or skip it and report it.
+
+    Returns
+    -------
+    IngestReport
+    """
+    if errors not in ("raise", "skip"):
+        raise ValueError("errors must be 'raise' or 'skip'")
+    files = expand_paths(paths)
+    if not files:
+        raise InputError(f"no FITS files found in {[str(p) for p in paths]}",
+                         hint=f"give files or folders holding {', '.join(FITS_SUFFIXES)}")
+    cat = None
+    cat_rows: dict = {}
+    if catalog is not None:
+        cat, _ = _catalog_by_file(catalog)
+        cat_rows = {r.pop("_stem"): r for r in cat.to_dict("records")}
+    report = IngestReport(path=str(out))
+    bar = _progress(progress, len(files))
+
+    images: list[np.ndarray] = []
+    rows: list[dict] = []
+    axes: list = []
+    coll = None
+    app = None
+    ids_seen: set[str] = set()
+    matched: set[str] = set()
+
+    def flush():
+        if rows:
+            app.add(pd.DataFrame(rows), {product: np.stack(images)}, {product: list(axes)},
+                    kind=kind)
+            rows.clear()
+            images.clear()
+            axes.clear()
+
+    import contextlib
+    import shutil
+
+    created = not Path(out).exists()
+    try:
+        stack = contextlib.ExitStack()
+        with stack:
+            for f in files:
+                try:
+                    img = read_fits_image(f, channel=channel)
+                except FITSError as exc:
+                    if errors == "raise":
+                        raise
+                    report.skipped.append((str(f), exc.reason))
+                    bar(1)
+                    continue
+                for n in img.notes:
+                    key = n.split(" (")[0]
+                    report.notes[key] = report.notes.get(key, 0) + 1
+                if coll is None:
+                    target = tuple(size) if size else img.data.shape
+                    report.shape = target
+                    coll = Collection.create(out, {product: ProductSpec(
+                        (product,), target, img.bunit or "", "sky")}, overwrite=overwrite)
+                    app = stack.enter_context(coll.appender())
+                data, wcs, action = fit_to_shape(img.data, report.shape, img.wcs)
+                report.resized[action] = report.resized.get(action, 0) + 1
+                item_id = _stem(f)
+                if item_id in ids_seen:
+                    item_id = f"{item_id}-{len(ids_seen)}"
+                ids_seen.add(item_id)
+                row = {"id": item_id, "ra": img.ra, "dec": img.dec,
+                       "pixscale_arcsec": img.pixscale_arcsec, "source_file": str(f),
+                       "source_hdu": img.hdu, "orig_ny": img.data.shape[0],
+                       "orig_nx": img.data.shape[1], "resize": action}
+                hit = cat_rows.get(_stem(f))
+                if hit is not None:
+                    matched.add(_stem(f))
+                    for c, v in hit.items():
+                        name = c if c not in row and c != "kind" else f"{c}_catalog"
+                        row[name] = v
+                rows.append(row)
+                images.append(data)
+                axes.append(_axes.sky(wcs) if wcs is not None else None)
+                if len(rows) >= batch_size:
+                    flush()
+                bar(1)
+            if coll is None:
+                raise BatchError(f"none of the {len(files)} FITS files could be ingested",
+                                 report.skipped, path=out)
+            flush()
+    except BaseException:
+        if created and coll is not None:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    report.n_items = app.n_added
+    if cat is not None:
+        report.unmatched_catalog_rows = sorted(set(cat["_stem"]) - matched)
+        if report.unmatched_catalog_rows:
+            warnings.warn(f"{len(report.unmatched_catalog_rows)} catalogue rows match no "
+                          f"ingested file, e.g. {report.unmatched_catalog_rows[:3]}", stacklevel=2)
+    return report
+
+
+def _progress(progress, total):
+    if callable(progress):
+        return progress
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, unit="file", desc="ingest")
+        return bar.update
+    return lambda n: None
