@@ -15,11 +15,13 @@ from workbench.core.errors import WorkbenchError
 
 __all__ = ["main", "cli"]
 
-# module -> attribute: each is a click command or group added to the top-level group
+# (module, attribute, parent): each attribute is a click command or group, added to the
+# top-level group (parent None) or to the named group registered before it.
+# Add one line per command module; keep heavy imports inside the command functions.
 _COMMANDS = [
-    ("workbench.cli.info", "info"),
-    ("workbench.cli.ingest", "ingest"),
-    ("workbench.cli.simulate", "simulate"),
+    ("workbench.cli.info", "info", None),
+    ("workbench.cli.ingest", "ingest", None),
+    ("workbench.cli.simulate", "simulate", None),
 ]
 
 
@@ -29,8 +31,9 @@ def cli():
     """Look at, label and learn from radio and time-domain survey data."""
 
 
-for _mod, _attr in _COMMANDS:
-    cli.add_command(getattr(importlib.import_module(_mod), _attr))
+for _mod, _attr, _parent in _COMMANDS:
+    _cmd = getattr(importlib.import_module(_mod), _attr)
+    (cli if _parent is None else cli.commands[_parent]).add_command(_cmd)
 
 
 def main(argv=None):

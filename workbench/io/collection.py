@@ -489,7 +489,7 @@ class Collection:
             cols = {c: pd.Series(dtype=d) for c, d in BASE_COLUMNS.items()}
             return pd.DataFrame(cols)
         cat = cat.copy()
-        for name, rec in self._manifest["derived"].items():
+        for rec in self._manifest["derived"].values():
             if rec["type"] != "columns":
                 continue
             d = pd.read_parquet(self.path / "derived" / rec["file"])
