@@ -1,0 +1,97 @@
+"""ML-PPA layer shapes and parameter count; training errors; class weighting; checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from workbench.core.errors import ModelError  # noqa: E402
+from workbench.learn.classifiers import EmbeddingHead  # noqa: E402
+from workbench.learn.fit import class_weights, encode_labels, fit  # noqa: E402
+from workbench.learn.mlppa import MLPPA, mlppa_output_shapes  # noqa: E402
+
+
+def _n_params(m):
+    return sum(p.numel() for p in m.parameters() if p.requires_grad)
+
+
+def test_mlppa_256_has_exact_parameter_count_and_shapes():
+    assert _n_params(MLPPA(256)) == 9_985_022
+    assert mlppa_output_shapes(256) == [
+        ("Conv2d", (4, 252, 252)), ("MaxPool2d", (4, 126, 126)),
+        ("Conv2d", (8, 122, 122)), ("MaxPool2d", (8, 61, 61)),
+        ("Conv2d", (12, 57, 57)), ("Flatten", (38988,)),
+        ("Linear", (256,)), ("Linear", (2,))]
+
+
+@pytest.mark.parametrize("size", [32, 64, 128, 256])
+@pytest.mark.parametrize("depth", [2, 3])
+def test_mlppa_variants_forward(size, depth):
+    m = MLPPA(size, depth=depth).eval()
+    out = m(torch.zeros(3, 1, size, size))
+    assert out.shape == (3, 2)
+    shapes = mlppa_output_shapes(size, depth=depth)
+    assert sum(1 for name, _ in shapes if name == "Conv2d") == depth
+    flat = dict(shapes)["Flatten"][0]
+    assert m.n_flat == flat
+
+
+@pytest.mark.parametrize("kw", [{"input_size": 100}, {"depth": 4}])
+def test_mlppa_bad_variant(kw):
+    with pytest.raises(ModelError):
+        MLPPA(**{"input_size": 64, **kw})
+
+
+def test_class_weights_balance_rare_class():
+    y = np.array([0] * 90 + [1] * 10)
+    w = class_weights(y, 2)
+    # each class contributes the same total weight
+    assert w[0] * 90 == pytest.approx(w[1] * 10)
+    assert w[1] > w[0]
+
+
+def test_balanced_weighting_finds_rare_class():
+    rng = np.random.default_rng(0)
+    n0, n1 = 300, 12
+    x = np.concatenate([rng.normal(0, 1, (n0, 2)), rng.normal(1.3, 1, (n1, 2))]).astype(np.float32)
+    y = np.array([0] * n0 + [1] * n1)
+    recalls = {}
+    for cw in ("balanced", None):
+        r = fit(EmbeddingHead(2, 2, hidden=(), dropout=0), x, y, classes=["a", "b"],
+                epochs=60, batch_size=64, lr=0.05, class_weight=cw, seed=0)
+        pred = r.model(torch.from_numpy(x)).argmax(1).numpy()
+        recalls[cw] = (pred[y == 1] == 1).mean()
+    assert recalls["balanced"] > recalls[None]
+
+
+@pytest.mark.parametrize("labels, match", [
+    (pd.Series([], dtype=object), "no labels"),
+    (pd.Series(["rfi", "rfi", "rfi"]), "only one class"),
+    (pd.Series(["rfi", "pulse", "artefact"]), "not classes of the scheme"),
+])
+def test_encode_labels_errors(labels, match):
+    with pytest.raises(ModelError, match=match):
+        encode_labels(labels, classes=["rfi", "pulse"])
+
+
+def test_fit_one_class_refused():
+    with pytest.raises(ModelError, match="one class"):
+        fit(EmbeddingHead(3, 2), np.zeros((4, 3), np.float32), np.zeros(4, int),
+            classes=["a", "b"], epochs=1)
+
+
+def test_fit_cancel_and_progress(tmp_path):
+    seen = []
+    x = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    y = np.arange(40) % 2
+    from workbench.learn.fit import TrainingCancelled
+
+    with pytest.raises(TrainingCancelled):
+        fit(EmbeddingHead(4, 2), x, y, classes=["a", "b"], epochs=5, batch_size=8,
+            progress=seen.append, cancel=lambda: len(seen) >= 2,
+            checkpoint=tmp_path / "m.safetensors")
+    assert len(seen) == 2
+    assert not (tmp_path / "m.safetensors").exists()

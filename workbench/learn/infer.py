@@ -1,0 +1,193 @@
+"""Batched inference: probabilities for arrays, for a whole Collection, and for a stream.
+
+A checkpoint (see :mod:`workbench.learn._safetensors_io`) holds the weights and a config
+that says how inputs are prepared (``config["input"]``) and, after calibration, the
+temperature (``config["temperature"]``). :func:`predict_collection` writes the results as
+derived columns ``pred_<class>`` (probabilities) and ``pred_label``, whose provenance is
+the checkpoint's hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from workbench.core.errors import ModelError
+
+__all__ = ["load_model", "predict_proba", "predict_logits", "mc_dropout_proba",
+           "prepare_inputs", "predict_collection", "predict_stream", "softmax"]
+
+
+def softmax(logits: np.ndarray, *, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of ``logits / temperature`` (float64 ``(n, k)``)."""
+    z = np.asarray(logits, dtype=np.float64) / float(temperature)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def load_model(path):
+    """``(model, config)`` from a safetensors checkpoint; the model is on CPU, eval mode.
+
+    Files that are not workbench safetensors checkpoints (pickles, ``torch.save``
+    archives) are refused without being unpickled.
+    """
+    from workbench.learn._safetensors_io import load_checkpoint
+    from workbench.learn.classifiers import build_model
+
+    state, config = load_checkpoint(path)
+    if "model" not in config:
+        raise ModelError("checkpoint metadata has no model config", path=path)
+    model = build_model(config["model"])
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ModelError(f"weights do not fit the model in the checkpoint's config: {exc}",
+                         path=path) from exc
+    return model.eval(), config
+
+
+def predict_logits(model, x: np.ndarray, *, batch_size: int = 256,
+                   device: str | None = None) -> np.ndarray:
+    """Logits ``(n, k)`` float32 for prepared inputs ``x``, in batches, without gradients."""
+    import torch
+
+    from workbench.learn.fit import pick_device
+
+    device = pick_device(device)
+    model = model.to(device).eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch_size):
+            xb = torch.from_numpy(np.ascontiguousarray(x[start:start + batch_size],
+                                                       dtype=np.float32)).to(device)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16,
+                                enabled=device.startswith("cuda")):
+                out.append(model(xb).float().cpu().numpy())
+    k = getattr(model, "config", {}).get("n_classes", 0)
+    return np.concatenate(out) if out else np.zeros((0, k), np.float32)
+
+
+def predict_proba(model, x: np.ndarray, *, batch_size: int = 256, temperature: float = 1.0,
+                  device: str | None = None) -> np.ndarray:
+    """Class probabilities ``(n, k)`` for prepared inputs ``x``."""
+    return softmax(predict_logits(model, x, batch_size=batch_size, device=device),
+                   temperature=temperature)
+
+
+def mc_dropout_proba(model, x: np.ndarray, *, samples: int = 10, batch_size: int = 256,
+                     seed: int = 0) -> np.ndarray:
+    """Monte-Carlo dropout: ``(samples, n, k)`` probabilities with dropout left on
+    (Gal & Ghahramani 2016, arXiv:1506.02142); input to BALD."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = model.to("cpu")
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.train()
+    try:
+        out = np.stack([predict_proba(model, x, batch_size=batch_size, device="cpu")
+                        for _ in range(samples)])
+    finally:
+        model.eval()
+    return out
+
+
+def prepare_inputs(batch_images: dict | None, config: dict, *,
+                   features: np.ndarray | None = None) -> np.ndarray:
+    """Turn raw images (product -> ``(n, c, ny, nx)``) or feature rows into model inputs,
+    as the checkpoint's ``config["input"]`` says."""
+    from workbench.learn._prep import prepare_images, standardise_features
+
+    spec = config.get("input", {})
+    kind = spec.get("kind", "images")
+    if kind == "images":
+        prod = spec.get("product")
+        if batch_images is None or prod not in batch_images:
+            raise ModelError(f"the model needs image product {prod!r}")
+        return prepare_images(batch_images[prod], size=spec.get("size"),
+                              norm=spec.get("norm", "per_image"))
+    if kind == "features":
+        if features is None:
+            raise ModelError("the model needs feature vectors (embeddings)")
+        z, _, _ = standardise_features(features, mean=spec.get("mean"), std=spec.get("std"))
+        return z
+    raise ModelError(f"unknown input kind {kind!r} in checkpoint config")
+
+
+def _collection_features(coll, spec: dict) -> np.ndarray:
+    from workbench.learn.pool_features import features_for
+
+    return features_for(coll, source=spec.get("source"))
+
+
+def predict_collection(coll, model_path, *, batch_size: int = 256, write: bool = True,
+                       name: str = "predictions", device: str | None = None,
+                       progress=None) -> pd.DataFrame:
+    """Predict every item of ``coll`` with the checkpoint at ``model_path``.
+
+    Returns a DataFrame (one row per item, in catalog order) with ``id``, ``pred_<class>``
+    probabilities and ``pred_label``; with ``write=True`` the columns are stored as the
+    derived set ``name`` with provenance ``{checkpoint, checkpoint_sha256}``.
+    """
+    from workbench.core.provenance import made_by
+    from workbench.learn._safetensors_io import file_hash
+
+    model, config = load_model(model_path)
+    classes = config["classes"]
+    temp = float(config.get("temperature", 1.0))
+    spec = config.get("input", {})
+    probs = []
+    if spec.get("kind", "images") == "features":
+        x = prepare_inputs(None, config, features=_collection_features(coll, spec))
+        probs.append(predict_proba(model, x, batch_size=batch_size, temperature=temp,
+                                   device=device))
+    else:
+        prod = spec.get("product")
+        if prod not in coll.products:
+            raise ModelError(f"the model was trained on product {prod!r}, which "
+                             f"{coll.path} lacks", hint=f"products: {list(coll.products)}")
+        done = 0
+        for b in coll.batches(batch_size, products=[prod]):
+            x = prepare_inputs(b.images, config)
+            probs.append(predict_proba(model, x, batch_size=batch_size, temperature=temp,
+                                       device=device))
+            done += len(b)
+            if progress is not None:
+                progress(done, len(coll))
+    p = np.concatenate(probs) if probs else np.zeros((0, len(classes)))
+    df = pd.DataFrame({f"pred_{c}": p[:, i].astype(np.float32) for i, c in enumerate(classes)})
+    df["pred_label"] = np.asarray(classes, dtype=object)[p.argmax(1)] if len(p) else []
+    if write:
+        digest = file_hash(model_path, length=64)
+        coll.add_columns(name, df, made=made_by("workbench.learn.infer.predict_collection",
+                                                checkpoint=str(model_path),
+                                                checkpoint_sha256=digest,
+                                                temperature=temp, batch_size=batch_size))
+    df.insert(0, "id", coll.ids)
+    return df
+
+
+def predict_stream(model, config: dict, images: Iterable[np.ndarray], *,
+                   batch_size: int = 256, device: str | None = None) -> Iterator[np.ndarray]:
+    """Classify a stream of candidate images (each ``(ny, nx)`` or ``(c, ny, nx)``) in
+    batches of ``batch_size``; yields ``(m, k)`` probability blocks as they fill (the last
+    block may be short). For real-time use: the latency is one batch."""
+    prod = config.get("input", {}).get("product", "image")
+    temp = float(config.get("temperature", 1.0))
+    buf = []
+    for img in images:
+        a = np.asarray(img, dtype=np.float32)
+        buf.append(a[None] if a.ndim == 2 else a)
+        if len(buf) == batch_size:
+            x = prepare_inputs({prod: np.stack(buf)}, config)
+            yield predict_proba(model, x, batch_size=batch_size, temperature=temp,
+                                device=device)
+            buf = []
+    if buf:
+        x = prepare_inputs({prod: np.stack(buf)}, config)
+        yield predict_proba(model, x, batch_size=batch_size, temperature=temp, device=device)
