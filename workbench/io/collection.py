@@ -124,6 +124,9 @@ def _check_path_writable(path: Path) -> None:
     parent = path if path.exists() else path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot create a folder here: {parent} is a file", path=path,
+                          hint="choose an output folder path that is not inside a file")
     if not os.access(parent, os.W_OK):
         raise OutputError("cannot write here", path=path,
                           hint="choose an output folder you have write access to")
@@ -330,9 +333,10 @@ class Collection:
             }
             atomic_write_bytes(tmp / MANIFEST, json.dumps(manifest, indent=1).encode())
             os.rename(tmp, path)
-        except PermissionError as exc:
+        except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise OutputError(f"cannot write here ({exc.strerror})", path=path) from exc
+            raise OutputError(f"cannot write here ({exc.strerror or exc})", path=path,
+                              hint="choose an output folder you have write access to") from exc
         return cls(path, "r+")
 
     def _load_manifest(self) -> None:

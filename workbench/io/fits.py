@@ -207,6 +207,11 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
         except FITSError:
             raise
         except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
+            plain = path.suffix.lower() in (".fits", ".fit", ".fts")
+            if plain and path.stat().st_size % 2880:
+                raise FITSError(f"is truncated: {path.stat().st_size} bytes is not a whole number "
+                                "of 2880-byte FITS blocks", path=path,
+                                hint="download or copy it again") from exc
             raise FITSError(f"cannot be read as FITS ({exc})", path=path,
                             hint="the file may be truncated or not FITS; download it again") from exc
     if wcs_header(header)[1]:
