@@ -1,0 +1,1 @@
+"""active: acquisition functions, queue building and the retraining loop."""

@@ -1,0 +1,255 @@
+"""Acquisition functions: which unlabelled items to label next.
+
+Each strategy is a pure function registered by name: model outputs (probabilities,
+Monte-Carlo dropout samples, embeddings, cluster ids, anomaly scores) in, one score per item
+out (higher = label sooner). :func:`acquire` turns scores into a batch of picks, replacing a
+fraction of them by uniformly random unlabelled items so the labelled set never drifts
+entirely away from the survey's real distribution.
+
+Strategies
+----------
+random            uniform scores
+least_confidence  1 - max_c p_c
+margin            -(p_top1 - p_top2): most ambiguous first
+entropy           -sum_c p_c log p_c
+bald              mutual information between prediction and weights from MC-dropout samples
+                  (Houlsby et al. 2011, arXiv:1112.5745; Gal et al. 2017, arXiv:1703.02910)
+coreset           k-centre greedy on embeddings (Sener & Savarese 2018, arXiv:1708.00489)
+cluster_balanced  round-robin over HDBSCAN clusters, most uncertain first within each
+anomaly_first     the highest outlier scores first
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from workbench.core.errors import InputError
+
+__all__ = ["acquire", "STRATEGIES", "register", "least_confidence", "margin", "entropy",
+           "bald", "random_scores", "coreset_order", "cluster_balanced_order", "anomaly_first"]
+
+_EPS = 1e-12
+
+
+def _probs(probs, name) -> np.ndarray:
+    if probs is None:
+        raise InputError(f"strategy {name!r} needs model probabilities (probs=)")
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2:
+        raise InputError(f"probs must have shape (n_items, n_classes), not {p.shape}")
+    return p
+
+
+def least_confidence(probs) -> np.ndarray:
+    """``1 - max_c p_c`` for probabilities ``(n, k)``."""
+    return 1.0 - _probs(probs, "least_confidence").max(axis=1)
+
+
+def margin(probs) -> np.ndarray:
+    """Negative gap between the two most probable classes (0 is the most ambiguous)."""
+    p = np.sort(_probs(probs, "margin"), axis=1)
+    return -(p[:, -1] - p[:, -2])
+
+
+def entropy(probs) -> np.ndarray:
+    """Predictive entropy ``-sum p log p`` (nats)."""
+    p = _probs(probs, "entropy")
+    return -(p * np.log(p + _EPS)).sum(axis=1)
+
+
+def bald(mc_probs) -> np.ndarray:
+    """BALD: ``H[mean_s p_s] - mean_s H[p_s]`` from MC samples ``(n_samples, n, k)``.
+
+    Zero when all samples agree (whatever their uncertainty); large when the samples are
+    individually confident but disagree.
+    """
+    if mc_probs is None:
+        raise InputError("strategy 'bald' needs Monte-Carlo dropout samples (mc_probs=)",
+                         hint="use a model with dropout and workbench.learn.infer."
+                              "mc_dropout_proba")
+    s = np.asarray(mc_probs, dtype=np.float64)
+    if s.ndim != 3:
+        raise InputError(f"mc_probs must have shape (n_samples, n_items, n_classes), not {s.shape}")
+    mean = s.mean(axis=0)
+    h_mean = -(mean * np.log(mean + _EPS)).sum(axis=1)
+    mean_h = -(s * np.log(s + _EPS)).sum(axis=2).mean(axis=0)
+    return np.maximum(h_mean - mean_h, 0.0)
+
+
+def random_scores(n: int, *, seed: int = 0) -> np.ndarray:
+    """Uniform random scores in [0, 1)."""
+    return np.random.default_rng(seed).random(n)
+
+
+def coreset_order(embeddings, labelled_mask, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """k-centre greedy: repeatedly pick the unlabelled point farthest from everything
+    labelled or already picked. Returns ``(picks, distance at pick time)``."""
+    if embeddings is None:
+        raise InputError("strategy 'coreset' needs embeddings (embeddings=)")
+    x = np.asarray(embeddings, dtype=np.float64)
+    lab = np.asarray(labelled_mask, bool)
+    d = np.full(len(x), np.inf)
+    centres = np.flatnonzero(lab)
+    for start in range(0, len(centres), 256):
+        c = x[centres[start:start + 256]]
+        dd = ((x[:, None, :] - c[None]) ** 2).sum(-1).min(axis=1)
+        d = np.minimum(d, dd)
+    picks, dists = [], []
+    avail = ~lab
+    for _ in range(min(n, int(avail.sum()))):
+        cand = np.where(avail, d, -np.inf)
+        if np.isinf(cand).all() and not np.isfinite(d[avail]).any():
+            i = int(np.flatnonzero(avail)[0])  # nothing labelled yet: start anywhere
+        else:
+            i = int(np.argmax(cand))
+        picks.append(i)
+        dists.append(float(np.sqrt(d[i])) if np.isfinite(d[i]) else np.inf)
+        avail[i] = False
+        d = np.minimum(d, ((x - x[i]) ** 2).sum(-1))
+    return np.asarray(picks, int), np.asarray(dists)
+
+
+def cluster_balanced_order(clusters, labelled_mask, n: int, *, within=None,
+                           seed: int = 0) -> np.ndarray:
+    """Round-robin over clusters (HDBSCAN ids; -1 = noise is its own group), fewest
+    labelled clusters first; inside a cluster the highest ``within`` score first."""
+    if clusters is None:
+        raise InputError("strategy 'cluster_balanced' needs cluster ids (clusters=)")
+    c = np.asarray(clusters)
+    lab = np.asarray(labelled_mask, bool)
+    rng = np.random.default_rng(seed)
+    w = rng.random(len(c)) if within is None else np.asarray(within, float)
+    queues = {}
+    for k in np.unique(c):
+        members = np.flatnonzero((c == k) & ~lab)
+        queues[k] = list(members[np.argsort(-w[members], kind="stable")])
+    n_lab = {k: int(((c == k) & lab).sum()) for k in queues}
+    picks = []
+    while len(picks) < n and any(queues.values()):
+        for k in sorted(queues, key=lambda k: (n_lab[k], str(k))):
+            if queues[k] and len(picks) < n:
+                picks.append(queues[k].pop(0))
+                n_lab[k] += 1
+                break
+    return np.asarray(picks, int)
+
+
+def anomaly_first(anomaly) -> np.ndarray:
+    """The outlier scores themselves (higher = more unusual = first)."""
+    if anomaly is None:
+        raise InputError("strategy 'anomaly_first' needs outlier scores (anomaly=)")
+    return np.nan_to_num(np.asarray(anomaly, dtype=np.float64), nan=-np.inf)
+
+
+# name -> function(**inputs) -> scores (n,) or an explicit order
+def _score_fn(fn, key):
+    return lambda **kw: fn(kw[key])
+
+
+STRATEGIES: dict[str, Callable] = {
+    "least_confidence": _score_fn(least_confidence, "probs"),
+    "margin": _score_fn(margin, "probs"),
+    "entropy": _score_fn(entropy, "probs"),
+    "bald": _score_fn(bald, "mc_probs"),
+    "anomaly_first": _score_fn(anomaly_first, "anomaly"),
+}
+_ORDER_STRATEGIES = {"random", "coreset", "cluster_balanced"}
+
+
+def register(name: str, fn: Callable) -> None:
+    """Add a strategy: ``fn(probs=, mc_probs=, embeddings=, clusters=, anomaly=) -> scores``."""
+    STRATEGIES[name] = fn
+
+
+def available() -> list[str]:
+    """Names of all strategies."""
+    return sorted(set(STRATEGIES) | _ORDER_STRATEGIES)
+
+
+def acquire(name: str, n: int, *, probs=None, mc_probs=None, embeddings=None, clusters=None,
+            anomaly=None, labelled_mask=None, random_fraction: float = 0.1,
+            seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Choose ``n`` unlabelled items to label next.
+
+    Parameters
+    ----------
+    name : str
+        A strategy (see the module docstring and :func:`available`).
+    n : int
+        Batch size to pick (fewer if fewer are unlabelled).
+    probs : array (n_items, n_classes), optional
+    mc_probs : array (n_samples, n_items, n_classes), optional
+    embeddings : array (n_items, d), optional
+    clusters : array (n_items,) of cluster ids, optional
+    anomaly : array (n_items,) of outlier scores, optional
+    labelled_mask : bool array (n_items,)
+        Items already labelled (never picked). Default: none labelled.
+    random_fraction : float in [0, 1]
+        Share of the batch drawn uniformly at random from the rest of the pool.
+    seed : int
+
+    Returns
+    -------
+    indices : int array (<= n,)
+        Picks in priority order (strategy picks first, then the random ones).
+    scores : float array (n_items,)
+        The strategy's score of every item (NaN for labelled items); for order-based
+        strategies (coreset, cluster_balanced, random) a rank score, higher = sooner.
+    """
+    sizes = [len(a) if a is not None and np.ndim(a) >= 1 else None
+             for a in (probs, embeddings, clusters, anomaly)]
+    if mc_probs is not None:
+        sizes.append(np.shape(mc_probs)[1])
+    sizes = [s for s in sizes if s is not None]
+    if labelled_mask is not None:
+        sizes.append(len(labelled_mask))
+    if not sizes:
+        raise InputError("acquire needs at least one of probs, mc_probs, embeddings, "
+                         "clusters, anomaly or labelled_mask")
+    if len(set(sizes)) > 1:
+        raise InputError(f"inputs disagree on the number of items: {sorted(set(sizes))}")
+    n_items = sizes[0]
+    lab = np.zeros(n_items, bool) if labelled_mask is None else np.asarray(labelled_mask, bool)
+    if not 0 <= random_fraction <= 1:
+        raise InputError(f"random_fraction must be in [0, 1], not {random_fraction}")
+    pool = np.flatnonzero(~lab)
+    n = int(min(n, len(pool)))
+    rng = np.random.default_rng(seed)
+    n_rand = int(round(n * random_fraction)) if name != "random" else n
+    n_main = n - n_rand
+
+    scores = np.full(n_items, np.nan)
+    if name == "random":
+        scores[pool] = rng.random(len(pool))
+        order = pool[np.argsort(-scores[pool], kind="stable")]
+    elif name == "coreset":
+        order, _ = coreset_order(embeddings, lab, n_main)
+        rank = np.linspace(1.0, 0.5, max(1, len(order)))[: len(order)]
+        scores[pool] = 0.0
+        scores[order] = rank
+    elif name == "cluster_balanced":
+        within = None
+        if probs is not None:
+            within = entropy(probs)
+        order = cluster_balanced_order(clusters, lab, n_main, within=within, seed=seed)
+        scores[pool] = 0.0
+        scores[order] = np.linspace(1.0, 0.5, max(1, len(order)))[: len(order)]
+    elif name in STRATEGIES:
+        s = np.asarray(STRATEGIES[name](probs=probs, mc_probs=mc_probs, embeddings=embeddings,
+                                        clusters=clusters, anomaly=anomaly), float)
+        scores[pool] = s[pool]
+        # ties broken at random so equal scores do not favour catalog order
+        jitter = rng.random(len(pool)) * 1e-12
+        order = pool[np.lexsort((jitter, -s[pool]))]
+    else:
+        raise InputError(f"unknown acquisition strategy {name!r}", hint=f"choose one of {available()}")
+
+    picks = list(order[:n_main])
+    if n_rand and name != "random":
+        rest = np.setdiff1d(pool, picks)
+        picks += list(rng.choice(rest, size=min(n_rand, len(rest)), replace=False))
+    elif name == "random":
+        picks = list(order[:n])
+    return np.asarray(picks, dtype=int), scores
