@@ -1,0 +1,149 @@
+"""Single-band display stretches: linear, sqrt, log, asinh with zscale or percentile limits.
+
+Pure functions over numpy arrays (any 2-D image: optical stamps, radio maps, DM-time
+planes), used by the widgets and notebooks. The intervals and stretches are those of
+``astropy.visualization``; astropy imports matplotlib when that subpackage loads, so it is
+imported inside the functions, never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["STRETCHES", "LIMITS", "image_limits", "stretch_image", "to_rgba_uint8"]
+
+#: Stretch names understood by :func:`stretch_image`.
+STRETCHES = ("linear", "sqrt", "log", "asinh")
+#: Ways of choosing the display limits.
+LIMITS = ("zscale", "percentile", "minmax")
+
+
+def image_limits(data, *, limits="zscale", percentile: float = 99.5) -> tuple[float, float]:
+    """Display limits ``(vmin, vmax)`` of an image from its finite pixels.
+
+    Parameters
+    ----------
+    data : array_like
+        Image of any shape; NaN/inf pixels are ignored.
+    limits : {"zscale", "percentile", "minmax"} or (float, float)
+        IRAF zscale (good for sky-dominated images), the central ``percentile`` per cent
+        of the pixels (astropy ``PercentileInterval``), the full range, or explicit limits.
+    percentile : float
+        Per cent of pixels kept for ``limits="percentile"`` (cut equally at both ends).
+
+    Returns
+    -------
+    (float, float)
+        NaN, NaN when the image has no finite pixel.
+    """
+    if not isinstance(limits, str):
+        lo, hi = limits
+        return float(lo), float(hi)
+    if limits not in LIMITS:
+        raise ValueError(f"limits must be one of {LIMITS} or (vmin, vmax), got {limits!r}")
+    a = np.asarray(data, dtype=np.float64)
+    vals = a[np.isfinite(a)]
+    if vals.size == 0:
+        return float("nan"), float("nan")
+    if limits == "minmax":
+        return float(vals.min()), float(vals.max())
+    from astropy.visualization import PercentileInterval, ZScaleInterval
+
+    interval = ZScaleInterval() if limits == "zscale" else PercentileInterval(float(percentile))
+    lo, hi = interval.get_limits(vals)
+    return float(lo), float(hi)
+
+
+def _stretch_object(stretch: str, a: float | None):
+    from astropy.visualization import AsinhStretch, LinearStretch, LogStretch, SqrtStretch
+
+    if stretch == "linear":
+        return LinearStretch()
+    if stretch == "sqrt":
+        return SqrtStretch()
+    if stretch == "log":
+        return LogStretch(a=1000.0 if a is None else a)
+    if stretch == "asinh":
+        return AsinhStretch(a=0.1 if a is None else a)
+    raise ValueError(f"stretch must be one of {STRETCHES}, got {stretch!r}")
+
+
+def stretch_image(data, *, stretch: str = "asinh", limits="zscale", percentile: float = 99.5,
+                  a: float | None = None) -> np.ndarray:
+    """Map an image to display values in [0, 1].
+
+    Parameters
+    ----------
+    data : array_like of shape (ny, nx) (any shape works)
+        Pixel values in any unit.
+    stretch : {"linear", "sqrt", "log", "asinh"}
+        Display stretch applied after clipping to the limits and scaling to [0, 1].
+    limits : {"zscale", "percentile", "minmax"} or (vmin, vmax)
+        How the limits are chosen (see :func:`image_limits`).
+    percentile : float
+        Per cent of pixels kept for ``limits="percentile"``.
+    a : float, optional
+        The stretch parameter (asinh: 0.1, log: 1000 by default; smaller asinh ``a`` shows
+        fainter structure).
+
+    Returns
+    -------
+    ndarray of float64, same shape as ``data``
+        Values in [0, 1]; NaN where the input is not finite. An image with no finite pixel,
+        or with equal limits, maps to 0 (NaN stays NaN).
+    """
+    arr = np.asarray(data, dtype=np.float64)
+    finite = np.isfinite(arr)
+    out = np.full(arr.shape, np.nan)
+    lo, hi = image_limits(arr, limits=limits, percentile=percentile)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        out[finite] = 0.0
+        return out
+    norm = np.clip((arr[finite] - lo) / (hi - lo), 0.0, 1.0)
+    out[finite] = np.clip(_stretch_object(stretch, a)(norm, clip=True), 0.0, 1.0)
+    return out
+
+
+def to_rgba_uint8(data, *, stretch: str = "asinh", limits="zscale", percentile: float = 99.5,
+                  a: float | None = None, cmap=None) -> np.ndarray:
+    """Stretch an image and turn it into RGBA bytes for display.
+
+    Parameters
+    ----------
+    data : array_like of shape (ny, nx)
+    stretch, limits, percentile, a
+        See :func:`stretch_image`.
+    cmap : None, str, callable or array of shape (m, 3) or (m, 4)
+        None: grey scale. A name: a matplotlib colormap (matplotlib is imported only then).
+        A callable mapping [0, 1] floats to RGBA floats, or a lookup table of floats in [0, 1].
+
+    Returns
+    -------
+    ndarray of uint8, shape (ny, nx, 4)
+        Non-finite input pixels are fully transparent.
+    """
+    v = stretch_image(data, stretch=stretch, limits=limits, percentile=percentile, a=a)
+    nan = ~np.isfinite(v)
+    v = np.where(nan, 0.0, v)
+    if cmap is None:
+        g = v[..., None]
+        rgba = np.concatenate([g, g, g, np.ones_like(g)], axis=-1)
+    else:
+        if isinstance(cmap, str):
+            import matplotlib  # only when a named colormap is asked for
+
+            cmap = matplotlib.colormaps[cmap]
+        if callable(cmap):
+            rgba = np.asarray(cmap(v), dtype=np.float64)
+        else:
+            lut = np.asarray(cmap, dtype=np.float64)
+            if lut.ndim != 2 or lut.shape[1] not in (3, 4):
+                raise ValueError(f"a lookup-table cmap must have shape (m, 3) or (m, 4), got "
+                                 f"{lut.shape}")
+            idx = np.clip(np.rint(v * (len(lut) - 1)).astype(int), 0, len(lut) - 1)
+            rgba = lut[idx]
+        if rgba.shape[-1] == 3:
+            rgba = np.concatenate([rgba, np.ones((*rgba.shape[:-1], 1))], axis=-1)
+    out = np.clip(np.rint(rgba * 255.0), 0, 255).astype(np.uint8)
+    out[nan, 3] = 0
+    return out
