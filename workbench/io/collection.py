@@ -278,9 +278,12 @@ class Collection:
         self._parent = _parent
         self._zarr_cache: dict = {}
         self._axes_cache: dict = {}
+        self._full_cat = None
+        self._id_rows = None
         if _parent is not None:
             self._manifest = _parent._manifest
             self._root_cat = _parent._root_cat
+            self._full_cat = _parent._full_cat
             return
         if mode not in ("r", "r+"):
             raise ValueError("mode must be 'r' (read-only) or 'r+' (read-write)")
@@ -359,6 +362,8 @@ class Collection:
                 path=self.path, hint="upgrade the workbench")
         self._manifest = manifest
         self._root_cat = None
+        self._full_cat = None
+        self._id_rows = None
         self._zarr_cache = {}
         self._axes_cache = {}
 
@@ -488,6 +493,12 @@ class Collection:
         return self._n_total() if self._index is None else len(self._index)
 
     def _full_catalog(self) -> pd.DataFrame:
+        """Base catalog with the derived columns joined (cached until the manifest changes)."""
+        if self._full_cat is None:
+            self._full_cat = self._join_derived()
+        return self._full_cat
+
+    def _join_derived(self) -> pd.DataFrame:
         cat = self._base_catalog()
         if cat is None:
             cols = {c: pd.Series(dtype=d) for c, d in BASE_COLUMNS.items()}
@@ -556,11 +567,14 @@ class Collection:
                 raise IndexError(f"item index {key} out of range for {n} items")
             return int(self._rows[i])
         if isinstance(key, str):
-            ids = self._base_catalog()["id"].astype(str).to_numpy() if len(self) else np.array([])
-            hit = np.flatnonzero(ids == key)
-            if len(hit) == 0 or (self._index is not None and hit[0] not in set(self._index)):
+            if self._id_rows is None:
+                cat = self._base_catalog()
+                ids = [] if cat is None else cat["id"].astype(str)
+                rows = range(len(ids)) if self._index is None else self._index
+                self._id_rows = {ids[int(r)]: int(r) for r in rows}
+            if key not in self._id_rows:
                 raise KeyError(f"no item with id {key!r} in {self.path}")
-            return int(hit[0])
+            return self._id_rows[key]
         raise TypeError(f"index items by int position or str id, not {type(key).__name__}")
 
     def __getitem__(self, key) -> Item:
@@ -575,8 +589,7 @@ class Collection:
             desc = ax_row.get(name)
             if desc is not None and not (isinstance(desc, float) and np.isnan(desc)):
                 axes[name] = _axes.expand(_axes.loads(desc), spec.shape)
-        meta = self._full_catalog().iloc[row] if self._manifest["derived"] else \
-            self._base_catalog().iloc[row]
+        meta = self._full_catalog().iloc[row]
         return Item(id=str(meta["id"]), index=row, images=images, meta=meta, axes=axes)
 
     def __iter__(self) -> Iterator[Item]:
