@@ -1,0 +1,97 @@
+// Gallery front end: one PNG sprite sheet per page cut into tiles; captions and badges as
+// text (textContent only); click opens, shift/ctrl-click selects.
+
+function render({ model, el }) {
+  const root = wbEl("div", "wb-root wb-gallery");
+  root.appendChild(wbStyle());
+  const bar = wbEl("div", "wb-bar");
+  const prev = wbEl("button", null, "◀");
+  const next = wbEl("button", null, "▶");
+  const pageLabel = wbEl("span", "wb-page");
+  const sortSel = document.createElement("select");
+  const dirBtn = wbEl("button", "wb-dir");
+  const selLabel = wbEl("span", "wb-selcount");
+  bar.append(prev, pageLabel, next, wbEl("span", null, "sort by"), sortSel, dirBtn, selLabel);
+  const grid = wbEl("div", "wb-grid");
+  const detail = wbEl("div", "wb-panels wb-detail");
+  root.append(bar, grid, detail);
+  el.appendChild(root);
+  window.__wbGalleryDraws = window.__wbGalleryDraws || [];
+  let requestedAt = null;
+
+  function fillSort() {
+    sortSel.replaceChildren();
+    const none = wbEl("option", null, "(catalog order)"); none.value = ""; sortSel.appendChild(none);
+    for (const c of model.get("columns") || []) { const o = wbEl("option", null, c); o.value = c; sortSel.appendChild(o); }
+    sortSel.value = model.get("sort_by");
+  }
+  function bar_() {
+    pageLabel.textContent = `page ${model.get("page") + 1} / ${model.get("n_pages")}`;
+    dirBtn.textContent = model.get("ascending") ? "ascending" : "descending";
+    selLabel.textContent = `${(model.get("selected") || []).length} selected`;
+  }
+  const setPage = (p) => { requestedAt = performance.now(); model.set("page", p); model.save_changes(); };
+  prev.addEventListener("click", () => { if (model.get("page") > 0) setPage(model.get("page") - 1); });
+  next.addEventListener("click", () => { if (model.get("page") + 1 < model.get("n_pages")) setPage(model.get("page") + 1); });
+  sortSel.addEventListener("change", () => { requestedAt = performance.now(); model.set("sort_by", sortSel.value); model.set("page", 0); model.save_changes(); });
+  dirBtn.addEventListener("click", () => { requestedAt = performance.now(); model.set("ascending", !model.get("ascending")); model.save_changes(); });
+
+  async function drawGrid() {
+    const t0 = requestedAt !== null ? requestedAt : performance.now();
+    requestedAt = null;
+    const t = model.get("thumb"), cols = model.get("n_cols");
+    const tiles = model.get("tiles") || [];
+    grid.style.gridTemplateColumns = `repeat(${cols}, ${t + 4}px)`;
+    const bytes = wbBytes(model.get("sprite"));
+    let bitmap = null;
+    if (bytes.byteLength) bitmap = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
+    const sel = new Set(model.get("selected") || []);
+    const frag = document.createDocumentFragment();
+    tiles.forEach((tile, k) => {
+      const d = wbEl("div", "wb-tile");
+      d.dataset.id = tile.id;
+      if (sel.has(tile.id)) d.classList.add("wb-sel");
+      const c = document.createElement("canvas");
+      c.width = t; c.height = t;
+      if (bitmap) c.getContext("2d").drawImage(bitmap, (k % cols) * t, Math.floor(k / cols) * t, t, t, 0, 0, t, t);
+      d.appendChild(c);
+      const badges = wbEl("div", "wb-badges");
+      for (const b of tile.badges || []) badges.appendChild(wbEl("span", "wb-badge", b));
+      d.appendChild(badges);
+      d.appendChild(wbEl("div", "wb-cap", tile.caption));
+      d.title = [tile.caption, ...(tile.badges || [])].join("\n");
+      d.addEventListener("click", (ev) => {
+        if (ev.shiftKey || ev.ctrlKey || ev.metaKey) {
+          const cur = new Set(model.get("selected") || []);
+          if (cur.has(tile.id)) cur.delete(tile.id); else cur.add(tile.id);
+          model.set("selected", [...cur]); model.save_changes();
+        } else {
+          model.send({ type: "open", id: tile.id });
+        }
+      });
+      frag.appendChild(d);
+    });
+    grid.replaceChildren(frag);
+    requestAnimationFrame(() => window.__wbGalleryDraws.push({ n: tiles.length, ms: performance.now() - t0 }));
+    bar_();
+  }
+  function drawSel() {
+    const sel = new Set(model.get("selected") || []);
+    for (const d of grid.children) d.classList.toggle("wb-sel", sel.has(d.dataset.id));
+    bar_();
+  }
+  function drawDetail() {
+    detail.replaceChildren();
+    for (const spec of model.get("detail") || []) detail.appendChild(wbPanel(spec, { size: 260 }).root);
+  }
+  model.on("change:tiles", drawGrid);
+  model.on("change:sprite", drawGrid);
+  model.on("change:selected", drawSel);
+  model.on("change:detail", drawDetail);
+  model.on("change:columns", fillSort);
+  model.on("change:sort_by", () => { sortSel.value = model.get("sort_by"); });
+  model.on("change:page", bar_); model.on("change:n_pages", bar_); model.on("change:ascending", bar_);
+  fillSort(); drawGrid(); drawDetail();
+}
+
+export default { render };

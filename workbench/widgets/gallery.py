@@ -1,0 +1,173 @@
+"""The Gallery: a pageable, sortable grid of thumbnails of any Collection or selection.
+
+>>> g = Gallery(coll.select("snr > 8"), store=store, badges=["pred_class"])   # doctest: +SKIP
+>>> g.selected          # ids picked with shift/ctrl-click                        # doctest: +SKIP
+
+One page crosses to the browser as one PNG sprite sheet (``thumb x thumb`` tiles) plus a
+list of captions and badges (drawn as text, never as HTML). A click opens the item in the
+view for its kind below the grid; shift- or ctrl-click adds it to :attr:`selected`.
+"""
+
+from __future__ import annotations
+
+import anywidget
+import numpy as np
+import traitlets
+
+from workbench.widgets import _panels, render
+from workbench.widgets._common import esm, load_item
+
+__all__ = ["Gallery"]
+
+
+class Gallery(anywidget.AnyWidget):
+    """Thumbnails of ``coll`` (a Collection or a view of one).
+
+    Parameters
+    ----------
+    coll : Collection
+    store : LabelStore, optional
+        Shows each item's labels (the majority answer of the scheme's class question and the
+        number of live annotations) as a badge.
+    badges : list of str, optional
+        Catalog columns shown as badges (e.g. predictions, cluster ids, consensus).
+        Defaults to the columns whose names start with ``pred``, ``consensus`` or ``label``.
+    sort_by : str, optional
+        Catalog column to sort by (any column; change it in the widget too).
+    page_size : int
+        Thumbnails per page.
+    thumb : int
+        Thumbnail size in pixels.
+    """
+
+    _esm = esm("gallery.js")
+    sprite = traitlets.Bytes(b"").tag(sync=True)
+    tiles = traitlets.List([]).tag(sync=True)
+    columns = traitlets.List([]).tag(sync=True)
+    sort_by = traitlets.Unicode("").tag(sync=True)
+    ascending = traitlets.Bool(True).tag(sync=True)
+    page = traitlets.Int(0).tag(sync=True)
+    n_pages = traitlets.Int(1).tag(sync=True)
+    page_size = traitlets.Int(100).tag(sync=True)
+    thumb = traitlets.Int(64).tag(sync=True)
+    n_cols = traitlets.Int(10).tag(sync=True)
+    selected = traitlets.List(traitlets.Unicode(), []).tag(sync=True)
+    opened = traitlets.Unicode("").tag(sync=True)
+    detail = traitlets.List([]).tag(sync=True)
+
+    def __init__(self, coll, *, store=None, badges=None, sort_by: str | None = None,
+                 ascending: bool = True, page_size: int = 100, thumb: int = 64,
+                 n_cols: int = 10):
+        super().__init__(page_size=page_size, thumb=thumb, n_cols=n_cols, ascending=ascending)
+        self.coll = coll
+        self.store = store
+        self._cat = coll.catalog
+        self._rows = np.asarray(coll._rows)
+        self._product = next(iter(coll.products))
+        if badges is None:
+            badges = [c for c in self._cat.columns
+                      if str(c).lower().startswith(("pred", "consensus", "label"))]
+        self.badge_columns = list(badges)
+        self.columns = [str(c) for c in self._cat.columns]
+        if sort_by is not None and sort_by not in self._cat.columns:
+            raise KeyError(f"no catalog column {sort_by!r}; columns are {self.columns}")
+        self.sort_by = sort_by or ""
+        self._labels = self._store_labels()
+        self.observe(lambda _c: self._render_page(), names=["sort_by", "ascending", "page",
+                                                            "page_size"])
+        self.observe(self._on_open, names=["opened"])
+        self.on_msg(self._on_msg)
+        self._render_page()
+
+    # ------------------------------------------------------------------ data
+    def _store_labels(self) -> dict:
+        if self.store is None:
+            return {}
+        df = self.store.annotations()
+        if df is None or len(df) == 0:
+            return {}
+        ids = set(self.coll.ids)
+        df = df[df["item_id"].astype(str).isin(ids)]
+        out = {}
+        for iid, grp in df.groupby("item_id"):
+            vals = []
+            for ans, sch in zip(grp["answers"], grp["scheme"]):
+                try:
+                    from workbench.core.schemes import get_scheme
+
+                    cq = get_scheme(sch).class_question
+                except Exception:  # noqa: BLE001 - unknown scheme: no class answer
+                    cq = None
+                v = (ans or {}).get(cq) if cq else None
+                if v is None and cq is None and ans:
+                    v = next(iter(ans.values()))
+                if v is not None and not isinstance(v, (list, dict)):
+                    vals.append(str(v))
+            top = max(set(vals), key=vals.count) if vals else "labelled"
+            out[str(iid)] = f"{top} ({len(grp)})"
+        return out
+
+    def order(self) -> np.ndarray:
+        """Positions (within ``coll``) in display order."""
+        n = len(self._cat)
+        if not self.sort_by:
+            return np.arange(n)
+        col = self._cat[self.sort_by]
+        return np.asarray(col.reset_index(drop=True).sort_values(
+            ascending=self.ascending, na_position="last", kind="stable").index)
+
+    def _render_page(self) -> None:
+        order = self.order()
+        n = len(order)
+        self.n_pages = max(1, -(-n // self.page_size))
+        page = min(max(self.page, 0), self.n_pages - 1)
+        pos = order[page * self.page_size:(page + 1) * self.page_size]
+        t, cols = self.thumb, self.n_cols
+        nrow = max(1, -(-len(pos) // cols))
+        sheet = np.zeros((nrow * t, cols * t, 4), np.uint8)
+        tiles = []
+        if len(pos):
+            rows = self._rows[pos]
+            srt = np.argsort(rows)
+            imgs = self.coll.read(rows[srt], [self._product])[self._product]
+            inv = np.empty_like(srt)
+            inv[srt] = np.arange(len(srt))
+            imgs = imgs[inv]
+            for k, p in enumerate(pos):
+                meta = self._cat.iloc[int(p)]
+                kind = str(meta["kind"])
+                tile = _panels.thumbnail(imgs[k], kind, t)
+                r, c = divmod(k, cols)
+                sheet[r * t:(r + 1) * t, c * t:(c + 1) * t] = tile
+                iid = str(meta["id"])
+                badges = []
+                if iid in self._labels:
+                    badges.append(f"label: {self._labels[iid]}")
+                for b in self.badge_columns:
+                    v = meta.get(b)
+                    if v is not None and v == v:
+                        badges.append(f"{b}: {_short(v)}")
+                cap = iid if not self.sort_by or self.sort_by == "id" else \
+                    f"{iid} · {self.sort_by}={_short(meta[self.sort_by])}"
+                tiles.append({"id": iid, "caption": cap, "badges": badges})
+        with self.hold_sync():
+            if page != self.page:
+                self.page = page
+            self.sprite = render.encode_png(sheet)
+            self.tiles = tiles
+
+    # ------------------------------------------------------------------ events
+    def _on_msg(self, _w, content, _buffers) -> None:
+        if content.get("type") == "open":
+            self.opened = str(content.get("id", ""))
+
+    def _on_open(self, change) -> None:
+        iid = change["new"]
+        self.detail = _panels.item_panels(load_item(self.coll, iid)) if iid else []
+
+
+def _short(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    s = str(v)
+    return s if len(s) <= 24 else s[:23] + "…"

@@ -1,0 +1,524 @@
+"""The Labeler: asks a scheme's questions about items, keyboard first, writing to the store.
+
+>>> from workbench.widgets import Labeler
+>>> Labeler(coll, scheme="rgz", campaign="rgz-pilot", annotator="ada")   # doctest: +SKIP
+
+Keys (shown on screen): the answer keys of the question (``1``..``9``), ``Enter`` submits
+(closes a component selection, finishes an item), ``s`` skips, ``u`` or ``Backspace``
+undoes (the last step of the item in progress, else the last annotation: a retraction
+record), ``←``/``→`` move between items. For a ``components`` question (RGZ) the components
+are clicked on the image; ``0`` says "no contours"; the host is a click or ``n`` ("no host").
+Keys typed in the focused widget never reach JupyterLab's own shortcuts.
+
+The widget holds no state that matters: every completed answer is an annotation in the
+label store the moment it is given; what is shown for an item is rebuilt from the store
+(this annotator's live annotation of it). A ``components`` question is written after each
+completed source (components + host + per-source answers) as the item's cumulative answers;
+the annotation it replaces is retracted with reason ``"superseded"``.
+
+Messages from the browser (``{"type": "key", "key": ...}``, ``{"type": "click", "x", "y"}``,
+display pixels of the first panel) go to :meth:`Labeler.handle_key` and
+:meth:`Labeler.handle_click`, which the tests call directly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+
+import anywidget
+import numpy as np
+import traitlets
+
+from workbench.core.errors import SchemeError
+from workbench.widgets import _panels, render
+from workbench.widgets._common import esm, load_item
+
+__all__ = ["Labeler"]
+
+
+def _now():
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
+
+
+def _live(df):
+    """Rows of an annotations DataFrame that are not retracted."""
+    if df is None or len(df) == 0:
+        return df
+    for col in ("retracted", "is_retracted"):
+        if col in df.columns:
+            df = df[~df[col].fillna(False).astype(bool)]
+    if "retracted_at" in df.columns:
+        df = df[df["retracted_at"].isna()]
+    return df
+
+
+class Labeler(anywidget.AnyWidget):
+    """Label items of a Collection with a scheme, writing every answer to a label store.
+
+    Parameters
+    ----------
+    coll : Collection
+        The items (a view from ``coll.select(...)`` works too).
+    scheme : str or Scheme
+        A shipped scheme name (``"rgz"``, ``"transient"``, ``"lens-grade"``, ...) or a Scheme.
+    store : LabelStore, optional
+        Defaults to ``workbench.io.labels.open_store(coll)``.
+    campaign : str, optional
+        Take items from this campaign (next item for this annotator); otherwise go
+        through ``items`` (ids) or every item of ``coll`` in order.
+    annotator : str, optional
+        Who labels (defaults to the login name).
+    items : list of str, optional
+        Ids to label (a selection), when there is no campaign.
+    """
+
+    _esm = esm("labeler.js")
+    panels = traitlets.List([]).tag(sync=True)
+    outlines = traitlets.Dict({}).tag(sync=True)
+    state = traitlets.Dict({}).tag(sync=True)
+    size = traitlets.Int(360).tag(sync=True)
+
+    def __init__(self, coll, *, scheme, store=None, campaign=None, annotator=None, items=None,
+                 size: int = 360, **view_options):
+        super().__init__(size=size)
+        from workbench.core.schemes import get_scheme
+
+        self.coll = coll
+        self.scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
+        if store is None:
+            from workbench.io.labels import open_store
+
+            store = open_store(coll)
+        self.store = store
+        if annotator is None:
+            import getpass
+
+            annotator = getpass.getuser()
+        self.annotator = str(annotator)
+        self.campaign_name = campaign
+        self._campaign = store.campaign(campaign) if campaign is not None else None
+        self._view_options = view_options
+        self._all_ids = list(coll.ids)
+        self._pos_of = {i: k for k, i in enumerate(self._all_ids)}
+        if items is not None:
+            items = [str(i) for i in items]
+            unknown = [i for i in items if i not in self._pos_of]
+            if unknown:
+                raise KeyError(f"items not in {coll.path}: {unknown[:5]}")
+        self._items = items
+        self._history: list[str] = []  # items shown, in order (arrows move through it)
+        self._cursor = -1
+        self._components = None  # label maps, loaded on first use
+        self._written: list[int] = []  # annotation ids this Labeler wrote (for undo)
+        self._shown_at = time.monotonic()
+        self._started = _now()
+        self._message = ""
+        self._reset_step()
+        self.on_msg(self._on_msg)
+        self._advance()
+
+    # ------------------------------------------------------------------ items
+    @property
+    def item_id(self) -> str | None:
+        """Id of the item shown (None when there is nothing left)."""
+        return self._history[self._cursor] if 0 <= self._cursor < len(self._history) else None
+
+    def _mine(self, item_id=None):
+        df = self.store.annotations(item_id=item_id, annotator=self.annotator)
+        df = _live(df)
+        if df is not None and len(df) and "scheme" in df.columns:
+            df = df[df["scheme"] == self.scheme.name]
+        return df
+
+    def _live_annotation(self, item_id):
+        """This annotator's latest live annotation of ``item_id`` as (id, answers) or None."""
+        df = self._mine(item_id)
+        if df is None or len(df) == 0:
+            return None
+        sort_col = "id" if "id" in df.columns else df.columns[0]
+        row = df.sort_values(sort_col).iloc[-1]
+        return int(row["id"]), dict(row["answers"])
+
+    def _next_new_item(self) -> str | None:
+        if self._campaign is not None:
+            nxt = self._campaign.next_item(self.annotator)
+            return None if nxt is None else str(getattr(nxt, "item_id", nxt))
+        ids = self._items if self._items is not None else self._all_ids
+        df = self._mine()
+        done = set() if df is None or len(df) == 0 else set(df["item_id"].astype(str))
+        seen = set(self._history)
+        return next((i for i in ids if i not in done and i not in seen), None)
+
+    def _advance(self) -> None:
+        """Show the next item: forward in history, or a new one."""
+        if self._cursor + 1 < len(self._history):
+            self._cursor += 1
+        else:
+            nxt = self._next_new_item()
+            if nxt is None:
+                self._cursor = len(self._history)
+                self._show()
+                return
+            self._history.append(nxt)
+            self._cursor = len(self._history) - 1
+        self._show()
+
+    def _back(self) -> None:
+        if self._cursor > 0:
+            self._cursor -= 1
+            self._show()
+
+    def _show(self) -> None:
+        """Render the current item and its state from the store."""
+        self._reset_step()
+        self._shown_at = time.monotonic()
+        self._started = _now()
+        iid = self.item_id
+        with self.hold_sync():
+            if iid is None:
+                self.panels = []
+                self.outlines = {}
+            else:
+                item = load_item(self.coll, iid)
+                self._item = item
+                self.panels = _panels.item_panels(item, **self._view_options)
+                self.outlines = self._outlines(iid) if self._has_components() else {}
+            self._sync_state()
+
+    # ------------------------------------------------------------------ components
+    def _has_components(self) -> bool:
+        return any(q.type == "components" for q in self.scheme.questions)
+
+    def _label_map(self, item_id) -> np.ndarray:
+        """Integer component map (ny, nx) of ``item_id`` (0 = background)."""
+        if self._components is None:
+            try:
+                arr = self.coll.derived_array("components")
+            except KeyError:
+                arr = None
+            if arr is None:
+                try:
+                    from workbench.io.components import compute_components
+
+                    compute_components(self.coll)
+                    arr = self.coll.derived_array("components")
+                except Exception:  # noqa: BLE001 - read-only view etc.: compute per item
+                    arr = None
+            self._components = arr if arr is not None else {}
+        if isinstance(self._components, dict):
+            if item_id not in self._components:
+                self._components[item_id] = _islands(_panels.find_radio(self._item)[1])
+            return self._components[item_id]
+        a = self._components[self._pos_of[item_id]]
+        a = a[0] if a.ndim == 3 else a
+        return np.nan_to_num(a, nan=0).astype(np.int32)
+
+    def _outlines(self, item_id) -> dict:
+        lab = self._label_map(item_id)
+        return render.pack_lines(render.component_outlines(lab))
+
+    # ------------------------------------------------------------------ step state
+    def _reset_step(self) -> None:
+        self._qid = self.scheme.first
+        self._selected: list[int] = []  # components of the source in progress
+        self._pending: dict | None = None  # source in progress after its components
+        self._multi: list = []
+        self._draft: dict | None = None  # item-scope answers before the path is complete
+
+    def _current_answers(self) -> tuple[int | None, dict]:
+        iid = self.item_id
+        live = self._live_annotation(iid) if iid is not None else None
+        return (None, {}) if live is None else live
+
+    def _question(self):
+        return self.scheme.question(self._qid)
+
+    def _sync_state(self) -> None:
+        iid = self.item_id
+        ann_id, answers = self._current_answers() if iid else (None, {})
+        q = self._question()
+        qj = q.to_json()
+        keys = [["s", "skip"], ["u / ⌫", "undo"], ["← →", "move"], ["Enter", "submit / next"]]
+        if q.type == "components":
+            keys = [[qj.get("none_key", "0"), qj.get("none_label", "no contours")],
+                    ["click", "select component"]] + keys
+        if q.type == "position":
+            keys = [[qj.get("null_key", "n"), qj.get("null_label", "none")],
+                    ["click", "place"]] + keys
+        meta = {}
+        if iid is not None:
+            row = self._item.meta
+            meta = {str(k): str(row[k]) for k in row.index
+                    if k not in ("source_file", "source_hdu")}
+        self.state = {
+            "item_id": iid or "",
+            "done_all": iid is None,
+            "question": qj,
+            "answers": _jsonable(answers),
+            "annotation_id": ann_id,
+            "selected": list(self._selected),
+            "pending": _jsonable(self._pending),
+            "multi": _jsonable(self._multi),
+            "keys": keys,
+            "progress": self._progress(),
+            "position": [self._cursor + 1, len(self._history)],
+            "message": self._message,
+            "meta": meta,
+            "scheme": f"{self.scheme.name} v{self.scheme.version}",
+            "annotator": self.annotator,
+        }
+
+    def _progress(self) -> dict:
+        if self._campaign is not None:
+            try:
+                st = self._campaign.status()
+                get = (st.get if isinstance(st, dict) else lambda k, d=None: getattr(st, k, d))
+                total = get("n_items") or get("total")
+                done = get("n_retired") or get("retired") or get("n_done") or 0
+                mine = len(self._mine() or [])
+                return {"done": int(done), "total": int(total or 0), "mine": mine}
+            except Exception:  # noqa: BLE001 - progress is informational
+                pass
+        ids = self._items if self._items is not None else self._all_ids
+        df = self._mine()
+        done = 0 if df is None or len(df) == 0 else len(set(df["item_id"].astype(str)) & set(ids))
+        return {"done": done, "total": len(ids), "mine": done}
+
+    # ------------------------------------------------------------------ writing
+    def _write(self, answers: dict, *, supersede: int | None = None) -> int:
+        iid = self.item_id
+        lab = self._label_map(iid) if self._has_components() else None
+        n_comp = int(lab.max()) if lab is not None and lab.size else None
+        answers = self.scheme.validate(answers, n_components=n_comp)
+        source = None if self._campaign is not None else "selection"
+        ann = self.store.annotate(iid, answers, annotator=self.annotator, scheme=self.scheme,
+                                  campaign=self.campaign_name, started=self._started,
+                                  ended=_now(), source=source, n_components=n_comp,
+                                  source_detail={"seconds": round(time.monotonic()
+                                                                  - self._shown_at, 3)})
+        ann_id = int(getattr(ann, "id", ann))
+        if supersede is not None:
+            self._retract(supersede, reason="superseded")
+        self._written.append(ann_id)
+        return ann_id
+
+    def _retract(self, ann_id: int, *, reason: str | None = None) -> None:
+        try:
+            self.store.retract(ann_id, annotator=self.annotator, reason=reason)
+        except TypeError:
+            self.store.retract(ann_id, annotator=self.annotator)
+
+    # ------------------------------------------------------------------ events
+    def _on_msg(self, _widget, content, _buffers) -> None:
+        try:
+            if content.get("type") == "key":
+                self.handle_key(str(content.get("key", "")))
+            elif content.get("type") == "click":
+                self.handle_click(float(content["x"]), float(content["y"]))
+        except SchemeError as exc:
+            self._message = str(exc)
+            self._sync_state()
+
+    def handle_key(self, key: str) -> None:
+        """Act on one key press (as the browser names it: ``"1"``, ``"Enter"``, ...)."""
+        self._message = ""
+        if self.item_id is None:
+            if key in ("ArrowLeft", "u", "Backspace"):
+                self._undo() if key != "ArrowLeft" else self._back()
+            return
+        q = self._question()
+        qj = q.to_json()
+        if key == "ArrowRight":
+            return self._advance()
+        if key == "ArrowLeft":
+            return self._back()
+        if key in ("u", "Backspace"):
+            return self._undo()
+        if key == "s":
+            if self._campaign is not None:
+                try:
+                    self._campaign.release(self.annotator, self.item_id)
+                except Exception:  # noqa: BLE001 - nothing held
+                    pass
+            return self._advance()
+        if q.type == "components":
+            if key == str(qj.get("none_key", "0")):
+                ann_id, _ = self._current_answers()
+                self._write({q.none_flag or "no_contours": True, q.id: []}, supersede=ann_id)
+                return self._advance()
+            if key == "Enter":
+                if self._selected:
+                    self._pending = {"components": sorted(self._selected)}
+                    self._selected = []
+                    return self._next_per_source(q, 0)
+                _, answers = self._current_answers()
+                if answers:
+                    return self._advance()
+                self._message = "select components (click), or press " \
+                    f"{qj.get('none_key', '0')} for no contours"
+                return self._sync_state()
+            return None
+        if q.type == "position":
+            if key == str(qj.get("null_key", "n")) and q.nullable:
+                return self._answer(q, None)
+            return None
+        if q.type == "choice":
+            for a in q.answers:
+                if a.key is not None and key == a.key:
+                    return self._answer(q, a.value)
+            return None
+        if q.type == "multi":
+            for a in q.answers:
+                if a.key is not None and key == a.key:
+                    if a.value in self._multi:
+                        self._multi.remove(a.value)
+                    else:
+                        self._multi.append(a.value)
+                    return self._sync_state()
+            if key == "Enter":
+                return self._answer(q, list(self._multi))
+        return None
+
+    def handle_text(self, text: str) -> None:
+        """Answer a ``text`` question."""
+        q = self._question()
+        if q.type == "text":
+            self._answer(q, str(text))
+
+    def handle_click(self, x: float, y: float) -> None:
+        """A click at display pixel ``(x, y)`` of the first panel."""
+        if self.item_id is None:
+            return
+        self._message = ""
+        q = self._question()
+        shape = _panels.find_radio(self._item)[1].shape if self._has_components() else \
+            next(iter(self._item.images.values())).shape[-2:]
+        if q.type == "components":
+            lab = self._label_map(self.item_id)
+            row, col = render.display_to_array(x, y, lab.shape)
+            cid = int(lab[row, col])
+            if cid == 0:  # nearest component within 3 px
+                yy, xx = np.nonzero(lab)
+                if len(yy):
+                    d = (yy - row) ** 2 + (xx - col) ** 2
+                    k = int(np.argmin(d))
+                    if d[k] <= 9:
+                        cid = int(lab[yy[k], xx[k]])
+            if cid == 0:
+                self._message = "no component there"
+                return self._sync_state()
+            _, answers = self._current_answers()
+            taken = {c for s in answers.get(q.id, []) or [] for c in s.get("components", [])}
+            if cid in taken:
+                self._message = f"component {cid} already belongs to a source"
+                return self._sync_state()
+            if cid in self._selected:
+                self._selected.remove(cid)
+            else:
+                self._selected.append(cid)
+            return self._sync_state()
+        if q.type == "position":
+            ny, nx = shape
+            return self._answer(q, {"x": round(float(x) - 0.5, 2),
+                                    "y": round(float(ny) - float(y) - 0.5, 2)})
+        return None
+
+    # ------------------------------------------------------------------ answering
+    def _comp_question(self):
+        return next((q for q in self.scheme.questions if q.type == "components"), None)
+
+    def _next_per_source(self, cq, k: int) -> None:
+        per = list(cq.per_source)
+        if k < len(per):
+            self._qid = per[k]
+            return self._sync_state()
+        # source complete: write the item's cumulative answers
+        ann_id, answers = self._current_answers()
+        sources = list(answers.get(cq.id, []) or []) + [self._pending]
+        new = {cq.none_flag or "no_contours": False, cq.id: sources} if cq.none_flag else \
+            {cq.id: sources}
+        self._pending = None
+        self._qid = cq.id
+        self._write(new, supersede=ann_id)
+        return self._sync_state()
+
+    def _answer(self, q, value) -> None:
+        cq = self._comp_question()
+        if q.scope == "source" and cq is not None and self._pending is not None:
+            self._pending[q.id] = value
+            per = list(cq.per_source)
+            return self._next_per_source(cq, per.index(q.id) + 1)
+        # item-scope question: walk the tree, write when the path is complete
+        ann_id, answers = self._current_answers()
+        path = self._path_answers(answers)
+        path[q.id] = value
+        nxt = self.scheme.next_question(q.id, value)
+        # drop answers no longer on the path
+        self._multi = []
+        if nxt is None or self.scheme.question(nxt).scope != "item":
+            self._draft = None
+            self._write(self._prune(path), supersede=ann_id)
+            return self._advance()
+        self._draft = path
+        self._qid = nxt
+        return self._sync_state()
+
+    def _path_answers(self, answers: dict) -> dict:
+        return dict(self._draft) if self._draft else {}
+
+    def _prune(self, answers: dict) -> dict:
+        out, qid = {}, self.scheme.first
+        while qid is not None and qid in answers:
+            out[qid] = answers[qid]
+            qid = self.scheme.next_question(qid, answers[qid])
+        return out
+
+    def _undo(self) -> None:
+        """Undo the last step of the item in progress; else retract the last annotation
+        this Labeler wrote (a retraction record) and show that item again."""
+        if self._pending is not None or self._selected or self._multi:
+            if self._selected:
+                self._selected.pop()
+            elif self._multi:
+                self._multi.pop()
+            else:
+                self._selected = list(self._pending["components"])
+                self._pending = None
+                self._qid = self._comp_question().id
+            return self._sync_state()
+        if not self._written:
+            self._message = "nothing to undo"
+            return self._sync_state()
+        ann_id = self._written.pop()
+        df = self._mine()
+        row = df[df["id"] == ann_id] if df is not None and len(df) else None
+        self._retract(ann_id, reason="undo")
+        if row is not None and len(row):
+            iid = str(row["item_id"].iloc[0])
+            if iid in self._history:
+                self._cursor = self._history.index(iid)
+            else:
+                self._history.insert(self._cursor + 1, iid)
+                self._cursor += 1
+        self._show()
+
+
+def _islands(radio: np.ndarray, nsigma: float = 3.0) -> np.ndarray:
+    """Connected islands above ``nsigma`` x sigma (used only when the Collection has no
+    ``components`` derived array and cannot store one, e.g. a read-only view)."""
+    from scipy import ndimage
+
+    sigma = render.robust_sigma(radio)
+    lab, _ = ndimage.label(np.nan_to_num(radio) > nsigma * sigma)
+    return lab.astype(np.int32)
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
