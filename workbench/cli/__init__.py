@@ -22,6 +22,8 @@ _COMMANDS = [
     ("workbench.cli.info", "info", None),
     ("workbench.cli.ingest", "ingest", None),
     ("workbench.cli.simulate", "simulate", None),
+    ("workbench.cli.sims_radio", "radio", "simulate"),
+    ("workbench.cli.sims_radio", "radio_mosaic", "simulate"),
     ("workbench.cli.lenses", "ingest_stamps_cmd", "ingest"),
     ("workbench.cli.lenses", "simulate_lenses_cmd", "simulate"),
 ]

@@ -333,6 +333,7 @@ def simulate_radio_arrays(n: int, *, seed: int, size: int = 128, pixscale_arcsec
         cat.insert(0, "id", [f"sim-s{seed}-{start + k:06d}" for k in range(n)])
         cat["beam_fwhm_arcsec"] = float(beam_fwhm_arcsec)
         cat["rms_jy"] = float(rms)
+        cat["n_islands"] = cat["n_islands"].astype("Int64")
     return RadioSim(catalog=cat, radio=sky_a + art_a + noise, sky=sky_a, artefacts=art_a,
                     noise=noise, infrared=np.stack(ir) if (infrared and n) else None,
                     components=np.stack(lab) if n else np.zeros(shape, np.int8), axes=axes)
