@@ -26,6 +26,8 @@ _COMMANDS = [
     ("workbench.cli.sims_radio", "radio_mosaic", "simulate"),
     ("workbench.cli.lenses", "ingest_stamps_cmd", "ingest"),
     ("workbench.cli.lenses", "simulate_lenses_cmd", "simulate"),
+    ("workbench.cli.transients", "ingest_filterbank", "ingest"),
+    ("workbench.cli.transients", "simulate_transients", "simulate"),
 ]
 
 
