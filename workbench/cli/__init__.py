@@ -24,6 +24,7 @@ _COMMANDS = [
     ("workbench.cli.simulate", "simulate", None),
     ("workbench.cli.sims_radio", "radio", "simulate"),
     ("workbench.cli.sims_radio", "radio_mosaic", "simulate"),
+    ("workbench.cli.mosaic", "ingest_mosaic_cmd", "ingest"),
     ("workbench.cli.lenses", "ingest_stamps_cmd", "ingest"),
     ("workbench.cli.lenses", "simulate_lenses_cmd", "simulate"),
     ("workbench.cli.transients", "ingest_filterbank", "ingest"),

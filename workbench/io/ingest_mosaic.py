@@ -1,0 +1,342 @@
+"""Cut stamps out of a large FITS mosaic around catalogue positions, into a Collection.
+
+The mosaic is memory-mapped (``astropy.io.fits.open(memmap=True)``, raw data, scaling applied
+per stamp), so a 20k x 20k map never sits whole in RAM; stamps are cut with astropy's
+:class:`~astropy.nddata.Cutout2D` (``mode="partial"``, NaN fill). Sources whose stamp runs
+over the mosaic's edge are NaN-padded and flagged (column ``edge``); sources whose position
+is outside the mosaic are reported (``errors="raise"``: a :class:`CatalogError` naming them;
+``"skip"``: listed in the report), never silently dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import shutil
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench.core.errors import CatalogError, FITSError, InputError
+from workbench.core.kinds import BASE_COLUMNS, RADIO
+from workbench.io import _axes
+from workbench.io.catalogs import find_radec, read_table, sky_positions
+from workbench.io.fits import _pick_hdu, _to_2d, sky_from_header
+
+__all__ = ["MosaicImage", "MosaicIngestReport", "open_mosaic", "ingest_mosaic", "is_memmapped"]
+
+_ID_COLUMNS = ("id", "source_id", "source_name", "name", "island_id", "component_id")
+
+
+@dataclass
+class MosaicIngestReport:
+    """What a mosaic ingest did.
+
+    Attributes
+    ----------
+    n_items : int
+        Stamps written.
+    n_edge : int
+        Of those, stamps that run over the mosaic's edge (NaN-padded; column ``edge``).
+    outside : list of dict
+        Catalogue rows whose position lies outside the mosaic: ``{"row", "id", "ra", "dec"}``.
+    invalid : list of dict
+        Catalogue rows without a finite RA/Dec: ``{"row", "id"}``.
+    shape : (ny, nx)
+        Stamp shape in pixels.
+    """
+
+    path: str
+    image: str
+    catalog: str
+    n_items: int = 0
+    n_edge: int = 0
+    outside: list = field(default_factory=list)
+    invalid: list = field(default_factory=list)
+    shape: tuple | None = None
+    pixscale_arcsec: float = float("nan")
+    mosaic_shape: tuple | None = None
+    notes: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "image": self.image, "catalog": self.catalog,
+                "n_items": self.n_items, "n_edge": self.n_edge, "outside": self.outside,
+                "invalid": self.invalid, "shape": list(self.shape) if self.shape else None,
+                "pixscale_arcsec": self.pixscale_arcsec,
+                "mosaic_shape": list(self.mosaic_shape) if self.mosaic_shape else None,
+                "notes": self.notes}
+
+
+@dataclass
+class MosaicImage:
+    """A memory-mapped 2-D view of a FITS mosaic (see :func:`open_mosaic`).
+
+    ``data`` is the raw (unscaled) 2-D array, memory-mapped where the HDU allows it;
+    :meth:`physical` turns a block of it into float32 physical values with blanks as NaN.
+    """
+
+    data: np.ndarray
+    header: object
+    wcs: object
+    pixscale_arcsec: float
+    hdu: int
+    path: str
+    bscale: float = 1.0
+    bzero: float = 0.0
+    blank: int | None = None
+    bunit: str = ""
+    notes: list = field(default_factory=list)
+    _hdul: object = None
+
+    def physical(self, block: np.ndarray) -> np.ndarray:
+        out = np.asarray(block, dtype=np.float32)
+        if self.blank is not None and block.dtype.kind in "iu":
+            out = np.where(block == self.blank, np.float32(np.nan), out)
+        if self.bscale != 1.0 or self.bzero != 0.0:
+            out = out * np.float32(self.bscale) + np.float32(self.bzero)
+        return out
+
+    def close(self) -> None:
+        if self._hdul is not None:
+            self._hdul.close()
+            self._hdul = None
+
+
+def is_memmapped(arr: np.ndarray) -> bool:
+    """True if ``arr`` is (a view of) a memory-mapped file."""
+    a = arr
+    while a is not None:
+        if isinstance(a, (np.memmap, mmap.mmap)):
+            return True
+        a = getattr(a, "base", None)
+    return False
+
+
+@contextlib.contextmanager
+def open_mosaic(path, *, hdu=None, channel: int | None = None):
+    """Open a FITS mosaic memory-mapped; yields a :class:`MosaicImage`.
+
+    Degenerate FREQ/STOKES axes are dropped; a cube with a real third axis needs
+    ``channel``. Raises :class:`FITSError` for unreadable files, no image HDU or no
+    celestial WCS.
+    """
+    from astropy.io import fits
+
+    path = Path(path)
+    if not path.exists():
+        raise FITSError("no such file", path=path)
+    if path.stat().st_size == 0:
+        raise FITSError("is empty (zero bytes)", path=path)
+    try:
+        hdul = fits.open(path, memmap=True, do_not_scale_image_data=True,
+                         ignore_missing_simple=True)
+    except (OSError, ValueError, TypeError) as exc:
+        raise FITSError(f"cannot be read as FITS ({exc})", path=path,
+                        hint="the file may be truncated or not FITS") from exc
+    img = None
+    try:
+        idx, h = _pick_hdu(hdul, path, hdu)
+        header = h.header
+        notes = []
+        if isinstance(h, fits.CompImageHDU):
+            notes.append("tile-compressed HDU: decompressed whole in memory (funpack it to "
+                         "memory-map it)")
+            warnings.warn(f"{path}: tile-compressed mosaic is decompressed whole in memory; "
+                          "funpack it first to memory-map it", stacklevel=3)
+        try:
+            raw = h.data
+        except (OSError, ValueError, TypeError) as exc:
+            raise FITSError(f"image data cannot be read ({exc})", path=path,
+                            hint="the file may be truncated; download it again") from exc
+        if raw is None or raw.ndim < 2 or 0 in raw.shape:
+            raise FITSError(f"HDU {idx} holds no 2-D image", path=path)
+        data = _to_2d(raw, header, path, channel)
+        wcs, _, _, scale = sky_from_header(header, data.shape, notes, path)
+        if wcs is None:
+            raise FITSError("has no usable celestial WCS: catalogue positions cannot be placed",
+                            path=path, hint=f"check CTYPE/CRVAL/CDELT ({'; '.join(notes)})")
+        blank = header.get("BLANK") if data.dtype.kind in "iu" else None
+        img = MosaicImage(data=data, header=header, wcs=wcs, pixscale_arcsec=scale, hdu=idx,
+                          path=str(path), bscale=float(header.get("BSCALE", 1.0)),
+                          bzero=float(header.get("BZERO", 0.0)),
+                          blank=None if blank is None else int(blank),
+                          bunit=str(header.get("BUNIT", "")), notes=notes, _hdul=hdul)
+        yield img
+    finally:
+        if img is not None:
+            img.close()
+        else:
+            hdul.close()
+
+
+def _progress(progress, total):
+    if callable(progress):
+        return progress, lambda: None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, unit="stamp", desc="ingest mosaic")
+        return bar.update, bar.close
+    return (lambda k: None), (lambda: None)
+
+
+def _id_column(df: pd.DataFrame) -> str | None:
+    lower = {c.lower(): c for c in df.columns}
+    for name in _ID_COLUMNS:
+        c = lower.get(name)
+        if c is not None and df[c].notna().all() and not df[c].astype(str).duplicated().any():
+            return c
+    return None
+
+
+def _describe(rows: list, limit: int = 10) -> str:
+    shown = ", ".join(f"row {r['row']} ({r['id']})" for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "radio",
+                  kind: str = RADIO, hdu=None, channel: int | None = None,
+                  errors: str = "raise", batch_size: int = 256, overwrite: bool = False,
+                  progress: bool | Callable = False) -> MosaicIngestReport:
+    """Cut a stamp around every catalogue position of a FITS mosaic into a new Collection.
+
+    Parameters
+    ----------
+    image : path-like
+        The mosaic (2-D, or a cube with length-1 FREQ/STOKES axes), with a celestial WCS.
+    out : path-like
+        Collection folder to create.
+    catalog : path-like or DataFrame
+        CSV, FITS table, VOTable or Parquet with RA/Dec (degrees or sexagesimal); its columns
+        are carried over to the items. An ``id``/``name`` column with unique values names the
+        items (else ``<image stem>-<row>``).
+    size_arcsec : float
+        Side of the square stamps in arcsec (rounded to whole pixels of the mosaic).
+    product, kind : str
+        Image product name and item kind.
+    hdu, channel
+        Which HDU, and which plane of a cube with a real third axis.
+    errors : {"raise", "skip"}
+        Catalogue rows outside the mosaic (or without a position): raise a
+        :class:`CatalogError` naming them before anything is written, or leave them out and
+        list them in the report.
+
+    Returns
+    -------
+    MosaicIngestReport
+        Items get columns ``ra``, ``dec`` (catalogue position), ``pixscale_arcsec``,
+        ``source_file``, ``source_hdu``, ``catalog_row``, ``x_mosaic``, ``y_mosaic`` (pixel,
+        0-based), ``edge`` (stamp NaN-padded over the mosaic edge), ``nan_fraction`` and the
+        catalogue's own columns; each stamp's sky axes are its Cutout2D WCS.
+    """
+    from astropy.nddata import Cutout2D
+
+    from workbench.io.collection import Collection, ProductSpec
+
+    if errors not in ("raise", "skip"):
+        raise ValueError("errors must be 'raise' or 'skip'")
+    if not size_arcsec or size_arcsec <= 0:
+        raise InputError(f"stamp size must be positive (got {size_arcsec} arcsec)")
+    cat_path = None if isinstance(catalog, pd.DataFrame) else Path(catalog)
+    cat = catalog.reset_index(drop=True) if cat_path is None else read_table(cat_path)
+    ra, dec = sky_positions(cat, cat_path)
+    id_col = _id_column(cat)
+    stem = Path(image).name.split(".")[0]
+    ids = (cat[id_col].astype(str).to_numpy() if id_col is not None
+           else np.array([f"{stem}-{i:06d}" for i in range(len(cat))]))
+    report = MosaicIngestReport(path=str(out), image=str(image),
+                                catalog="<DataFrame>" if cat_path is None else str(cat_path))
+    created = not Path(out).exists()
+    coll = None
+    with open_mosaic(image, hdu=hdu, channel=channel) as mos:
+        ny, nx = mos.data.shape
+        report.mosaic_shape = (ny, nx)
+        report.notes = list(mos.notes)
+        report.pixscale_arcsec = mos.pixscale_arcsec
+        n = max(2, int(round(size_arcsec / mos.pixscale_arcsec)))
+        report.shape = (n, n)
+        finite = np.isfinite(ra) & np.isfinite(dec)
+        x = np.full(len(cat), np.nan)
+        y = np.full(len(cat), np.nan)
+        if finite.any():
+            x[finite], y[finite] = mos.wcs.all_world2pix(ra[finite], dec[finite], 0)
+        inside = finite & (x >= -0.5) & (x < nx - 0.5) & (y >= -0.5) & (y < ny - 0.5)
+        report.invalid = [{"row": int(i), "id": str(ids[i])} for i in np.nonzero(~finite)[0]]
+        report.outside = [{"row": int(i), "id": str(ids[i]), "ra": float(ra[i]),
+                           "dec": float(dec[i])} for i in np.nonzero(finite & ~inside)[0]]
+        if errors == "raise" and (report.outside or report.invalid):
+            parts = []
+            if report.outside:
+                parts.append(f"{len(report.outside)} of {len(cat)} positions lie outside the "
+                             f"mosaic {image} ({ny}x{nx} px): {_describe(report.outside)}")
+            if report.invalid:
+                parts.append(f"{len(report.invalid)} rows have no finite RA/Dec: "
+                             f"{_describe(report.invalid)}")
+            raise CatalogError("; ".join(parts), path=cat_path,
+                               hint="pass errors='skip' (CLI: --errors skip) to cut the others "
+                                    "and list these")
+        keep = np.nonzero(inside)[0]
+        if len(keep) == 0:
+            raise CatalogError(f"no catalogue position lies inside the mosaic {image}",
+                               path=cat_path, hint="do the catalogue and the image cover the "
+                                                    "same sky?")
+        base = set(BASE_COLUMNS)
+        carry = {}
+        ra_c, dec_c = find_radec(cat, cat_path)
+        for c in cat.columns:
+            if id_col == "id" and c == "id":
+                continue
+            if c in ("ra", "dec") and c in (ra_c, dec_c) and cat[c].dtype.kind in "fi":
+                continue  # the same numbers as the item's ra/dec
+            name = str(c)
+            if name in base or name in ("catalog_row", "x_mosaic", "y_mosaic", "edge",
+                                        "nan_fraction"):
+                name = f"{name}_catalog"
+            carry[c] = name
+        spec = ProductSpec((product,), (n, n), mos.bunit, "sky")
+        bar, close = _progress(progress, len(keep))
+        fill = np.nan if mos.data.dtype.kind == "f" else 0
+        try:
+            coll = Collection.create(out, {product: spec}, overwrite=overwrite,
+                                     description=f"stamps of {Path(image).name}")
+            with coll.appender() as app:
+                for start in range(0, len(keep), batch_size):
+                    rows_i = keep[start:start + batch_size]
+                    stamps = np.full((len(rows_i), n, n), np.nan, np.float32)
+                    axes, rows = [], []
+                    for k, i in enumerate(rows_i):
+                        cut = Cutout2D(mos.data, (x[i], y[i]), (n, n), wcs=mos.wcs,
+                                       mode="partial", fill_value=fill, copy=False)
+                        stamps[k][cut.slices_cutout] = mos.physical(mos.data[cut.slices_original])
+                        edge = cut.data.shape != (n, n) or any(
+                            (s.stop - s.start) != n for s in cut.slices_cutout)
+                        axes.append(_axes.sky(cut.wcs))
+                        row = {"id": str(ids[i]), "ra": float(ra[i]), "dec": float(dec[i]),
+                               "pixscale_arcsec": mos.pixscale_arcsec,
+                               "source_file": str(image), "source_hdu": mos.hdu,
+                               "catalog_row": int(i), "x_mosaic": float(x[i]),
+                               "y_mosaic": float(y[i]), "edge": bool(edge),
+                               "nan_fraction": float(np.isnan(stamps[k]).mean())}
+                        for c, name in carry.items():
+                            if name not in row:
+                                row[name] = cat.at[i, c]
+                        rows.append(row)
+                        report.n_edge += int(edge)
+                    app.add(pd.DataFrame(rows), {product: stamps}, {product: axes}, kind=kind)
+                    bar(len(rows_i))
+            report.n_items = app.n_added
+        except BaseException:
+            if created and coll is not None:
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+        finally:
+            close()
+    if report.outside or report.invalid:
+        warnings.warn(f"{len(report.outside)} catalogue position(s) outside the mosaic and "
+                      f"{len(report.invalid)} without RA/Dec were not cut (see the report)",
+                      stacklevel=2)
+    return report
