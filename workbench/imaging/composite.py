@@ -119,4 +119,5 @@ def lupton_rgb(images, *, bands: Sequence[str] | None = None, scales=None,
         stretch = float(np.percentile(mean, percentile)) if mean.size else 1.0
         if not np.isfinite(stretch) or stretch <= 0:
             stretch = float(np.max(mean)) if np.max(mean) > 0 else 1.0
-    return make_lupton_rgb(r, g, b, minimum=mins, stretch=float(stretch), Q=float(Q))
+    with np.errstate(invalid="ignore", divide="ignore"):  # astropy divides 0/0 where I = 0
+        return make_lupton_rgb(r, g, b, minimum=mins, stretch=float(stretch), Q=float(Q))

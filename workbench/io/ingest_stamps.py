@@ -1,0 +1,440 @@
+"""Turn multi-band stamps (lens candidates) into a Collection with one multi-channel product.
+
+Three layouts are understood, and may be mixed in one call:
+
+one file per band per object
+    The band is named in the file name (``obj12_g.fits``, ``obj12-r.fits``, ``obj12.i.fits``,
+    or ``obj12/g.fits`` where the folder names the object) or in the header (``FILTER``,
+    ``BAND``, ...; the object is then the header's ``OBJECT`` or the file name).
+multi-extension FITS
+    One band per image HDU, named by ``EXTNAME`` or a ``FILTER``/``BAND`` key of that HDU;
+    the object is the primary header's ``OBJECT`` or the file name.
+3-D cube with a band axis
+    Band names from ``BAND1..BANDn`` or ``FILTER1..FILTERn`` (FITS plane order) or a
+    comma-separated ``BANDS`` key.
+
+Bands are resolved to canonical names (:mod:`workbench.core.bands`), ordered by wavelength
+and recorded as the product's channels. Each object must have every band (``bands=``, or by
+default every band seen); its bands must share one shape and agree on the sky (WCS centre
+within half a pixel, pixel scales within 1 %), and no band may be all NaN. A bad object
+raises :class:`~workbench.errors.InputError` naming the object and band, or with
+``errors="skip"`` is left out and reported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench.core.bands import FILTER_KEYS, band_or_none, resolve_band, sort_bands
+from workbench.core.errors import BatchError, FITSError, InputError, WorkbenchError
+from workbench.core.kinds import LENS
+from workbench.io import _axes
+from workbench.io.fits import fit_to_shape, sky_from_header
+from workbench.io.ingest_fits import FITS_SUFFIXES, _stem, expand_paths
+
+__all__ = ["StampsReport", "ingest_stamps", "read_band_planes", "band_from_filename"]
+
+_SEP = re.compile(r"[_\-.]")
+
+
+@dataclass
+class StampsReport:
+    """What a stamps ingest did."""
+
+    path: str
+    n_items: int = 0
+    bands: list = field(default_factory=list)
+    shape: tuple | None = None
+    skipped: list = field(default_factory=list)  # (object or file, reason)
+    notes: dict = field(default_factory=dict)  # note -> count
+    layouts: dict = field(default_factory=dict)  # layout -> count of files
+    resized: dict = field(default_factory=dict)  # action -> count of objects
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "n_items": self.n_items, "bands": list(self.bands),
+                "shape": list(self.shape) if self.shape else None,
+                "skipped": [{"input": str(a), "reason": b} for a, b in self.skipped],
+                "notes": self.notes, "layouts": self.layouts, "resized": self.resized}
+
+
+@dataclass
+class _Plane:
+    obj: str
+    band: str
+    data: np.ndarray  # (ny, nx) float32
+    header: object
+    path: str
+    hdu: int
+    layout: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}[{self.hdu}]" if self.layout != "file-per-band" else self.path
+
+
+def band_from_filename(path) -> tuple[str | None, str]:
+    """``(band, object)`` from a file name such as ``obj12_g.fits`` (band None if none).
+
+    The last (or else the first) part of the name split at ``_``, ``-`` or ``.`` is tried as
+    a band; the object is the rest of the name, or the parent folder's name when the file
+    name is the band alone (``obj12/g.fits``).
+    """
+    p = Path(str(path))
+    stem = _stem(p.name)
+    parts = [t for t in _SEP.split(stem) if t]
+    if len(parts) == 1:
+        b = band_or_none(parts[0])
+        if b is not None:
+            return b.name, p.parent.name or stem
+        return None, stem
+    for pos in (-1, 0):
+        b = band_or_none(parts[pos])
+        if b is not None:
+            if pos == -1:
+                rest = stem[: stem.rfind(parts[-1])]
+            else:
+                rest = stem[len(parts[0]):]
+            return b.name, rest.strip("_-.") or stem
+    return None, stem
+
+
+def _header_band(*headers) -> tuple[str | None, str | None]:
+    """(canonical band or None, the raw value) from the first FILTER-like key present."""
+    for h in headers:
+        if h is None:
+            continue
+        for key in FILTER_KEYS:
+            if key in h and str(h[key]).strip():
+                raw = str(h[key]).strip()
+                b = band_or_none(raw)
+                return (b.name if b else None), raw
+    return None, None
+
+
+def _squeeze(data: np.ndarray) -> np.ndarray:
+    while data.ndim > 2 and data.shape[0] == 1:
+        data = data[0]
+    return data
+
+
+def _as_float(raw: np.ndarray, header) -> np.ndarray:
+    if raw.dtype.kind in "iu":
+        data = raw.astype(np.float32)
+        blank = header.get("BLANK")
+        if blank is not None:
+            data[raw == blank] = np.nan
+        return data
+    return raw.astype(np.float32)
+
+
+def _cube_band_names(n: int, *headers) -> list[str] | None:
+    for h in headers:
+        if h is None:
+            continue
+        if "BANDS" in h:
+            names = [t.strip() for t in str(h["BANDS"]).split(",") if t.strip()]
+            if len(names) == n:
+                return names
+        for prefix in ("BAND", "FILTER"):
+            keys = [f"{prefix}{i}" for i in range(1, n + 1)]
+            if all(k in h for k in keys):
+                return [str(h[k]).strip() for k in keys]
+    return None
+
+
+def read_band_planes(path) -> list[_Plane]:
+    """Every (object, band) image plane of one FITS file.
+
+    Raises
+    ------
+    FITSError
+        Unreadable file, no image, a cube without band names.
+    InputError
+        A band that cannot be told or is not a known band.
+    """
+    from astropy.io import fits
+
+    path = Path(path)
+    if not path.exists():
+        raise FITSError("no such file", path=path)
+    if path.stat().st_size == 0:
+        raise FITSError("is empty (zero bytes)", path=path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(path, memmap=False, ignore_missing_simple=True) as hdul:
+                hdus = []
+                for i, h in enumerate(hdul):
+                    if not getattr(h, "is_image", False) or h.header.get("NAXIS", 0) < 2:
+                        continue
+                    if h.data is None:
+                        continue
+                    hdus.append((i, h.header.copy(), _as_float(np.asarray(h.data), h.header)))
+                primary = hdul[0].header.copy()
+    except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
+        raise FITSError(f"cannot be read as FITS ({exc})", path=path,
+                        hint="the file may be truncated or not FITS; copy it again") from exc
+    if not hdus:
+        raise FITSError("has no image HDU (no HDU with NAXIS >= 2)", path=path)
+    name_band, name_obj = band_from_filename(path)
+    obj_hdr = str(primary.get("OBJECT", "")).strip() or None
+
+    if len(hdus) > 1:  # multi-extension: one band per HDU
+        planes = []
+        obj = obj_hdr or _stem(path.name)
+        for i, hdr, data in hdus:
+            data = _squeeze(data)
+            if data.ndim != 2:
+                raise FITSError(f"HDU {i} has {data.ndim} dimensions; a multi-extension stamp "
+                                "file needs one 2-D band per HDU", path=path)
+            raw = str(hdr.get("EXTNAME", "")).strip()
+            b = band_or_none(raw) if raw else None
+            if b is None:
+                hb, hraw = _header_band(hdr)
+                if hb is None and (hraw or raw):
+                    resolve_band(hraw or raw, path=f"{path}[{i}]")  # raises: unknown band
+                if hb is None:
+                    raise InputError(f"HDU {i} does not name its band", path=path,
+                                     hint="set EXTNAME or FILTER to the band (g, r, i, ...)")
+                band = hb
+            else:
+                band = b.name
+            planes.append(_Plane(obj, band, data, hdr, str(path), i, "multi-extension"))
+        return planes
+
+    i, hdr, data = hdus[0]
+    data = _squeeze(data)
+    if data.ndim == 3:  # cube with a band axis
+        names = _cube_band_names(data.shape[0], hdr, primary)
+        if names is None:
+            raise FITSError(f"is a cube of {data.shape[0]} planes without band names",
+                            path=path, hint="add header keys BAND1..BANDn (or BANDS='g,r,i') "
+                            "naming the planes in order")
+        obj = obj_hdr or _stem(path.name)
+        return [_Plane(obj, resolve_band(n, path=path).name, data[k], hdr, str(path), i, "cube")
+                for k, n in enumerate(names)]
+    if data.ndim != 2:
+        raise FITSError(f"image has {data.ndim} dimensions after dropping length-1 axes",
+                        path=path)
+    hb, hraw = _header_band(hdr, primary)
+    if name_band is not None:
+        if hb is not None and hb != name_band:
+            raise InputError(f"file name says band {name_band} but the header says {hraw!r}",
+                             path=path, hint="rename the file or fix its FILTER key")
+        return [_Plane(name_obj, name_band, data, hdr, str(path), i, "file-per-band")]
+    if hb is None:
+        if hraw is not None:
+            resolve_band(hraw, path=path)  # raises with the known names
+        raise InputError("cannot tell which band this file holds", path=path,
+                         hint="put the band in the file name (obj_g.fits) or a FILTER/BAND "
+                         "header key")
+    return [_Plane(obj_hdr or _stem(path.name), hb, data, hdr, str(path), i, "file-per-band")]
+
+
+def _check_object(obj: str, planes: dict, bands: list[str]) -> None:
+    """Raise InputError if the object's bands are missing, mismatched, empty or misaligned."""
+    missing = [b for b in bands if b not in planes]
+    if missing:
+        have = sorted(planes, key=lambda b: resolve_band(b).wavelength_nm)
+        raise InputError(f"object {obj!r} has no {', '.join(missing)} band "
+                         f"(it has {', '.join(have) or 'none'})",
+                         path=next(iter(planes.values())).path if planes else None,
+                         hint="add the missing file, choose --bands, or pass errors='skip'")
+    shapes = {b: planes[b].data.shape for b in bands}
+    if len(set(shapes.values())) > 1:
+        desc = ", ".join(f"{b} {s[0]}x{s[1]}" for b, s in shapes.items())
+        raise InputError(f"object {obj!r} has bands of different shapes ({desc})",
+                         path=planes[bands[0]].path,
+                         hint="cut every band of an object to the same pixel grid")
+    for b in bands:
+        if not np.isfinite(planes[b].data).any():
+            raise InputError(f"band {b} of object {obj!r} is all NaN/blank",
+                             path=planes[b].where, hint="nothing to show in that band")
+
+
+def _sky(obj: str, planes: dict, bands: list[str], notes: dict):
+    """Reference (wcs, ra, dec, scale) of the object; checks the bands agree on the sky."""
+    ref = None
+    no_wcs = []
+    for b in bands:
+        p = planes[b]
+        w, ra, dec, scale = sky_from_header(p.header, p.data.shape)
+        if w is None:
+            no_wcs.append(b)
+            continue
+        if ref is None:
+            ref = (b, w, ra, dec, scale)
+            continue
+        _, _, ra0, dec0, s0 = ref
+        sep = np.degrees(np.arccos(np.clip(
+            np.sin(np.radians(dec)) * np.sin(np.radians(dec0))
+            + np.cos(np.radians(dec)) * np.cos(np.radians(dec0)) * np.cos(np.radians(ra - ra0)),
+            -1, 1))) * 3600.0
+        if sep > 0.5 * s0 or abs(scale / s0 - 1) > 0.01:
+            raise InputError(
+                f"the WCS of band {b} of object {obj!r} disagrees with band {ref[0]}: centres "
+                f"{sep:.2f}\" apart, pixel scales {scale:.4f}\" and {s0:.4f}\"",
+                path=p.where, hint="resample the bands onto one pixel grid before ingesting")
+    if ref is not None and no_wcs:
+        notes["some bands have no WCS (the others' is used)"] = \
+            notes.get("some bands have no WCS (the others' is used)", 0) + 1
+    if ref is None:
+        notes["no WCS: no sky position"] = notes.get("no WCS: no sky position", 0) + 1
+        return None, float("nan"), float("nan"), float("nan")
+    return ref[1:]
+
+
+def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str = LENS,
+                  size: tuple[int, int] | None = None, errors: str = "raise",
+                  batch_size: int = 256, overwrite: bool = False,
+                  progress: bool | Callable = False) -> StampsReport:
+    """Ingest multi-band stamps into a new Collection at ``out``.
+
+    Parameters
+    ----------
+    paths : list of path-like
+        Files, folders (all their FITS files) or glob patterns.
+    out : path-like
+        Collection folder to create.
+    bands : sequence of str, optional
+        Bands every object must have (any spelling, e.g. ``["g", "r", "i"]``); other bands
+        found are ignored. By default every band found in any file.
+    product : str
+        Name of the image product; its channels are the bands, blue first.
+    kind : str
+        The items' kind (``"lens"``).
+    size : (ny, nx), optional
+        Common shape; by default the first object's. Other objects are centre-cropped or
+        NaN-padded to it (column ``resize``).
+    errors : {"raise", "skip"}
+        On a bad file or object, stop (nothing is written) or leave it out and report it.
+
+    Returns
+    -------
+    StampsReport
+
+    Raises
+    ------
+    InputError
+        Unknown band name; a missing band (names the object and band); bands of different
+        shapes; WCS that disagree between bands; an all-NaN band.
+    FITSError
+        An unreadable file.
+    """
+    if errors not in ("raise", "skip"):
+        raise ValueError("errors must be 'raise' or 'skip'")
+    want = sort_bands(bands) if bands else None
+    files = expand_paths(paths)
+    if not files:
+        raise InputError(f"no FITS files found in {[str(p) for p in paths]}",
+                         hint=f"give files or folders holding {', '.join(FITS_SUFFIXES)}")
+    report = StampsReport(path=str(out))
+    bar = _progress(progress, len(files))
+
+    objects: dict[str, dict[str, _Plane]] = {}
+    for f in files:
+        try:
+            planes = read_band_planes(f)
+            seen: dict = {}
+            for p in planes:
+                have = {**objects.get(p.obj, {}), **seen.get(p.obj, {})}
+                seen.setdefault(p.obj, {})[p.band] = p
+                if p.band in have:
+                    raise InputError(f"band {p.band} of object {p.obj!r} is given twice "
+                                     f"({have[p.band].where} and {p.where})", path=f,
+                                     hint="keep one file per band per object")
+        except WorkbenchError as exc:
+            if errors == "raise":
+                raise
+            report.skipped.append((str(f), str(exc)))
+            bar(1)
+            continue
+        for p in planes:
+            objects.setdefault(p.obj, {})[p.band] = p
+        report.layouts[planes[0].layout] = report.layouts.get(planes[0].layout, 0) + 1
+        bar(1)
+    if want is None:
+        found = {b for planes in objects.values() for b in planes}
+        want = sort_bands(found) if found else []
+    report.bands = list(want)
+
+    good = []
+    for obj, planes in objects.items():
+        try:
+            _check_object(obj, planes, want)
+            sky = _sky(obj, planes, want, report.notes)
+        except InputError as exc:
+            if errors == "raise":
+                raise
+            report.skipped.append((obj, str(exc)))
+            continue
+        good.append((obj, planes, sky))
+    if not good:
+        raise BatchError(f"none of the {len(objects)} object(s) in {len(files)} file(s) could "
+                         "be ingested", report.skipped, path=out)
+
+    from workbench.io.collection import Collection, ProductSpec
+
+    shape = tuple(size) if size else good[0][1][want[0]].data.shape
+    report.shape = shape
+    unit = str(good[0][1][want[0]].header.get("BUNIT", ""))
+    created = not Path(out).exists()
+    coll = Collection.create(out, {product: ProductSpec(tuple(want), shape, unit, "sky")},
+                             overwrite=overwrite,
+                             description=f"multi-band stamps ({','.join(want)})")
+    rows, images, axes = [], [], []
+    try:
+        with coll.appender() as app:
+            def flush():
+                if rows:
+                    app.add(pd.DataFrame(rows), {product: np.stack(images)}, {product: list(axes)},
+                            kind=kind)
+                    rows.clear()
+                    images.clear()
+                    axes.clear()
+
+            for obj, planes, (wcs, ra, dec, scale) in good:
+                stack, action = [], "none"
+                for b in want:
+                    arr, w2, action = fit_to_shape(planes[b].data, shape, wcs)
+                    stack.append(arr)
+                report.resized[action] = report.resized.get(action, 0) + 1
+                first = planes[want[0]]
+                rows.append({
+                    "id": obj, "ra": ra, "dec": dec, "pixscale_arcsec": scale,
+                    "source_file": first.path, "source_hdu": first.hdu,
+                    "band_files": json.dumps({b: planes[b].where for b in want}),
+                    "layout": first.layout, "orig_ny": first.data.shape[0],
+                    "orig_nx": first.data.shape[1], "resize": action,
+                })
+                images.append(np.stack(stack))
+                axes.append(_axes.sky(w2) if w2 is not None else None)
+                if len(rows) >= batch_size:
+                    flush()
+            flush()
+    except BaseException:
+        if created:
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    report.n_items = app.n_added
+    return report
+
+
+def _progress(progress, total):
+    if callable(progress):
+        return progress
+    if progress:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, unit="file", desc="ingest stamps").update
+    return lambda n: None
