@@ -189,6 +189,12 @@ def _render_source(src: SourceModel, host, shape, origin, sb):
     return _r.group_images(g, sh, shape, origin, blur=sb, scale=2 * np.pi * sb * sb)
 
 
+def _reference_peak(cls: str, groups: np.ndarray, unit: np.ndarray) -> float:
+    """Peak the signal-to-noise is set on: the shell for rings (not a central compact
+    source, which would leave the shell invisible), else the whole source."""
+    return float(groups[0].max() if cls == "ring" else unit.max())
+
+
 def _labels(groups: np.ndarray, art: np.ndarray | None, thr: float) -> np.ndarray:
     lab = (np.argmax(groups, axis=0) + 1).astype(np.int8)
     lab[groups.max(axis=0) <= thr] = 0
@@ -239,7 +245,7 @@ def _simulate_item(i: int, seed: int, cls: str, *, size: int, pixscale: float, s
     src = fit_inside(GENERATORS[cls](rng, sb, reach), reach)
     groups = _render_source(src, (hx, hy), shape, (0.0, 0.0), sb)
     unit = groups.sum(axis=0)
-    peak_unit = float(unit.max())
+    peak_unit = _reference_peak(cls, groups, unit)
     lo, hi = SNR_RANGE[cls]
     snr = float(10 ** rng.uniform(lo, hi))
     flux = snr * rms / peak_unit
@@ -373,7 +379,8 @@ def simulate_radio(out, *, n: int, seed: int, size: int = 128, pixscale_arcsec: 
     Collection
         Open read-write. Products ``"radio"`` (channel ``"I"``, Jy/beam, per-item TAN WCS)
         and ``"infrared"``; catalog columns ``truth`` (class), ``flux_jy`` (integrated, Jy),
-        ``peak_jy_beam``, ``snr`` (noiseless peak / rms), ``host_x``, ``host_y`` (pixels),
+        ``peak_jy_beam``, ``snr`` (noiseless peak / rms; of the shell for rings), ``host_x``,
+        ``host_y`` (pixels),
         ``host_ra``, ``host_dec`` (deg), ``fr_ratio`` (FRI/FRII, measured on the noiseless
         map), ``size_arcsec`` (largest angular size above 3 rms), ``axis_deg``,
         ``opening_angle_deg`` (bent), ``n_islands`` (multi), ``artefact_kind``,
@@ -521,7 +528,7 @@ def simulate_radio_mosaic(out_dir, *, n_sources: int, seed: int, size: int = 409
             local = (hx - ox, hy - oy)
             groups = _render_source(src, local, shape, (0.0, 0.0), sb)
             unit = groups.sum(axis=0)
-            peak_unit = float(unit.max())
+            peak_unit = _reference_peak(cls, groups, unit)
             lo, hi = SNR_RANGE[cls]
             snr = float(10 ** rng.uniform(lo, hi))
             flux = snr * rms / peak_unit
