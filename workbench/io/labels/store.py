@@ -175,8 +175,9 @@ class LabelStore:
     # ------------------------------------------------------------------ engine
     def _make_engine(self, synchronous: str):
         if self.dialect == "sqlite":
+            # A pooled connection stays open: closing the last one checkpoints the WAL.
             engine = sa.create_engine(self.url, connect_args={"timeout": 120},
-                                      poolclass=sa.pool.NullPool)
+                                      pool_size=2, max_overflow=8)
             sync = synchronous.upper()
             if sync not in ("FULL", "NORMAL"):
                 raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
@@ -197,7 +198,7 @@ class LabelStore:
                 conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
             return engine
-        return sa.create_engine(self.url, pool_pre_ping=True)
+        return sa.create_engine(self.url)
 
     def _tx(self, fn, *, retries: int = 8):
         """Run ``fn(conn)`` in one write transaction and return its result.
