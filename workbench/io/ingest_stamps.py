@@ -292,6 +292,33 @@ def _sky(obj: str, planes: dict, bands: list[str], notes: dict):
     return ref[1:]
 
 
+def _read_all(files, errors, report, bar) -> dict:
+    """object -> {band: plane} over all files; bad files raise or are reported."""
+    objects: dict[str, dict[str, _Plane]] = {}
+    for f in files:
+        try:
+            planes = read_band_planes(f)
+            seen: dict = {}
+            for p in planes:
+                have = {**objects.get(p.obj, {}), **seen.get(p.obj, {})}
+                seen.setdefault(p.obj, {})[p.band] = p
+                if p.band in have:
+                    raise InputError(f"band {p.band} of object {p.obj!r} is given twice "
+                                     f"({have[p.band].where} and {p.where})", path=f,
+                                     hint="keep one file per band per object")
+        except WorkbenchError as exc:
+            if errors == "raise":
+                raise
+            report.skipped.append((str(f), str(exc)))
+            bar(1)
+            continue
+        for p in planes:
+            objects.setdefault(p.obj, {})[p.band] = p
+        report.layouts[planes[0].layout] = report.layouts.get(planes[0].layout, 0) + 1
+        bar(1)
+    return objects
+
+
 def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str = LENS,
                   size: tuple[int, int] | None = None, errors: str = "raise",
                   batch_size: int = 256, overwrite: bool = False,
@@ -337,30 +364,11 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
         raise InputError(f"no FITS files found in {[str(p) for p in paths]}",
                          hint=f"give files or folders holding {', '.join(FITS_SUFFIXES)}")
     report = StampsReport(path=str(out))
-    bar = _progress(progress, len(files))
-
-    objects: dict[str, dict[str, _Plane]] = {}
-    for f in files:
-        try:
-            planes = read_band_planes(f)
-            seen: dict = {}
-            for p in planes:
-                have = {**objects.get(p.obj, {}), **seen.get(p.obj, {})}
-                seen.setdefault(p.obj, {})[p.band] = p
-                if p.band in have:
-                    raise InputError(f"band {p.band} of object {p.obj!r} is given twice "
-                                     f"({have[p.band].where} and {p.where})", path=f,
-                                     hint="keep one file per band per object")
-        except WorkbenchError as exc:
-            if errors == "raise":
-                raise
-            report.skipped.append((str(f), str(exc)))
-            bar(1)
-            continue
-        for p in planes:
-            objects.setdefault(p.obj, {})[p.band] = p
-        report.layouts[planes[0].layout] = report.layouts.get(planes[0].layout, 0) + 1
-        bar(1)
+    bar, close_bar = _progress(progress, len(files))
+    try:
+        objects = _read_all(files, errors, report, bar)
+    finally:
+        close_bar()
     if want is None:
         found = {b for planes in objects.values() for b in planes}
         want = sort_bands(found) if found else []
@@ -374,7 +382,7 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
         except InputError as exc:
             if errors == "raise":
                 raise
-            report.skipped.append((obj, str(exc)))
+            report.skipped.append((obj, exc.reason))
             continue
         good.append((obj, planes, sky))
     if not good:
@@ -432,9 +440,10 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
 
 def _progress(progress, total):
     if callable(progress):
-        return progress
+        return progress, (lambda: None)
     if progress:
         from tqdm.auto import tqdm
 
-        return tqdm(total=total, unit="file", desc="ingest stamps").update
-    return lambda n: None
+        bar = tqdm(total=total, unit="file", desc="ingest stamps")
+        return bar.update, bar.close
+    return (lambda n: None), (lambda: None)
