@@ -165,7 +165,11 @@ def dm_time(data, freqs, dms, tsamp: float, *, n_out: int | None = None,
         r0, r1 = first[i], last[j - 1] + 1
         ib[row[r0:r1] - i, pos[r0:r1]] = b[r0:r1] * nt + shift[r0:r1]
         ia[row[r0:r1] - i, pos[r0:r1]] = a[r0:r1] * nt + shift[r0:r1]
-        out[i:j] = win[ib].sum(axis=1) - win[ia].sum(axis=1)
+        acc = np.zeros((j - i, n_out), np.float32)
+        for kk in range(k):  # accumulate run by run: no (rows, k, n_out) temporary
+            acc += win[ib[:, kk]]
+            acc -= win[ia[:, kk]]
+        out[i:j] = acc
         i = j
     out += np.float32(offset.sum())
     return out
