@@ -29,6 +29,10 @@ _COMMANDS = [
     ("workbench.cli.lenses", "simulate_lenses_cmd", "simulate"),
     ("workbench.cli.transients", "ingest_filterbank", "ingest"),
     ("workbench.cli.transients", "simulate_transients", "simulate"),
+    ("workbench.cli.discover", "train_ssl", None),
+    ("workbench.cli.discover", "embed", None),
+    ("workbench.cli.discover", "map_", None),
+    ("workbench.cli.discover", "anomalies", None),
 ]
 
 

@@ -1,0 +1,141 @@
+"""``workbench train-ssl``, ``embed``, ``map``, ``anomalies``: self-supervised discovery.
+
+The commands call the same functions a notebook does (:mod:`workbench.learn.train`,
+:mod:`workbench.learn.embed`, :mod:`workbench.embed`); heavy imports stay inside them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+__all__ = ["train_ssl", "embed", "map_", "anomalies"]
+
+
+@click.command("train-ssl")
+@click.argument("collection", type=click.Path())
+@click.option("--method", type=click.Choice(["byol", "simclr"]), default="byol", show_default=True,
+              help="BYOL (Grill et al. 2020) or SimCLR (Chen et al. 2020).")
+@click.option("--epochs", type=int, default=10, show_default=True)
+@click.option("-o", "--output", "out", type=click.Path(), required=True,
+              help="Checkpoint to write (.safetensors).")
+@click.option("--product", default=None, help="Image product (default: the only one, or radio).")
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--size", type=int, default=64, show_default=True,
+              help="Images are resized to SIZE x SIZE pixels.")
+@click.option("--width", type=int, default=16, show_default=True,
+              help="Channels of the encoder's first stage (doubles per stage).")
+@click.option("--out-dim", type=int, default=128, show_default=True,
+              help="Embedding length.")
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA if available).")
+@click.option("--resume", is_flag=True, help="Continue from -o if it exists (same options).")
+def train_ssl(collection, method, epochs, out, product, batch_size, size, width, out_dim, lr,
+              seed, device, resume):
+    """Train a self-supervised encoder on COLLECTION's images; save a safetensors checkpoint.
+
+    A checkpoint is written at every epoch end; Ctrl-C saves one too, and --resume continues
+    from it with the same result as an uninterrupted run.
+    """
+    import threading
+
+    from workbench.io.collection import open as open_collection
+    from workbench.learn.train import train_ssl as run
+
+    coll = open_collection(collection)
+    cancel = threading.Event()
+    t0 = time.perf_counter()
+    state = {"last": 0.0}
+
+    def progress(p):
+        now = time.perf_counter()
+        if now - state["last"] > 5 or p["global_step"] == p["total_steps"]:
+            state["last"] = now
+            click.echo(f"epoch {p['epoch'] + 1}/{epochs} step {p['step']}/{p['steps_per_epoch']} "
+                       f"loss {p['loss']:.4f} ({p['images_per_s']:.0f} img/s)", err=True)
+
+    try:
+        res = run(coll, out=out, method=method, epochs=epochs, batch_size=batch_size, size=size,
+                  product=product, lr=lr, seed=seed, device=device, resume=resume,
+                  encoder={"width": width, "out_dim": out_dim}, progress=progress,
+                  cancel=cancel)
+    except KeyboardInterrupt:
+        click.echo("interrupted; run again with --resume to continue", err=True)
+        raise
+    click.echo(f"wrote {res.path} (encoder hash {res.hash[:12]}, {res.steps} steps on "
+               f"{res.device}, {time.perf_counter() - t0:.1f} s)")
+
+
+@click.command("embed")
+@click.argument("collection", type=click.Path())
+@click.option("--encoder", "checkpoint", type=click.Path(), required=True,
+              help="Encoder checkpoint (.safetensors from train-ssl).")
+@click.option("--batch-size", type=int, default=256, show_default=True)
+@click.option("--device", default=None, help="cpu, cuda (default: CUDA if available).")
+@click.option("--force", is_flag=True, help="Recompute even if stored for this encoder.")
+def embed(collection, checkpoint, batch_size, device, force):
+    """Embed COLLECTION's images with an encoder; store them as derived array
+    embedding-<hash12> (reused when run again with the same checkpoint)."""
+    from workbench.learn.embed import embed_collection
+
+    res = embed_collection(collection, checkpoint, batch_size=batch_size, device=device,
+                           force=force)
+    what = "reused" if res.reused else "stored"
+    click.echo(f"{what} {res.name}: {res.embeddings.shape[0]} x {res.embeddings.shape[1]} "
+               f"({res.seconds:.1f} s)")
+
+
+@click.command("map")
+@click.argument("collection", type=click.Path())
+@click.option("--method", type=click.Choice(["umap", "tsne", "pca"]), default="umap",
+              show_default=True)
+@click.option("--cluster", type=click.Choice(["hdbscan", "none"]), default="hdbscan",
+              show_default=True, help="Cluster the embeddings (HDBSCAN, with GLOSH outlier scores).")
+@click.option("--embedding", default=None,
+              help="Derived array to map (default: the newest embedding-*).")
+@click.option("--n-neighbors", type=int, default=15, show_default=True, help="UMAP neighbours.")
+@click.option("--min-cluster-size", type=int, default=None,
+              help="HDBSCAN min cluster size (default: scales with N).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, seed):
+    """Project COLLECTION's embeddings to 2-D (columns <method>_x, <method>_y) and cluster
+    them (columns cluster, cluster_prob, outlier_glosh), stored as derived columns."""
+    from workbench.embed.store import cluster_and_store, map_and_store
+    from workbench.io.collection import open as open_collection
+
+    coll = open_collection(collection, "r+")
+    t0 = time.perf_counter()
+    name, xy = map_and_store(coll, method=method, embedding=embedding, seed=seed,
+                             n_neighbors=n_neighbors)
+    click.echo(f"stored {name}: {len(xy)} points ({time.perf_counter() - t0:.1f} s)")
+    if cluster == "hdbscan":
+        t1 = time.perf_counter()
+        cname, labels = cluster_and_store(coll, embedding=embedding,
+                                          min_cluster_size=min_cluster_size)
+        n_cl = len(set(labels.tolist()) - {-1})
+        click.echo(f"stored {cname}: {n_cl} clusters, {(labels < 0).sum()} noise points "
+                   f"({time.perf_counter() - t1:.1f} s)")
+
+
+@click.command("anomalies")
+@click.argument("collection", type=click.Path())
+@click.option("--method", type=click.Choice(["glosh", "iforest", "knn"]), default="glosh",
+              show_default=True, help="GLOSH (HDBSCAN), isolation forest, or k-th neighbour distance.")
+@click.option("--embedding", default=None,
+              help="Derived array to score (default: the newest embedding-*).")
+@click.option("--top", type=int, default=20, show_default=True, help="Print the top N.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def anomalies(collection, method, embedding, top, seed):
+    """Score every item of COLLECTION for how unusual it is in the embedding space; store
+    column anomaly_<method> and print the most unusual items."""
+    from workbench.embed.store import anomalies_and_store
+    from workbench.io.collection import open as open_collection
+
+    coll = open_collection(collection, "r+")
+    name, scores = anomalies_and_store(coll, method=method, embedding=embedding, seed=seed)
+    click.echo(f"stored {name}")
+    ids = coll.ids
+    for rank, i in enumerate(scores.argsort()[::-1][:top], 1):
+        click.echo(f"{rank:4d}  {scores[i]:.4f}  {ids[i]}")

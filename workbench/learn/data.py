@@ -1,0 +1,135 @@
+"""Torch datasets over a Collection product, with per-image robust normalisation.
+
+Images are scaled per item and channel so the background median is 0 and the bright end
+(the 99.5th percentile) is 1, NaN pixels become 0, and the grid is resized to ``size x size``
+(area averaging when shrinking). Small surveys are read once into memory (the default when
+they fit in ``max_memory`` bytes); bigger ones are read item by item from the Zarr store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from workbench.core.errors import CollectionError
+
+__all__ = ["robust_normalise", "resize", "CollectionImages", "pick_product", "make_loader"]
+
+
+def robust_normalise(images: np.ndarray, *, high: float = 99.5) -> np.ndarray:
+    """Scale each image and channel: median -> 0, ``high`` percentile -> 1, NaN -> 0.
+
+    ``images``: (n, c, ny, nx) float; returns float32 of the same shape, clipped to [-5, 5].
+    """
+    x = np.asarray(images, dtype=np.float32)
+    flat = x.reshape(x.shape[0], x.shape[1], -1)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(flat, axis=2)
+            hi = np.nanpercentile(flat, high, axis=2)
+    med = np.nan_to_num(med)
+    scale = np.nan_to_num(hi - med)
+    scale = np.where(scale > 0, scale, 1.0)
+    out = (x - med[:, :, None, None]) / scale[:, :, None, None]
+    return np.clip(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0), -5, 5).astype(np.float32)
+
+
+def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
+    """Resize ``(n, c, ny, nx)`` to ``(n, c, size, size)`` (area when shrinking)."""
+    if size is None or tuple(x.shape[-2:]) == (size, size):
+        return x
+    shrink = size < min(x.shape[-2:])
+    return F.interpolate(x, size=(size, size), mode="area" if shrink else "bilinear",
+                         **({} if shrink else {"align_corners": False}))
+
+
+def pick_product(coll, product: str | None = None) -> str:
+    """The product to learn from: ``product`` if given, else the only one, else ``radio``."""
+    names = list(coll.products)
+    if product is not None:
+        if product not in names:
+            raise CollectionError(f"no product {product!r}; this Collection has {names}",
+                                  path=coll.path, hint="pass --product with one of those")
+        return product
+    if len(names) == 1:
+        return names[0]
+    if "radio" in names:
+        return "radio"
+    raise CollectionError(f"the Collection has several products {names}", path=coll.path,
+                          hint="pass --product to choose one")
+
+
+class CollectionImages(Dataset):
+    """Normalised images of one product: ``ds[i]`` is a float32 tensor ``(c, size, size)``.
+
+    Parameters
+    ----------
+    coll : Collection
+        The items (a view from ``coll.select`` works too).
+    product : str, optional
+        Image product; see :func:`pick_product`.
+    size : int or None
+        Side of the square grid the images are resized to; None keeps the product's grid.
+    max_memory : int
+        Read everything into memory when it needs fewer bytes than this.
+    """
+
+    def __init__(self, coll, product: str | None = None, *, size: int | None = 64,
+                 max_memory: int = 2 * 1024**3, read_batch: int = 256):
+        self.coll = coll
+        self.product = pick_product(coll, product)
+        self.size = size
+        self.ids = list(coll.ids)
+        self.rows = np.asarray(coll._rows) if hasattr(coll, "_rows") else np.arange(len(coll))
+        spec = coll.products[self.product]
+        self.n_channels = len(spec.channels)
+        side = spec.shape if size is None else (size, size)
+        need = len(self.ids) * self.n_channels * side[0] * side[1] * 4
+        self.tensor = None
+        if need <= max_memory:
+            parts = [self._prepare(b.images[self.product])
+                     for b in coll.batches(read_batch, products=[self.product])]
+            self.tensor = torch.cat(parts) if parts else torch.zeros(
+                (0, self.n_channels, *side), dtype=torch.float32)
+
+    def _prepare(self, arr: np.ndarray) -> torch.Tensor:
+        return resize(torch.from_numpy(robust_normalise(arr)), self.size)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        if self.tensor is not None:
+            return self.tensor[i]
+        arr = self.coll.read([int(self.rows[i])], [self.product])[self.product]
+        return self._prepare(arr)[0]
+
+    def content_hash(self) -> str:
+        """SHA-256 of what a model sees: ids, product, size and (in memory) the pixels."""
+        h = hashlib.sha256()
+        h.update(f"{self.product}|{self.size}|{len(self.ids)}|".encode())
+        h.update("\n".join(self.ids).encode())
+        if self.tensor is not None:
+            h.update(self.tensor.contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+    def describe(self) -> dict:
+        return {"collection": str(self.coll.path), "product": self.product, "size": self.size,
+                "n_items": len(self), "n_channels": self.n_channels, "hash": self.content_hash(),
+                "normalisation": "robust: median->0, p99.5->1, clip [-5, 5]"}
+
+
+def make_loader(dataset: Dataset, *, batch_size: int = 256, shuffle: bool = False,
+                seed: int = 0, drop_last: bool = False, num_workers: int = 0) -> DataLoader:
+    """A DataLoader over ``dataset`` (seeded shuffling)."""
+    g = torch.Generator()
+    g.manual_seed(int(seed))
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=g,
+                      drop_last=drop_last, num_workers=num_workers)

@@ -1,0 +1,291 @@
+"""The one SSL training loop: device, mixed precision, checkpoints, resume, progress, cancel.
+
+:func:`train_ssl` trains a SimCLR or BYOL encoder on a Collection product and writes one
+safetensors checkpoint (model + optimiser state, config, hash of the data it saw) at every
+epoch end and when cancelled. With ``resume=True`` it continues from that file exactly: the
+shuffling of epoch ``e`` and the augmentations of batch ``b`` are seeded by ``(seed, e, b)``,
+so an interrupted and resumed run ends with the same weights as an uninterrupted one.
+
+From a notebook, :class:`TrainingJob` runs the same function in a background thread so the
+widgets stay live::
+
+    job = TrainingJob(coll, out="enc.safetensors", method="byol", epochs=20).start()
+    job.progress          # {'epoch': 3, 'step': 40, 'total_steps': 200, 'loss': 0.41, ...}
+    job.cancel()          # stops after the current step and saves a resumable checkpoint
+    res = job.result()    # TrainResult(path, hash, history, ...)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from workbench.core.errors import ModelError
+from workbench.learn.augment import Augment, make_generator
+from workbench.learn.checkpoints import load_checkpoint, save_checkpoint
+from workbench.learn.data import CollectionImages
+from workbench.learn.encoders import build_encoder, encoder_config
+from workbench.learn.ssl import build_method
+
+__all__ = ["train_ssl", "TrainResult", "TrainingJob", "pick_device"]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_ssl` made: the checkpoint ``path`` and encoder ``hash``, the loss
+    per epoch ``history``, wall time ``seconds``, and whether it was ``cancelled``."""
+
+    path: Path
+    hash: str
+    history: list = field(default_factory=list)
+    seconds: float = 0.0
+    cancelled: bool = False
+    steps: int = 0
+    device: str = "cpu"
+
+
+def pick_device(device=None) -> torch.device:
+    """``device`` if given, else CUDA when available, else CPU."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _opt_tensors(opt) -> tuple[dict, dict]:
+    sd = opt.state_dict()
+    tensors, extra = {}, {}
+    for pid, st in sd["state"].items():
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"optim.{pid}.{k}"] = v
+            else:
+                extra[f"{pid}.{k}"] = v
+    return tensors, {"param_groups": sd["param_groups"], "scalars": extra}
+
+
+def _load_opt(opt, tensors: dict, meta: dict) -> None:
+    state: dict = {}
+    for name, t in tensors.items():
+        if name.startswith("optim."):
+            _, pid, k = name.split(".", 2)
+            state.setdefault(int(pid), {})[k] = t
+    for key, v in meta.get("scalars", {}).items():
+        pid, k = key.split(".", 1)
+        state.setdefault(int(pid), {})[k] = v
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def _batch_seed(seed: int, epoch: int, step: int) -> int:
+    return (int(seed) * 1_000_003 + epoch * 10_007 + step) % (2**62)
+
+
+def train_ssl(data, *, out, method: str = "byol", epochs: int = 10, batch_size: int = 128,
+              size: int | None = 64, product: str | None = None, lr: float = 1e-3,
+              weight_decay: float = 1e-5, seed: int = 0, encoder: dict | None = None,
+              method_options: dict | None = None, augment: Augment | None = None,
+              resume: bool = False, device=None, amp: bool | None = None,
+              progress=None, cancel: threading.Event | None = None,
+              checkpoint_every: int | None = None) -> TrainResult:
+    """Train a self-supervised encoder and save it as a safetensors checkpoint.
+
+    Parameters
+    ----------
+    data : Collection or CollectionImages
+        The items to learn from (a Collection is wrapped in :class:`CollectionImages` with
+        ``product`` and ``size``).
+    out : path-like
+        The checkpoint to write (and to resume from when ``resume``).
+    method : {"byol", "simclr"}
+        BYOL (Grill et al. 2020) or SimCLR (Chen et al. 2020).
+    epochs, batch_size, lr, weight_decay, seed
+        Training budget (AdamW, cosine learning-rate decay per step) and seed.
+    size : int or None
+        Images are resized to ``size x size`` pixels (64 by default; None keeps the grid).
+    encoder : dict, optional
+        Keyword arguments of :class:`~workbench.learn.encoders.ResNetEncoder` (``width``,
+        ``depth``, ``out_dim``, ``stem_stride``); ``in_channels`` comes from the product.
+    method_options : dict, optional
+        Keyword arguments of the method (``proj_dim``, ``hidden``, ``tau``, ``temperature``).
+    resume : bool
+        Continue from ``out`` if it exists (same config and data required).
+    device : str or torch.device, optional
+        Default: CUDA if available, else CPU. ``amp`` (default: on for CUDA) uses bfloat16
+        (or float16 with loss scaling) autocast.
+    progress : callable, optional
+        Called after every step with a dict (epoch, step, total_steps, loss, elapsed_s,
+        images_per_s).
+    cancel : threading.Event, optional
+        When set, training stops after the current step and saves a resumable checkpoint.
+    checkpoint_every : int, optional
+        Also save every this many steps (besides every epoch end).
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    ds = data if isinstance(data, CollectionImages) else CollectionImages(data, product, size=size)
+    n = len(ds)
+    if n < 2:
+        raise ModelError(f"need at least 2 images to train, the Collection has {n}",
+                         path=getattr(ds.coll, "path", None))
+    if epochs < 1 or batch_size < 2:
+        raise ModelError(f"bad budget: epochs={epochs}, batch_size={batch_size}",
+                         hint="epochs >= 1 and batch_size >= 2")
+    dev = pick_device(device)
+    use_amp = (dev.type == "cuda") if amp is None else bool(amp and dev.type == "cuda")
+    amp_dtype = torch.bfloat16 if (use_amp and torch.cuda.is_bf16_supported()) else torch.float16
+
+    torch.manual_seed(seed)
+    enc_cfg = encoder_config(ds.n_channels, **(encoder or {}))
+    enc_cfg.pop("arch")
+    model = build_method(method, build_encoder(enc_cfg), **(method_options or {})).to(dev)
+    params = (model.trainable_parameters() if hasattr(model, "trainable_parameters")
+              else list(model.parameters()))
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    aug = augment or Augment()
+    bs = min(batch_size, n)
+    steps_per_epoch = max(1, n // bs)  # drop the ragged last batch (BatchNorm needs > 1)
+    total = epochs * steps_per_epoch
+    data_desc = ds.describe()
+    train_cfg = {"method": method.lower(), "epochs": int(epochs), "batch_size": int(bs),
+                 "lr": lr, "weight_decay": weight_decay, "seed": int(seed),
+                 "augment": aug.config(), "size": size, "product": ds.product}
+    encoder_cfg = model.encoder.config
+
+    start_epoch, start_step, history = 0, 0, []
+    if resume and out.exists():
+        tensors, meta = load_checkpoint(out, device="cpu")
+        if meta.get("kind") != "ssl-encoder" or "state" not in meta:
+            raise ModelError("cannot resume: not an SSL training checkpoint", path=out)
+        same = {k: train_cfg[k] for k in ("method", "batch_size", "seed", "size", "product")}
+        theirs = {k: meta["train"].get(k) for k in same}
+        if same != theirs or meta["encoder"] != encoder_cfg:
+            raise ModelError(f"cannot resume: checkpoint was trained with {theirs} and "
+                             f"encoder {meta['encoder']}, this run asks for {same} and "
+                             f"{encoder_cfg}", path=out, hint="use the same options or a new -o")
+        if meta["data"]["hash"] != data_desc["hash"]:
+            raise ModelError("cannot resume: the checkpoint saw different data",
+                             path=out, hint="resume on the same Collection and product")
+        model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("optim.")})
+        _load_opt(opt, tensors, meta["state"]["optimizer"])
+        start_epoch, start_step = meta["state"]["epoch"], meta["state"]["step"]
+        history = list(meta.get("history", []))
+        if start_step >= steps_per_epoch:
+            start_epoch, start_step = start_epoch + 1, 0
+
+    def save(epoch: int, step: int, complete: bool) -> str:
+        otensors, ometa = _opt_tensors(opt)
+        tensors = {**model.state_dict(), **otensors}
+        meta = {"kind": "ssl-encoder", "format": 1, "encoder": encoder_cfg,
+                "method": model.config, "train": {**train_cfg, "epochs": int(epochs)},
+                "data": data_desc, "history": history, "complete": complete,
+                "state": {"epoch": epoch, "step": step, "optimizer": ometa},
+                "device": str(dev), "amp": use_amp}
+        return save_checkpoint(out, tensors, json.loads(json.dumps(meta, default=str)))
+
+    digest, done_steps, cancelled = "", 0, False
+    model.train()
+    for epoch in range(start_epoch, epochs):
+        perm = torch.randperm(n, generator=make_generator(_batch_seed(seed, epoch, -1)))
+        losses = []
+        for step in range(start_step if epoch == start_epoch else 0, steps_per_epoch):
+            k = epoch * steps_per_epoch + step
+            for grp in opt.param_groups:
+                grp["lr"] = lr * 0.5 * (1 + math.cos(math.pi * k / total))
+            idx = perm[step * bs:(step + 1) * bs]
+            x = (ds.tensor[idx] if ds.tensor is not None
+                 else torch.stack([ds[int(i)] for i in idx])).to(dev, non_blocking=True)
+            g = make_generator(_batch_seed(seed, epoch, step))
+            x1, x2 = aug(x, g), aug(x, g)
+            with torch.autocast(dev.type, dtype=amp_dtype, enabled=use_amp):
+                loss = model.loss(x1, x2)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            model.after_step((k + 1) / total)
+            losses.append(float(loss.detach()))
+            done_steps += 1
+            if progress is not None:
+                el = time.perf_counter() - t0
+                progress({"epoch": epoch, "step": step + 1, "steps_per_epoch": steps_per_epoch,
+                          "global_step": k + 1, "total_steps": total, "loss": losses[-1],
+                          "elapsed_s": el, "images_per_s": done_steps * bs / max(el, 1e-9)})
+            if cancel is not None and cancel.is_set():
+                history.append({"epoch": epoch, "loss": sum(losses) / len(losses),
+                                "partial": True})
+                digest = save(epoch, step + 1, False)
+                cancelled = True
+                break
+            if checkpoint_every and (k + 1) % checkpoint_every == 0 and step + 1 < steps_per_epoch:
+                save(epoch, step + 1, False)
+        if cancelled:
+            break
+        history.append({"epoch": epoch, "loss": sum(losses) / max(len(losses), 1)})
+        digest = save(epoch, steps_per_epoch, epoch == epochs - 1)
+    if not digest:  # nothing left to do (resumed a finished run)
+        digest = save(epochs - 1, steps_per_epoch, True)
+    return TrainResult(out, digest, history, time.perf_counter() - t0, cancelled, done_steps,
+                       str(dev))
+
+
+class TrainingJob:
+    """Run :func:`train_ssl` in a background thread (keeps a notebook's widgets responsive).
+
+    ``TrainingJob(data, out=..., **options).start()``; then ``.progress`` (latest progress
+    dict), ``.running``, ``.cancel()``, ``.result(timeout=None)`` (the :class:`TrainResult`,
+    re-raising any error of the run). Progress callbacks passed as ``progress=`` still run.
+    """
+
+    def __init__(self, data, **options):
+        self._data = data
+        self._options = options
+        self._user_progress = options.pop("progress", None)
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._result: TrainResult | None = None
+        self._error: BaseException | None = None
+        self.progress: dict = {}
+
+    def _on_progress(self, p: dict) -> None:
+        self.progress = p
+        if self._user_progress is not None:
+            self._user_progress(p)
+
+    def _run(self) -> None:
+        try:
+            self._result = train_ssl(self._data, progress=self._on_progress,
+                                     cancel=self._cancel, **self._options)
+        except BaseException as exc:  # surfaced by result()
+            self._error = exc
+
+    def start(self) -> TrainingJob:
+        if self._thread is not None:
+            raise ModelError("this TrainingJob was already started")
+        self._thread = threading.Thread(target=self._run, name="workbench-train-ssl",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def cancel(self) -> None:
+        """Ask the run to stop after its current step (it saves a resumable checkpoint)."""
+        self._cancel.set()
+
+    def result(self, timeout: float | None = None) -> TrainResult:
+        if self._thread is None:
+            raise ModelError("start() the TrainingJob first")
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"training still running after {timeout} s")
+        if self._error is not None:
+            raise self._error
+        return self._result
