@@ -1,0 +1,181 @@
+"""2-D maps of embeddings: UMAP (umap-learn), t-SNE (openTSNE) and PCA, sklearn-style.
+
+``__init__`` stores the settings; ``fit(X)`` returns the estimator with ``embedding_`` (n, 2);
+``transform(X_new)`` places new items on the fitted map without refitting it.
+
+For large surveys the UMAP and t-SNE maps first reduce the embeddings with PCA
+(``pca_components="auto"``: to 32 dimensions when there are more than 20,000 items of more
+than 32 dimensions): the nearest-neighbour search, which dominates the time, then runs in 32
+dimensions. The benchmark (benchmarks/bench_discover.py) measures the speed and the map's
+trustworthiness both ways.
+
+UMAP: McInnes, Healy & Melville 2018, arXiv:1802.03426. t-SNE: van der Maaten & Hinton
+2008; openTSNE: Policar, Strazar & Zupan 2024, JSS 109(3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.core.errors import InputError
+
+__all__ = ["UMAPMap", "TSNEMap", "PCAMap", "make_projection", "PROJECTIONS", "resolve_pca"]
+
+
+def _check(X) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 2 or len(X) < 3:
+        raise InputError(f"need an (n, d) array of embeddings with n >= 3, got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise InputError("embeddings contain NaN or inf (items without an embedding?)",
+                         hint="embed every item first (workbench embed)")
+    return X
+
+
+def resolve_pca(pca_components, n: int, d: int, *, auto_n: int = 20000,
+                auto_dim: int = 32) -> int | None:
+    """Number of PCA components to reduce to first (None: none)."""
+    if pca_components == "auto":
+        return auto_dim if (n > auto_n and d > auto_dim) else None
+    if pca_components is None or int(pca_components) >= d:
+        return None
+    return int(pca_components)
+
+
+class _Reduced:
+    """Shared PCA pre-reduction for the map estimators."""
+
+    def _reduce_fit(self, X: np.ndarray) -> np.ndarray:
+        from sklearn.decomposition import PCA
+
+        k = resolve_pca(self.pca_components, *X.shape)
+        self.pca_ = None if k is None else PCA(k, random_state=self.random_state).fit(X)
+        return X if self.pca_ is None else self.pca_.transform(X).astype(np.float32)
+
+    def _reduce(self, X: np.ndarray) -> np.ndarray:
+        return X if self.pca_ is None else self.pca_.transform(X).astype(np.float32)
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        return self.fit(X).embedding_
+
+    def params(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
+
+
+class UMAPMap(_Reduced):
+    """UMAP to 2-D.
+
+    Parameters
+    ----------
+    n_neighbors, min_dist, metric, n_epochs
+        As in ``umap.UMAP``.
+    pca_components : int, "auto" or None
+        Reduce with PCA first (see the module notes).
+    random_state : int or None
+        Seed; None lets umap-learn run its parallel (non-reproducible) path.
+    low_memory : bool
+        umap-learn's low-memory nearest-neighbour descent.
+    """
+
+    name = "umap"
+
+    def __init__(self, *, n_neighbors: int = 15, min_dist: float = 0.1,
+                 metric: str = "euclidean", n_epochs: int | None = None,
+                 pca_components="auto", random_state: int | None = 0, low_memory: bool = True):
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.n_epochs = n_epochs
+        self.pca_components = pca_components
+        self.random_state = random_state
+        self.low_memory = low_memory
+
+    def fit(self, X, y=None) -> UMAPMap:
+        import umap
+
+        X = _check(X)
+        Xr = self._reduce_fit(X)
+        self.umap_ = umap.UMAP(n_neighbors=min(self.n_neighbors, len(X) - 1),
+                               min_dist=self.min_dist, metric=self.metric,
+                               n_epochs=self.n_epochs, random_state=self.random_state,
+                               low_memory=self.low_memory, n_components=2,
+                               transform_seed=0 if self.random_state is None else self.random_state)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+            self.embedding_ = np.asarray(self.umap_.fit_transform(Xr), dtype=np.float32)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Place new items on the fitted map, (m, d) -> (m, 2); the map is not refitted."""
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+            return np.asarray(self.umap_.transform(self._reduce(_check(X))), dtype=np.float32)
+
+
+class TSNEMap(_Reduced):
+    """t-SNE to 2-D with openTSNE (FFT-accelerated; supports adding new points)."""
+
+    name = "tsne"
+
+    def __init__(self, *, perplexity: float = 30.0, n_iter: int = 500, metric: str = "euclidean",
+                 pca_components="auto", random_state: int = 0, n_jobs: int = 1):
+        self.perplexity = perplexity
+        self.n_iter = n_iter
+        self.metric = metric
+        self.pca_components = pca_components
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y=None) -> TSNEMap:
+        from openTSNE import TSNE
+
+        X = _check(X)
+        Xr = self._reduce_fit(X)
+        perp = min(self.perplexity, max(2.0, (len(X) - 1) / 3))
+        self.tsne_ = TSNE(perplexity=perp, n_iter=self.n_iter, metric=self.metric,
+                          random_state=self.random_state, n_jobs=self.n_jobs).fit(Xr)
+        self.embedding_ = np.asarray(self.tsne_, dtype=np.float32)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Place new items on the fitted map (openTSNE's optimisation of the new points only)."""
+        return np.asarray(self.tsne_.transform(self._reduce(_check(X))), dtype=np.float32)
+
+
+class PCAMap(_Reduced):
+    """The first two principal components."""
+
+    name = "pca"
+
+    def __init__(self, *, random_state: int = 0):
+        self.random_state = random_state
+        self.pca_components = None
+
+    def fit(self, X, y=None) -> PCAMap:
+        from sklearn.decomposition import PCA
+
+        X = _check(X)
+        self.pca_ = None
+        self.model_ = PCA(2, random_state=self.random_state).fit(X)
+        self.embedding_ = self.model_.transform(X).astype(np.float32)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        return self.model_.transform(_check(X)).astype(np.float32)
+
+
+PROJECTIONS = {"umap": UMAPMap, "tsne": TSNEMap, "pca": PCAMap}
+
+
+def make_projection(method: str, **kwargs):
+    """An unfitted map estimator by name (``umap``, ``tsne``, ``pca``)."""
+    try:
+        cls = PROJECTIONS[method.lower()]
+    except KeyError:
+        raise InputError(f"unknown map method {method!r}; choose one of {sorted(PROJECTIONS)}"
+                         ) from None
+    return cls(**kwargs)
