@@ -1,0 +1,408 @@
+"""Consensus labels from many annotators.
+
+Three methods, each a pure function of an annotations DataFrame (as returned by
+:meth:`LabelStore.annotations`, retracted rows already left out) and the scheme:
+
+:func:`majority`
+    Per item and per item-level question: the most frequent answer, its agreement
+    fraction (its votes / the votes on that question) and whether it was a tie. Ties go to
+    the answer listed first in the scheme (for choice questions) and are flagged.
+:func:`dawid_skene`
+    Annotator-skill weighting (Dawid & Skene 1979, Applied Statistics 28, 20): EM over
+    per-annotator confusion matrices and class priors. Items of known class (``gold``) are
+    clamped to their class, which measures each annotator's skill against the truth.
+:func:`rgz_consensus`
+    Radio Galaxy Zoo source identification (Banfield et al. 2015, MNRAS 453, 2326): the
+    winning component combination (how the annotator grouped components into sources, or
+    "no contours"), with consensus level = its votes / all votes; per source, the host is the
+    highest peak of a Gaussian kernel density estimate over the host clicks of those who
+    chose the winning combination (``None`` when most of them said "no host"); the
+    morphology is the majority of their per-source answers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from workbench.core.errors import SchemeError
+
+__all__ = ["majority", "dawid_skene", "DawidSkene", "rgz_consensus", "kde_peak",
+           "RGZ_COLUMNS"]
+
+
+def _key(v):
+    """Hashable form of an answer value (lists -> tuples, dicts -> sorted tuples)."""
+    if isinstance(v, list):
+        return tuple(_key(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((k, _key(x)) for k, x in v.items()))
+    return v
+
+
+def _unkey(v):
+    return list(v) if isinstance(v, tuple) else v
+
+
+def _vote(values: list, order: list | None = None):
+    """(winner, n_winner, n_total, tie) of a list of answers; ties to the scheme order,
+    else to the answer voted first."""
+    keys = [_key(v) for v in values]
+    counts = Counter(keys)
+    top = max(counts.values())
+    tied = [k for k in counts if counts[k] == top]
+    if order is not None:
+        rank = {_key(v): i for i, v in enumerate(order)}
+        tied.sort(key=lambda k: (rank.get(k, len(rank)), keys.index(k)))
+    else:
+        tied.sort(key=keys.index)
+    return _unkey(tied[0]), top, len(keys), len(tied) > 1
+
+
+def _items(annotations: pd.DataFrame, item_ids):
+    groups = {k: g for k, g in annotations.groupby("item_id", sort=False)} if len(annotations) \
+        else {}
+    order = list(groups) if item_ids is None else [str(i) for i in item_ids]
+    return [(i, groups[i]) for i in order if i in groups]
+
+
+def _vote_questions(scheme, questions):
+    qs = [q for q in scheme.item_questions if q.type in ("choice", "multi", "text")]
+    if questions is not None:
+        want = list(questions)
+        qs = [scheme.question(q) for q in want]
+    return qs
+
+
+def majority(annotations: pd.DataFrame, scheme, *, item_ids: Iterable | None = None,
+             questions: Iterable[str] | None = None) -> pd.DataFrame:
+    """Majority answer per item and question, with agreement fractions.
+
+    Parameters
+    ----------
+    annotations : DataFrame
+        Rows with ``item_id`` and ``answers`` (dicts).
+    scheme : Scheme
+    item_ids : iterable of str, optional
+        Order of the output rows (items without annotations are left out).
+    questions : iterable of str, optional
+        Which questions (default: every item-level choice, multi and text question).
+
+    Returns
+    -------
+    DataFrame
+        One row per annotated item: ``item_id``, ``n_annotations``, then per question ``q``:
+        ``q`` (answer, or None when nobody answered it), ``q_agreement`` (0..1), ``q_votes``
+        (annotations that answered ``q``) and ``q_tie``; and ``label``/``agreement``
+        repeating the scheme's class question.
+    """
+    from workbench.core.schemes import get_scheme
+
+    scheme = get_scheme(scheme)
+    qs = _vote_questions(scheme, questions)
+    rows = []
+    for item, g in _items(annotations, item_ids):
+        row = {"item_id": item, "n_annotations": len(g)}
+        for q in qs:
+            vals = [a[q.id] for a in g["answers"] if isinstance(a, Mapping) and q.id in a]
+            if vals:
+                win, n, tot, tie = _vote(vals, q.values if q.type == "choice" else None)
+                row.update({q.id: win, f"{q.id}_agreement": n / tot, f"{q.id}_votes": tot,
+                            f"{q.id}_tie": tie})
+            else:
+                row.update({q.id: None, f"{q.id}_agreement": np.nan, f"{q.id}_votes": 0,
+                            f"{q.id}_tie": False})
+        rows.append(row)
+    cols = ["item_id", "n_annotations"]
+    for q in qs:
+        cols += [q.id, f"{q.id}_agreement", f"{q.id}_votes", f"{q.id}_tie"]
+    df = pd.DataFrame(rows, columns=cols)
+    types = {"item_id": "string", "n_annotations": "int64"}
+    for q in qs:
+        types.update({q.id: "object" if q.type == "multi" else "string",
+                      f"{q.id}_agreement": "float64", f"{q.id}_votes": "int64",
+                      f"{q.id}_tie": "bool"})
+    df = df.astype(types)
+    cq = scheme.class_question
+    if cq is not None and cq in df.columns:
+        df["label"] = df[cq]
+        df["agreement"] = df[f"{cq}_agreement"]
+    return df
+
+
+# ---------------------------------------------------------------------- Dawid-Skene
+class DawidSkene:
+    """Dawid-Skene EM for one categorical question.
+
+    Parameters
+    ----------
+    classes : list
+        The class values (e.g. ``scheme.classes``).
+    max_iter : int
+    tol : float
+        Stop when no item posterior changes by more than this.
+    smoothing : float
+        Pseudo-count added to every confusion-matrix cell (keeps rarely seen
+        annotator/class pairs from collapsing to 0 or 1).
+
+    Attributes (after :meth:`fit`)
+    -------------------------------
+    items_ : list of str
+    annotators_ : list of str
+    posteriors_ : ndarray (n_items, n_classes)
+        P(true class | answers).
+    labels_ : list
+        The most probable class per item.
+    priors_ : ndarray (n_classes,)
+    confusion_ : ndarray (n_annotators, n_classes, n_classes)
+        ``confusion_[j, k, l]`` = P(annotator j answers l | true class k).
+    skill_ : dict of annotator -> float
+        Expected accuracy, ``sum_k prior_k * confusion_[j, k, k]``.
+    gold_accuracy_ : dict of annotator -> float
+        Fraction right on the gold items they answered (NaN if none).
+    n_iter_ : int
+    """
+
+    def __init__(self, classes, *, max_iter: int = 100, tol: float = 1e-6,
+                 smoothing: float = 0.01):
+        self.classes = list(classes)
+        self.max_iter = int(max_iter)
+        self.tol = float(tol)
+        self.smoothing = float(smoothing)
+
+    def fit(self, item_ids, annotators, answers, *, gold: Mapping | None = None) -> DawidSkene:
+        """Fit from parallel sequences: the item, annotator and answer of each annotation."""
+        cls_index = {c: k for k, c in enumerate(self.classes)}
+        bad = sorted({repr(a) for a in answers if a not in cls_index})
+        if bad:
+            raise SchemeError(f"answers {bad[:5]} are not among the classes {self.classes}")
+        items = pd.Index(pd.unique(pd.Series(list(item_ids), dtype=object)))
+        people = pd.Index(pd.unique(pd.Series(list(annotators), dtype=object)))
+        ii = items.get_indexer(list(item_ids))
+        jj = people.get_indexer(list(annotators))
+        ll = np.array([cls_index[a] for a in answers], dtype=np.int64)
+        n_i, n_j, n_k = len(items), len(people), len(self.classes)
+        gold = {str(k): v for k, v in (gold or {}).items()}
+        gmask = np.zeros(n_i, bool)
+        gT = np.zeros((n_i, n_k))
+        for it, v in gold.items():
+            pos = items.get_indexer([it])[0]
+            if pos >= 0:
+                if v not in cls_index:
+                    raise SchemeError(f"gold class {v!r} of item {it!r} is not among "
+                                      f"{self.classes}")
+                gmask[pos] = True
+                gT[pos, cls_index[v]] = 1.0
+        # start from vote fractions
+        T = np.zeros((n_i, n_k))
+        np.add.at(T, (ii, ll), 1.0)
+        T /= np.maximum(T.sum(1, keepdims=True), 1e-300)
+        T[gmask] = gT[gmask]
+        self.n_iter_ = 0
+        for it in range(1, self.max_iter + 1):
+            self.n_iter_ = it
+            prior = (T.sum(0) + self.smoothing) / (n_i + n_k * self.smoothing)
+            conf = np.full((n_j, n_k, n_k), self.smoothing)
+            for k in range(n_k):
+                np.add.at(conf[:, k, :], (jj, ll), T[ii, k])
+            conf /= conf.sum(2, keepdims=True)
+            logc = np.log(conf)
+            logT = np.tile(np.log(prior), (n_i, 1))
+            np.add.at(logT, ii, logc[jj, :, ll])
+            logT -= logT.max(1, keepdims=True)
+            newT = np.exp(logT)
+            newT /= newT.sum(1, keepdims=True)
+            newT[gmask] = gT[gmask]
+            delta = np.abs(newT - T).max() if n_i else 0.0
+            T = newT
+            if delta < self.tol:
+                break
+        self.items_ = [str(x) for x in items]
+        self.annotators_ = [str(x) for x in people]
+        self.posteriors_ = T
+        self.labels_ = [self.classes[k] for k in T.argmax(1)] if n_i else []
+        self.priors_ = prior if n_i else np.full(n_k, 1.0 / n_k)
+        self.confusion_ = conf if n_i else np.zeros((0, n_k, n_k))
+        self.skill_ = {p: float(np.sum(self.priors_ * np.diag(self.confusion_[j])))
+                       for j, p in enumerate(self.annotators_)}
+        gacc = {}
+        for j, p in enumerate(self.annotators_):
+            sel = (jj == j) & gmask[ii]
+            gacc[p] = float(np.mean(gT[ii[sel], ll[sel]] == 1.0)) if sel.any() else float("nan")
+        self.gold_accuracy_ = gacc
+        return self
+
+
+def dawid_skene(annotations: pd.DataFrame, scheme, *, question: str | None = None,
+                item_ids: Iterable | None = None, gold: Mapping | None = None,
+                max_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.01) -> pd.DataFrame:
+    """Skill-weighted consensus of one choice question (default: the class question).
+
+    Returns
+    -------
+    DataFrame
+        Per annotated item: ``item_id``, ``n_annotations``, ``label`` (most probable class),
+        ``probability`` (its posterior), ``gold`` (whether the item was clamped), and one
+        column ``p_<class>`` per class. ``df.attrs`` holds ``skill`` and ``gold_accuracy``
+        (annotator -> float), ``confusion`` (annotator -> nested list [true][answered]),
+        ``classes``, ``priors`` and ``n_iter``.
+    """
+    from workbench.core.schemes import get_scheme
+
+    scheme = get_scheme(scheme)
+    qid = question or scheme.class_question
+    if qid is None:
+        raise SchemeError(f"scheme {scheme.name!r} has no class question; pass question=")
+    q = scheme.question(qid)
+    if q.type != "choice" or q.scope != "item":
+        raise SchemeError(f"Dawid-Skene needs an item-level choice question; {qid!r} is a "
+                          f"{q.scope}-level {q.type} question of scheme {scheme.name!r}")
+    classes = q.values
+    rows = [(str(r.item_id), str(r.annotator), r.answers[qid])
+            for r in annotations.itertuples() if isinstance(r.answers, Mapping)
+            and qid in r.answers]
+    model = DawidSkene(classes, max_iter=max_iter, tol=tol, smoothing=smoothing)
+    model.fit([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], gold=gold)
+    counts = Counter(r[0] for r in rows)
+    order = model.items_ if item_ids is None else [str(i) for i in item_ids if str(i) in counts]
+    pos = {it: k for k, it in enumerate(model.items_)}
+    P = model.posteriors_[[pos[i] for i in order]] if order else np.zeros((0, len(classes)))
+    gold_set = {str(k) for k in (gold or {})}
+    df = pd.DataFrame({
+        "item_id": pd.Series(order, dtype="string"),
+        "n_annotations": pd.Series([counts[i] for i in order], dtype="int64"),
+        "label": pd.Series([classes[k] for k in P.argmax(1)] if len(order) else [],
+                           dtype="string"),
+        "probability": pd.Series(P.max(1) if len(order) else [], dtype="float64"),
+        "gold": pd.Series([i in gold_set for i in order], dtype="bool"),
+    })
+    for k, c in enumerate(classes):
+        df[f"p_{c}"] = P[:, k].astype(np.float64)
+    df.attrs.update(
+        skill=model.skill_, gold_accuracy=model.gold_accuracy_, classes=classes,
+        confusion={p: model.confusion_[j].tolist() for j, p in enumerate(model.annotators_)},
+        priors=np.asarray(model.priors_).tolist(), n_iter=model.n_iter_, question=qid)
+    return df
+
+
+# ---------------------------------------------------------------------- RGZ
+RGZ_COLUMNS = {
+    "item_id": "string", "n_votes": "int64", "n_winning": "int64", "consensus_level": "float64",
+    "tie": "bool", "no_contours": "bool", "source": "Int64", "components": "string",
+    "host_x": "float64", "host_y": "float64", "n_host_clicks": "int64",
+    "host_level": "float64", "no_host_fraction": "float64", "morphology": "string",
+    "morphology_agreement": "float64",
+}
+
+
+def kde_peak(points, *, bandwidth: float = 3.0, max_iter: int = 100) -> tuple[float, float]:
+    """Highest peak of a Gaussian KDE over 2-D points (pixels).
+
+    The density is evaluated at every point; the densest point seeds a mean-shift climb to
+    the nearest mode (Gaussian kernel of ``bandwidth`` pixels). Deterministic.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(pts) == 0:
+        raise ValueError("kde_peak needs at least one point")
+    d2 = ((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)
+    dens = np.exp(-0.5 * d2 / bandwidth ** 2).sum(1)
+    x = pts[int(np.argmax(dens))].copy()
+    for _ in range(max_iter):
+        w = np.exp(-0.5 * ((pts - x) ** 2).sum(1) / bandwidth ** 2)
+        new = (w[:, None] * pts).sum(0) / w.sum()
+        if np.abs(new - x).max() < 1e-6:
+            x = new
+            break
+        x = new
+    return float(x[0]), float(x[1])
+
+
+def _combo(ans: Mapping, qid: str, flag: str | None):
+    if flag and ans.get(flag):
+        return "no_contours"
+    return frozenset(tuple(s["components"]) for s in ans.get(qid, []))
+
+
+def rgz_consensus(annotations: pd.DataFrame, scheme="rgz", *, item_ids: Iterable | None = None,
+                  bandwidth: float = 3.0) -> pd.DataFrame:
+    """RGZ consensus: one row per source of the winning combination (see module docstring).
+
+    Parameters
+    ----------
+    annotations : DataFrame
+        Annotations of a scheme with a ``components`` question (``rgz``).
+    bandwidth : float
+        KDE kernel width for host clicks, in pixels.
+
+    Returns
+    -------
+    DataFrame (columns :data:`RGZ_COLUMNS`)
+        ``n_votes`` (annotations of the item), ``n_winning`` (those that chose the winning
+        combination), ``consensus_level`` = n_winning / n_votes, ``tie`` (another combination
+        had as many votes; the one voted first wins), ``no_contours`` (the winner is "no
+        contours": one row with ``source`` NA), ``source`` (0, 1, ... ordered by lowest
+        component id), ``components`` ("1,3"), ``host_x``/``host_y`` (pixels; NaN when no
+        host), ``n_host_clicks``, ``host_level`` (clicks within 2 bandwidths of the host /
+        winning votes), ``no_host_fraction``, ``morphology`` and its agreement.
+    """
+    from workbench.core.schemes import get_scheme
+
+    scheme = get_scheme(scheme)
+    comp_q = next((q for q in scheme.item_questions if q.type == "components"), None)
+    if comp_q is None:
+        raise SchemeError(f"scheme {scheme.name!r} has no components question; RGZ consensus "
+                          f"needs one (use majority or dawid-skene)")
+    host_q = next((scheme.question(i) for i in comp_q.per_source
+                   if scheme.question(i).type == "position"), None)
+    morph_q = next((scheme.question(i) for i in comp_q.per_source
+                    if scheme.question(i).type == "choice"), None)
+    rows = []
+    for item, g in _items(annotations.sort_values("id") if len(annotations) else annotations,
+                          item_ids):
+        answers = [a for a in g["answers"] if isinstance(a, Mapping)]
+        combos = [_combo(a, comp_q.id, comp_q.none_flag) for a in answers]
+        counts = Counter(combos)
+        top = max(counts.values())
+        tied = [c for c in combos if counts[c] == top]  # in vote order
+        win = tied[0]
+        tie = len(set(tied)) > 1
+        base = {"item_id": item, "n_votes": len(combos), "n_winning": top,
+                "consensus_level": top / len(combos), "tie": tie}
+        if win == "no_contours":
+            rows.append({**base, "no_contours": True, "source": pd.NA, "components": "",
+                         "host_x": np.nan, "host_y": np.nan, "n_host_clicks": 0,
+                         "host_level": np.nan, "no_host_fraction": np.nan, "morphology": None,
+                         "morphology_agreement": np.nan})
+            continue
+        winners = [a for a, c in zip(answers, combos) if c == win]
+        for k, comps in enumerate(sorted(win, key=lambda t: (min(t), t))):
+            per = [next(s for s in a[comp_q.id] if tuple(s["components"]) == comps)
+                   for a in winners]
+            row = {**base, "no_contours": False, "source": k,
+                   "components": ",".join(str(c) for c in comps)}
+            hx = hy = np.nan
+            n_clicks, level, nohost = 0, np.nan, np.nan
+            if host_q is not None:
+                clicks = [s.get(host_q.id) for s in per]
+                pts = [(c["x"], c["y"]) for c in clicks if c is not None]
+                n_clicks = len(pts)
+                nohost = 1.0 - n_clicks / len(clicks)
+                if pts and nohost <= 0.5:
+                    hx, hy = kde_peak(pts, bandwidth=bandwidth)
+                    d = np.hypot(*(np.asarray(pts) - (hx, hy)).T)
+                    level = float((d <= 2 * bandwidth).sum()) / len(clicks)
+            row.update(host_x=hx, host_y=hy, n_host_clicks=n_clicks, host_level=level,
+                       no_host_fraction=nohost)
+            if morph_q is not None:
+                vals = [s[morph_q.id] for s in per if morph_q.id in s]
+                if vals:
+                    m, n, tot, _ = _vote(vals, morph_q.values)
+                    row.update(morphology=m, morphology_agreement=n / tot)
+                else:
+                    row.update(morphology=None, morphology_agreement=np.nan)
+            rows.append(row)
+    df = pd.DataFrame(rows, columns=list(RGZ_COLUMNS))
+    return df.astype(RGZ_COLUMNS)
