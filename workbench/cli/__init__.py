@@ -33,6 +33,10 @@ _COMMANDS = [
     ("workbench.cli.discover", "embed", None),
     ("workbench.cli.discover", "map_", None),
     ("workbench.cli.discover", "anomalies", None),
+    ("workbench.cli.labels", "schemes", None),
+    ("workbench.cli.labels", "campaign", None),
+    ("workbench.cli.labels", "labels", None),
+    ("workbench.cli.labels", "components", None),
 ]
 
 
