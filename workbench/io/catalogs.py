@@ -39,7 +39,12 @@ def read_table(path) -> pd.DataFrame:
                 fmt = "fits" if "fit" in suffix else "votable"
                 t = Table.read(path, format=fmt)
             names = [n for n in t.colnames if len(t[n].shape) <= 1]
-            return t[names].to_pandas()
+            df = t[names].to_pandas()
+            for c in df.columns:  # FITS/VOTable text columns arrive as bytes
+                if df[c].dtype == object and len(df) and isinstance(df[c].iloc[0], bytes):
+                    df[c] = df[c].map(lambda b: b.decode("utf-8", "replace").strip()
+                                      if isinstance(b, bytes) else b)
+            return df
         sep = "\t" if suffix == ".tsv" else None
         return pd.read_csv(path, sep=sep, engine="python", comment="#", skipinitialspace=True)
     except CatalogError:
