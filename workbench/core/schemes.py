@@ -342,6 +342,9 @@ class Scheme:
                 allowed.add(qid)
                 if q.type == "components" and q.none_flag:
                     allowed.add(q.none_flag)
+                    if not isinstance(answers.get(q.none_flag, False), bool):
+                        raise self._fail(f"{where}question {qid!r}: {q.none_flag!r} must be "
+                                         f"true or false, got {answers[q.none_flag]!r}")
                 if qid not in answers and not (q.type == "components" and q.none_flag
                                                and answers.get(q.none_flag) is True):
                     if q.required:
