@@ -96,6 +96,8 @@ function render({ model, el }) {
     progress.textContent = `item ${st.position ? st.position[0] : 0} · ${p.done || 0}/${p.total || 0} labelled`;
     ident.textContent = `${st.scheme || ""} · ${st.annotator || ""} · ${st.item_id || ""}`;
     root.dataset.itemId = st.item_id || "";
+    root.dataset.seq = String(st.seq || 0);
+    root.dataset.question = (st.question && st.question.id) || "";
     if (st.done_all) {
       question.textContent = "Nothing left to label here. ← goes back, u undoes.";
       answersDiv.replaceChildren(); keysDiv.replaceChildren(); status.textContent = "";

@@ -114,6 +114,7 @@ class Labeler(anywidget.AnyWidget):
         self._shown_at = time.monotonic()
         self._started = _now()
         self._message = ""
+        self._seq = 0
         self._reset_step()
         self.on_msg(self._on_msg)
         self._advance()
@@ -251,7 +252,9 @@ class Labeler(anywidget.AnyWidget):
             row = self._item.meta
             meta = {str(k): str(row[k]) for k in row.index
                     if k not in ("source_file", "source_hdu")}
+        self._seq += 1
         self.state = {
+            "seq": self._seq,
             "item_id": iid or "",
             "done_all": iid is None,
             "question": qj,

@@ -35,69 +35,30 @@ INTERVALS = ("zscale", "percentile", "minmax")
 # --------------------------------------------------------------------------- stretch + colour
 def image_limits(data: np.ndarray, *, interval: str = "percentile",
                  percentile: float = 99.5) -> tuple[float, float]:
-    """Display limits ``(vmin, vmax)`` of ``data`` (any shape, NaN ignored).
+    """Display limits ``(vmin, vmax)`` of ``data`` (NaN ignored): ``interval`` is
+    ``"zscale"``, ``"percentile"`` (central ``percentile`` per cent) or ``"minmax"``
+    (see :func:`workbench.imaging.stretch.image_limits`)."""
+    from workbench.imaging.stretch import image_limits as _limits
 
-    ``interval`` is ``"zscale"`` (IRAF zscale, via astropy), ``"percentile"`` (the central
-    ``percentile`` per cent of the pixel values) or ``"minmax"``.
-    """
-    finite = np.asarray(data, dtype=np.float32)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return 0.0, 1.0
-    if interval == "zscale":
-        from astropy.visualization import ZScaleInterval
-
-        lo, hi = ZScaleInterval().get_limits(finite)
-    elif interval == "percentile":
-        cut = (100.0 - float(percentile)) / 2.0
-        lo, hi = np.percentile(finite, [cut, 100.0 - cut])
-    elif interval == "minmax":
-        lo, hi = float(finite.min()), float(finite.max())
-    else:
-        raise ValueError(f"interval must be one of {INTERVALS}, not {interval!r}")
-    lo, hi = float(lo), float(hi)
-    if not hi > lo:
-        hi = lo + 1.0
-    return lo, hi
+    return _limits(data, limits=interval, percentile=percentile)
 
 
 def stretch(data: np.ndarray, *, stretch: str = "linear",
             limits: tuple[float, float] | None = None, interval: str = "percentile") -> np.ndarray:
-    """Scale ``data`` to [0, 1] between ``limits`` and apply a ``stretch``.
-
-    Uses :func:`workbench.imaging.stretch.stretch_image` when it is available, so the
-    widgets and the rest of the workbench agree.
+    """Scale ``data`` to [0, 1] between ``limits`` (default: chosen by ``interval``) and
+    apply a ``stretch`` (linear, sqrt, log, asinh), via
+    :func:`workbench.imaging.stretch.stretch_image`.
 
     Returns
     -------
     ndarray of float32, same shape as ``data``, values in [0, 1] (NaN stays NaN).
     """
+    from workbench.imaging.stretch import stretch_image
+
     if stretch not in STRETCHES:
         raise ValueError(f"stretch must be one of {STRETCHES}, not {stretch!r}")
-    if limits is None:
-        limits = image_limits(data, interval=interval)
-    try:
-        from workbench.imaging.stretch import stretch_image
-    except ImportError:  # imaging layer not present: same maths, local
-        stretch_image = None
-    if stretch_image is not None:
-        try:
-            out = stretch_image(np.asarray(data, np.float32), stretch=stretch,
-                                limits=tuple(limits))
-            return np.asarray(out, dtype=np.float32)
-        except TypeError:
-            pass
-    lo, hi = limits
-    x = np.clip((np.asarray(data, np.float32) - lo) / np.float32(hi - lo), 0.0, 1.0)
-    if stretch == "sqrt":
-        x = np.sqrt(x)
-    elif stretch == "log":
-        a = np.float32(1000.0)
-        x = np.log1p(a * x) / np.log1p(a)
-    elif stretch == "asinh":
-        a = np.float32(0.1)
-        x = np.arcsinh(x / a) / np.arcsinh(1.0 / a)
-    return x.astype(np.float32, copy=False)
+    lim = tuple(limits) if limits is not None else interval
+    return np.asarray(stretch_image(data, stretch=stretch, limits=lim), dtype=np.float32)
 
 
 @lru_cache(maxsize=32)
