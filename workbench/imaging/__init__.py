@@ -1,0 +1,2 @@
+"""Imaging layer: pure functions on arrays (stretches, composites, contours and islands,
+dedispersion, lensing). Imports core only; no torch, no widget or plot library at import."""
