@@ -396,6 +396,7 @@ class Collection:
         live_derived = set()
         for d in self._manifest["derived"].values():
             live_derived.add(d["file"])
+            live_derived.add(d["file"] + ".ids.parquet")  # a derived array's id sidecar
         dd = self.path / "derived"
         if dd.exists():
             for p in dd.iterdir():
