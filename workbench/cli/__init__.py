@@ -37,6 +37,9 @@ _COMMANDS = [
     ("workbench.cli.labels", "campaign", None),
     ("workbench.cli.labels", "labels", None),
     ("workbench.cli.labels", "components", None),
+    ("workbench.cli.learn", "train", None),
+    ("workbench.cli.learn", "predict", None),
+    ("workbench.cli.learn", "al", None),
 ]
 
 
