@@ -129,8 +129,8 @@ def test_label_with_keyboard_and_clicks(lab):
     import tiny
 
     import workbench
+    from workbench.imaging.islands import find_components
     from workbench.io.labels import open_store
-    from workbench.widgets.labeler import _islands
 
     root, base, token = lab
     coll = workbench.open(root / "radio")
@@ -144,7 +144,7 @@ def test_label_with_keyboard_and_clicks(lab):
         _shot(page, "labeler_start")
 
         # rg000: two components, host, FR II
-        lab0 = _islands(coll[0].images["radio"][0])
+        lab0 = find_components(coll[0].images["radio"][0])[0]
         c0 = [int(lab0[int(round(r)), int(round(c))]) for r, c in tiny.blob_centres(0, SIZE)[:2]]
         for r, c in tiny.blob_centres(0, SIZE)[:2]:
             d.click_array(r, c)
@@ -172,7 +172,7 @@ def test_label_with_keyboard_and_clicks(lab):
         d.key("s")
         assert d.item() == "rg003"
         # rg003: one component, no host, compact
-        lab3 = _islands(coll[3].images["radio"][0])
+        lab3 = find_components(coll[3].images["radio"][0])[0]
         r3, c3 = tiny.blob_centres(3, SIZE)[2]
         comp3 = int(lab3[int(round(r3)), int(round(c3))])
         d.click_array(r3, c3)

@@ -204,12 +204,15 @@ class Labeler(anywidget.AnyWidget):
 
                     compute_components(self.coll)
                     arr = self.coll.derived_array("components")
-                except Exception:  # noqa: BLE001 - read-only view etc.: compute per item
+                except Exception:  # noqa: BLE001 - read-only view: the same maps, per item
                     arr = None
             self._components = arr if arr is not None else {}
         if isinstance(self._components, dict):
             if item_id not in self._components:
-                self._components[item_id] = _islands(_panels.find_radio(self._item)[1])
+                from workbench.imaging.islands import find_components
+
+                self._components[item_id] = find_components(
+                    _panels.find_radio(self._item)[1])[0]
             return self._components[item_id]
         a = self._components[self._pos_of[item_id]]
         a = a[0] if a.ndim == 3 else a
@@ -505,16 +508,6 @@ class Labeler(anywidget.AnyWidget):
                 self._history.insert(self._cursor + 1, iid)
                 self._cursor += 1
         self._show()
-
-
-def _islands(radio: np.ndarray, nsigma: float = 3.0) -> np.ndarray:
-    """Connected islands above ``nsigma`` x sigma (used only when the Collection has no
-    ``components`` derived array and cannot store one, e.g. a read-only view)."""
-    from scipy import ndimage
-
-    sigma = render.robust_sigma(radio)
-    lab, _ = ndimage.label(np.nan_to_num(radio) > nsigma * sigma)
-    return lab.astype(np.int32)
 
 
 def _jsonable(v):

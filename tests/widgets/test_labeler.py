@@ -1,0 +1,143 @@
+"""Labeler logic driven through its message handler: every answer reaches the store at
+once, undo writes a retraction, a rebuilt Labeler shows the same state, text is data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tiny
+
+from workbench.imaging.islands import find_components
+from workbench.io.labels import open_store
+from workbench.widgets import Labeler, render
+
+SIZE = 48
+
+
+def _msg(L, **content):
+    L._on_msg(L, content, [])
+
+
+def _click(L, row, col):
+    x, y = render.array_to_display(row, col, (SIZE, SIZE))
+    _msg(L, type="click", x=x, y=y)
+
+
+@pytest.fixture
+def radio(tmp_path):
+    coll = tiny.radio_collection(tmp_path / "radio", n=4, size=SIZE, seed=3)
+    return coll, open_store(coll)
+
+
+def test_rgz_answers_are_written_the_moment_a_source_is_complete(radio):
+    coll, store = radio
+    L = Labeler(coll, scheme="rgz", store=store, annotator="ada")
+    assert L.item_id == "rg000" and L.state["question"]["id"] == "sources"
+    lab = find_components(coll[0].images["radio"][0])[0]
+    (r0, c0), (r1, c1) = tiny.blob_centres(0, SIZE)[:2]
+    _click(L, r0, c0)
+    _click(L, r1, c1)
+    want = sorted([int(lab[round(r0), round(c0)]), int(lab[round(r1), round(c1)])])
+    assert sorted(L.state["selected"]) == want
+    _msg(L, type="key", key="Enter")
+    _click(L, 24, 24)
+    assert len(store.annotations()) == 0  # the source is not complete yet
+    _msg(L, type="key", key="3")
+    df = store.annotations(annotator="ada")
+    assert len(df) == 1
+    src = df["answers"].iloc[0]["sources"]
+    assert src == [{"components": want, "host": {"x": 24.0, "y": 24.0}, "morphology": "FRII"}]
+    assert df["scheme"].iloc[0] == "rgz" and df["item_id"].iloc[0] == "rg000"
+    # a second source on the same item supersedes the first annotation (a retraction)
+    r2, c2 = tiny.blob_centres(1, SIZE)[2]
+    lab_free = int(lab[round(r2), round(c2)])
+    if lab_free:
+        _click(L, r2, c2)
+        _msg(L, type="key", key="Enter")
+        _msg(L, type="key", key="n")
+        _msg(L, type="key", key="1")
+        live = store.annotations(annotator="ada")
+        assert len(live) == 1 and len(live["answers"].iloc[0]["sources"]) == 2
+    _msg(L, type="key", key="Enter")  # done with the item
+    assert L.item_id == "rg001"
+
+
+def test_no_contours_is_one_key_and_undo_writes_a_retraction(radio):
+    coll, store = radio
+    L = Labeler(coll, scheme="rgz", store=store, annotator="ada")
+    _msg(L, type="key", key="0")
+    assert L.item_id == "rg001"
+    live = store.annotations(annotator="ada")
+    assert list(live["item_id"]) == ["rg000"]
+    assert live["answers"].iloc[0] == {"no_contours": True, "sources": []}
+    _msg(L, type="key", key="u")
+    assert L.item_id == "rg000"
+    assert len(store.annotations(annotator="ada")) == 0
+    allrows = store.annotations(annotator="ada", include_retracted=True)
+    assert len(allrows) == 1 and bool(allrows["retracted"].iloc[0])
+    _msg(L, type="key", key="Backspace")  # nothing left this Labeler wrote
+    assert "nothing to undo" in L.state["message"]
+
+
+def test_rebuilt_labeler_shows_the_same_state_from_the_store(radio):
+    coll, store = radio
+    L = Labeler(coll, scheme="transient" if False else "rgz", store=store, annotator="ada")
+    _msg(L, type="key", key="0")  # rg000
+    _msg(L, type="key", key="s")  # skip rg001
+    assert L.item_id == "rg002"
+    L.close()
+    L2 = Labeler(coll, scheme="rgz", store=open_store(coll), annotator="ada")
+    assert L2.item_id == "rg001"  # the first item without this annotator's label
+    L3 = Labeler(coll, scheme="rgz", store=open_store(coll), annotator="ada",
+                 items=["rg000", "rg002"])
+    assert L3.item_id == "rg002"
+    _msg(L3, type="key", key="ArrowLeft")  # nothing before it in this session
+    assert L3.item_id == "rg002"
+    # another annotator starts from the beginning
+    assert Labeler(coll, scheme="rgz", store=store, annotator="bob").item_id == "rg000"
+    # going back to a labelled item shows its answers from the store
+    L4 = Labeler(coll, scheme="rgz", store=store, annotator="ada", items=["rg000"])
+    assert L4.state["done_all"]
+
+
+def test_choice_scheme_keys_and_campaign(tmp_path):
+    coll = tiny.transient_collection(tmp_path / "tr", n=3, size=32)
+    store = open_store(coll)
+    store.create_campaign("c1", "transient", coll.ids, retire=1)
+    L = Labeler(coll, scheme="transient", store=store, campaign="c1", annotator="ada")
+    first = L.item_id
+    keys = [a["key"] for a in L.state["question"]["answers"]]
+    assert keys == ["1", "2", "3", "4", "5", "6"]
+    _msg(L, type="key", key="9")  # not an answer: nothing written
+    assert len(store.annotations()) == 0
+    _msg(L, type="key", key="2")
+    df = store.annotations(campaign="c1")
+    assert list(df["item_id"]) == [first] and df["answers"].iloc[0] == {"class": "frb"}
+    assert df["started"].iloc[0] <= df["ended"].iloc[0]
+    assert L.item_id not in (None, first)
+    assert L.state["progress"]["total"] == 3 and L.state["progress"]["done"] == 1
+    # DM-time and frequency-time with physical axes
+    titles = [(p["x"]["unit"], p["y"]["unit"]) for p in L.panels]
+    assert titles == [("s", "pc cm^-3"), ("s", "MHz")]
+    assert any(s.startswith("S/N") for s in L.panels[0]["info"])
+
+
+def test_catalog_text_crosses_as_data_not_markup(tmp_path):
+    evil = "<script>alert(1)</script>"
+    coll = tiny.radio_collection(tmp_path / "e", n=2, size=SIZE, extra={"note": [evil, "x"]})
+    L = Labeler(coll, scheme="rgz", store=open_store(coll), annotator="ada")
+    assert L.state["meta"]["note"] == evil  # raw text; the browser sets it as textContent
+    import pathlib
+
+    import workbench.widgets as w
+
+    for js in pathlib.Path(w.__file__).parent.glob("*.js"):
+        assert "innerHTML" not in js.read_text(), js.name
+
+
+def test_components_click_on_background_selects_nothing(radio):
+    coll, store = radio
+    L = Labeler(coll, scheme="rgz", store=store, annotator="ada")
+    _click(L, 2, 2)
+    assert L.state["selected"] == [] and "no component" in L.state["message"]
+    np.testing.assert_equal(len(store.annotations()), 0)
