@@ -98,8 +98,11 @@ def embed(collection, checkpoint, batch_size, device, force):
 @click.option("--n-neighbors", type=int, default=15, show_default=True, help="UMAP neighbours.")
 @click.option("--min-cluster-size", type=int, default=None,
               help="HDBSCAN min cluster size (default: scales with N).")
+@click.option("--space", type=click.Choice(["map", "embedding"]), default="map",
+              show_default=True, help="Cluster the 2-D map or the embeddings themselves "
+              "(outlier scores always use the embeddings).")
 @click.option("--seed", type=int, default=0, show_default=True)
-def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, seed):
+def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, space, seed):
     """Project COLLECTION's embeddings to 2-D (columns <method>_x, <method>_y) and cluster
     them (columns cluster, cluster_prob, outlier_glosh), stored as derived columns."""
     from workbench.embed.store import cluster_and_store, map_and_store
@@ -112,8 +115,8 @@ def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, 
     click.echo(f"stored {name}: {len(xy)} points ({time.perf_counter() - t0:.1f} s)")
     if cluster == "hdbscan":
         t1 = time.perf_counter()
-        cname, labels = cluster_and_store(coll, embedding=embedding,
-                                          min_cluster_size=min_cluster_size)
+        cname, labels = cluster_and_store(coll, embedding=embedding, space=space,
+                                          map_method=method, min_cluster_size=min_cluster_size)
         n_cl = len(set(labels.tolist()) - {-1})
         click.echo(f"stored {cname}: {n_cl} clusters, {(labels < 0).sum()} noise points "
                    f"({time.perf_counter() - t1:.1f} s)")

@@ -68,17 +68,37 @@ def map_and_store(coll, *, method: str = "umap", embedding: str | None = None, s
     return set_name, xy
 
 
-def cluster_and_store(coll, *, embedding: str | None = None, **options):
-    """HDBSCAN on the embeddings; store ``clusters`` (cluster, cluster_prob, outlier_glosh).
-    Returns ``(set name, labels (n,))``."""
+def cluster_and_store(coll, *, embedding: str | None = None, space: str = "map",
+                      map_method: str = "umap", **options):
+    """HDBSCAN clusters and GLOSH outlier scores; stored as ``clusters`` (cluster,
+    cluster_prob, outlier_glosh). Returns ``(set name, labels (n,))``.
+
+    ``space="map"`` (default) clusters the stored 2-D ``map-<map_method>`` (what the user sees;
+    fast at any N), ``space="embedding"`` the embeddings themselves. The GLOSH outlier scores
+    are always computed in the embedding space (a 2-D map absorbs outliers into clusters).
+    """
     from workbench.embed.cluster import HDBSCANClusterer
 
     name, X = load_embedding(coll, embedding)
-    est = HDBSCANClusterer(**options).fit(X)
+    if space == "map":
+        cols = [f"{map_method}_x", f"{map_method}_y"]
+        cat = coll.catalog
+        if not set(cols) <= set(cat.columns):
+            raise CollectionError(f"no stored {map_method} map to cluster", path=coll.path,
+                                  hint=f"run `workbench map COLLECTION --method {map_method}`")
+        est = HDBSCANClusterer(**options).fit(cat[cols].to_numpy(np.float32))
+        glosh = HDBSCANClusterer(**options).fit(X).outlier_scores_
+    elif space == "embedding":
+        est = HDBSCANClusterer(**options).fit(X)
+        glosh = est.outlier_scores_
+    else:
+        raise CollectionError(f"space must be 'map' or 'embedding', not {space!r}")
     coll.add_columns("clusters", {"cluster": est.labels_, "cluster_prob": est.probabilities_,
-                                  "outlier_glosh": est.outlier_scores_},
+                                  "outlier_glosh": glosh},
                      tool="workbench.embed.cluster.HDBSCANClusterer",
-                     params={**est.params(), "embedding": name,
+                     params={**est.params(), "embedding": name, "space": space,
+                             "map": f"map-{map_method}" if space == "map" else None,
+                             "outlier_space": "embedding",
                              "n_clusters": est.n_clusters_, "sizes": est.cluster_sizes_})
     return "clusters", est.labels_
 
