@@ -1,0 +1,178 @@
+"""Train, evaluate and calibrate a classifier from a Collection and its labels.
+
+One function (:func:`train_classifier`) used by ``workbench train``, by the active-learning
+loop and by the notebooks: labels (a catalog column or the store's consensus) -> stable
+held-out split -> model inputs -> :func:`workbench.learn.fit.fit` -> held-out metrics ->
+temperature scaling -> safetensors checkpoint with everything needed to predict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench.core.errors import ModelError
+
+__all__ = ["train_classifier", "holdout_mask", "resolve_labels", "model_inputs"]
+
+
+def holdout_mask(ids, fraction: float, *, seed: int = 0) -> np.ndarray:
+    """Stable held-out split: an item is held out iff a hash of (seed, id) falls below
+    ``fraction``, so an item stays on the same side as more labels arrive."""
+    out = np.zeros(len(ids), bool)
+    for i, item in enumerate(ids):
+        h = hashlib.sha1(f"{seed}:{item}".encode()).digest()
+        out[i] = int.from_bytes(h[:4], "little") / 2**32 < fraction
+    return out
+
+
+def resolve_labels(coll, *, labels=None, label_column=None, campaign=None,
+                   store=None) -> pd.Series:
+    """Labels as a Series (item id -> str) from one of: ``labels``, ``label_column``, or
+    the consensus of ``campaign`` in ``store`` (default store: ``open_store(coll)``)."""
+    from workbench.learn.fit import labels_from_column, labels_from_store
+
+    if labels is not None:
+        return pd.Series(labels).dropna().astype(str)
+    if label_column is not None:
+        return labels_from_column(coll, label_column)
+    if campaign is not None:
+        if store is None:
+            from workbench.io.labels import open_store
+
+            store = open_store(getattr(coll, "_parent", None) or coll)
+        return labels_from_store(store, campaign)
+    raise ModelError("no labels: give a label column or a campaign")
+
+
+def model_inputs(coll, ids, config_input: dict, *, features: np.ndarray | None = None,
+                 batch_size: int = 256) -> np.ndarray:
+    """Prepared model inputs for the items ``ids`` of ``coll``."""
+    from workbench.learn._prep import prepare_images, standardise_features
+
+    if config_input["kind"] == "images":
+        prod = config_input["product"]
+        sub = coll.select(ids=list(ids))
+        blocks = [prepare_images(b.images[prod], size=config_input["size"],
+                                 norm=config_input.get("norm", "per_image"))
+                  for b in sub.batches(batch_size, products=[prod])]
+        s = config_input["size"]
+        c = coll.products[prod].full_shape[0]
+        return np.concatenate(blocks) if blocks else np.zeros((0, c, s, s), np.float32)
+    pos = pd.Index(coll.ids).get_indexer(pd.Index([str(i) for i in ids]))
+    z, _, _ = standardise_features(features[pos], mean=config_input["mean"],
+                                   std=config_input["std"])
+    return z
+
+
+def train_classifier(coll, output, *, labels=None, label_column: str | None = None,
+                     campaign=None, store=None, classes=None, arch: str = "head",
+                     product: str | None = None, size: int = 256, depth: int = 3,
+                     source: str | None = None, features: np.ndarray | None = None,
+                     hidden=(128,), dropout: float = 0.2, epochs: int = 10,
+                     batch_size: int = 32, lr: float = 1e-3, holdout: float = 0.2,
+                     seed: int = 0, device: str | None = None, progress=None,
+                     cancel=None) -> dict:
+    """Train a classifier on the labelled items of ``coll`` and write its checkpoint.
+
+    Parameters
+    ----------
+    coll : Collection
+    output : path
+        Checkpoint file (.safetensors) to write; metrics are in its config and returned.
+    labels, label_column, campaign, store
+        Where the labels come from (see :func:`resolve_labels`).
+    classes : list of str, optional
+        The scheme's classes; labels outside them raise :class:`ModelError`.
+    arch : {"head", "mlppa"}
+        An MLP on features (embeddings / small pixels) or the ML-PPA CNN on an image
+        product (resampled to ``size`` x ``size``; ``depth`` convolutions).
+    features : array (len(coll), d), optional
+        Precomputed features for ``arch="head"`` (else from ``source``).
+    holdout : float
+        Fraction of labelled items held out (stable by id) for metrics and calibration.
+
+    Returns
+    -------
+    dict with ``checkpoint``, ``config``, ``metrics`` (held-out), ``history``, ``device``,
+    ``labels`` (DataFrame id, label, split).
+    """
+    from workbench.learn._prep import standardise_features
+    from workbench.learn._safetensors_io import save_checkpoint
+    from workbench.learn.calibration import TemperatureScaler
+    from workbench.learn.classifiers import EmbeddingHead
+    from workbench.learn.evaluate import evaluate
+    from workbench.learn.fit import encode_labels, fit
+    from workbench.learn.infer import predict_logits
+    from workbench.learn.mlppa import MLPPA
+    from workbench.learn.pool_features import default_source, features_for
+
+    lab = resolve_labels(coll, labels=labels, label_column=label_column, campaign=campaign,
+                         store=store)
+    lab = lab[lab.index.isin(set(coll.ids))]
+    y, classes = encode_labels(lab, classes=classes, where=f"the labels of {coll.path}")
+    ids = lab.index.to_numpy().astype(str)
+    held = holdout_mask(ids, holdout, seed=seed) if holdout > 0 else np.zeros(len(ids), bool)
+    if len(np.unique(y[~held])) < 2:  # too few labels for a split: train on everything
+        held[:] = False
+    encode_labels(pd.Series(np.asarray(classes)[y[~held]]), classes=classes,
+                  where="the training split")
+
+    if arch == "mlppa":
+        if product is None:
+            product = next((p for p, s in coll.products.items() if "dm" in s.axes.lower()
+                            or "dm" in p.lower()), next(iter(coll.products)))
+        if product not in coll.products:
+            raise ModelError(f"no image product {product!r}", path=coll.path,
+                             hint=f"products: {list(coll.products)}")
+        c = coll.products[product].full_shape[0]
+        cfg_in = {"kind": "images", "product": product, "size": int(size), "norm": "per_image"}
+        model = MLPPA(size, depth=depth, in_channels=c, n_classes=len(classes),
+                      dropout=dropout)
+        x = model_inputs(coll, ids, cfg_in)
+    elif arch == "head":
+        if features is None:
+            source = source or default_source(coll)
+            features = features_for(coll, source=source)
+        pos = pd.Index(coll.ids).get_indexer(pd.Index(ids))
+        _, mu, sd = standardise_features(features[pos][~held])
+        cfg_in = {"kind": "features", "source": source, "mean": mu.tolist(), "std": sd.tolist()}
+        x = model_inputs(coll, ids, cfg_in, features=features)
+        model = EmbeddingHead(x.shape[1], len(classes), hidden=tuple(hidden), dropout=dropout)
+    else:
+        raise ModelError(f"unknown model {arch!r}", hint="use 'head' or 'mlppa'")
+
+    res = fit(model, x[~held], y[~held], classes=classes, epochs=epochs,
+              batch_size=batch_size, lr=lr, seed=seed, device=device, progress=progress,
+              cancel=cancel)
+    metrics: dict = {"n": 0}
+    temperature = 1.0
+    if held.any():
+        logits = predict_logits(res.model, x[held], device="cpu")
+        if len(np.unique(y[held])) >= 2 and held.sum() >= 5:
+            ts = TemperatureScaler().fit(logits, y[held])
+            temperature = ts.temperature_
+            metrics = evaluate(y[held], ts.transform(logits), classes)
+            metrics["calibration"] = {"temperature": temperature,
+                                      "nll_before": ts.nll_before_, "nll_after": ts.nll_after_}
+        else:
+            from workbench.learn.infer import softmax
+
+            metrics = evaluate(y[held], softmax(logits), classes)
+    config = {**res.config, "input": cfg_in, "temperature": temperature,
+              "n_holdout": int(held.sum()), "holdout_fraction": holdout,
+              "metrics": {k: metrics.get(k) for k in ("n", "accuracy", "balanced_accuracy",
+                                                      "auroc")}}
+    if cancel is not None and (cancel() if callable(cancel) else cancel.is_set()):
+        from workbench.learn.fit import TrainingCancelled
+
+        raise TrainingCancelled("training cancelled before the checkpoint was written")
+    save_checkpoint(output, res.model.state_dict(), config)
+    labels_df = pd.DataFrame({"id": ids, "label": np.asarray(classes)[y],
+                              "split": np.where(held, "holdout", "train")})
+    return {"checkpoint": str(Path(output)), "config": config, "metrics": metrics,
+            "history": res.history, "device": res.device, "labels": labels_df,
+            "model": res.model}
