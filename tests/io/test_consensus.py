@@ -74,6 +74,28 @@ def test_dawid_skene_finds_the_skilled_annotator_with_gold():
     assert np.allclose(probs.sum(1), 1.0)
 
 
+def test_one_coin_dawid_skene_beats_majority_against_random_spammers():
+    rng = np.random.default_rng(1)
+    classes = ["pulsar", "frb", "noise", "unsure"]
+    truth = {f"i{k}": classes[k % 4] for k in range(80)}
+    rows = []
+    for it, t in truth.items():
+        rows.append((it, "expert", {"class": t if rng.random() < 0.9 else classes[0]}))
+        for who in ("spam1", "spam2"):
+            rows.append((it, who, {"class": str(rng.choice(classes))}))
+    ann = _ann(rows)
+
+    def acc(df):
+        return np.mean([truth[i] == lab for i, lab in zip(df["item_id"], df["label"])])
+
+    # agreement alone cannot tell one expert from two random spammers: gold items can
+    gold = {i: truth[i] for i in list(truth)[:8]}
+    one = dawid_skene(ann, "transient", model="one-coin", gold=gold)
+    assert acc(one) >= 0.9 > acc(majority(ann, "transient")) + 0.2
+    assert one.attrs["skill"]["expert"] > one.attrs["skill"]["spam1"] + 0.4
+    assert one.attrs["model"] == "one-coin"
+
+
 def test_dawid_skene_refuses_non_choice_questions():
     with pytest.raises(SchemeError, match="item-level choice"):
         dawid_skene(_ann([]), "rgz")

@@ -147,6 +147,10 @@ class DawidSkene:
     smoothing : float
         Pseudo-count added to every confusion-matrix cell (keeps rarely seen
         annotator/class pairs from collapsing to 0 or 1).
+    model : {"full", "one-coin"}
+        ``full``: a complete confusion matrix per annotator (Dawid & Skene); ``one-coin``:
+        one accuracy per annotator, errors spread evenly over the other classes (far fewer
+        parameters: better with few annotations per annotator).
 
     Attributes (after :meth:`fit`)
     -------------------------------
@@ -167,7 +171,10 @@ class DawidSkene:
     """
 
     def __init__(self, classes, *, max_iter: int = 100, tol: float = 1e-6,
-                 smoothing: float = 0.01):
+                 smoothing: float = 0.01, model: str = "full"):
+        if model not in ("full", "one-coin"):
+            raise ValueError(f"model must be 'full' or 'one-coin', not {model!r}")
+        self.model = model
         self.classes = list(classes)
         self.max_iter = int(max_iter)
         self.tol = float(tol)
@@ -208,6 +215,13 @@ class DawidSkene:
             conf = np.full((n_j, n_k, n_k), self.smoothing)
             for k in range(n_k):
                 np.add.at(conf[:, k, :], (jj, ll), T[ii, k])
+            if self.model == "one-coin" and n_k > 1:
+                right = np.einsum("jkk->j", conf - self.smoothing) + self.smoothing
+                total = conf.sum((1, 2)) - n_k * n_k * self.smoothing + 2 * self.smoothing
+                acc = right / total
+                conf = np.broadcast_to(((1 - acc) / (n_k - 1))[:, None, None],
+                                       (n_j, n_k, n_k)).copy()
+                conf[:, np.arange(n_k), np.arange(n_k)] = acc[:, None]
             conf /= conf.sum(2, keepdims=True)
             logc = np.log(conf)
             logT = np.tile(np.log(prior), (n_i, 1))
@@ -238,8 +252,13 @@ class DawidSkene:
 
 def dawid_skene(annotations: pd.DataFrame, scheme, *, question: str | None = None,
                 item_ids: Iterable | None = None, gold: Mapping | None = None,
-                max_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.01) -> pd.DataFrame:
+                max_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.01,
+                model: str = "full") -> pd.DataFrame:
     """Skill-weighted consensus of one choice question (default: the class question).
+
+    ``gold`` maps item_id -> true class for items of known class; ``model`` is ``"full"``
+    (confusion matrices) or ``"one-coin"`` (one accuracy per annotator); see
+    :class:`DawidSkene`.
 
     Returns
     -------
@@ -264,7 +283,7 @@ def dawid_skene(annotations: pd.DataFrame, scheme, *, question: str | None = Non
     rows = [(str(r.item_id), str(r.annotator), r.answers[qid])
             for r in annotations.itertuples() if isinstance(r.answers, Mapping)
             and qid in r.answers]
-    model = DawidSkene(classes, max_iter=max_iter, tol=tol, smoothing=smoothing)
+    model = DawidSkene(classes, max_iter=max_iter, tol=tol, smoothing=smoothing, model=model)
     model.fit([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], gold=gold)
     counts = Counter(r[0] for r in rows)
     order = model.items_ if item_ids is None else [str(i) for i in item_ids if str(i) in counts]
@@ -284,7 +303,8 @@ def dawid_skene(annotations: pd.DataFrame, scheme, *, question: str | None = Non
     df.attrs.update(
         skill=model.skill_, gold_accuracy=model.gold_accuracy_, classes=classes,
         confusion={p: model.confusion_[j].tolist() for j, p in enumerate(model.annotators_)},
-        priors=np.asarray(model.priors_).tolist(), n_iter=model.n_iter_, question=qid)
+        priors=np.asarray(model.priors_).tolist(), n_iter=model.n_iter_, question=qid,
+        model=model.model)
     return df
 
 
