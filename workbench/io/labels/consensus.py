@@ -77,6 +77,35 @@ def _vote_questions(scheme, questions):
     return qs
 
 
+def _vote_column(items, vals, q) -> pd.DataFrame:
+    """Per item: answer, agreement, votes, tie for one question (vectorised for choices)."""
+    cols = ["answer", "agreement", "votes", "tie"]
+    keep = [k for k, v in enumerate(vals) if v is not None]
+    if not keep:
+        return pd.DataFrame(columns=cols)
+    if q.type != "choice":
+        groups: dict = {}
+        for k in keep:
+            groups.setdefault(items[k], []).append(vals[k])
+        rows = {}
+        for it, vs in groups.items():
+            win, n, tot, tie = _vote(vs)
+            rows[it] = (win, n / tot, tot, tie)
+        return pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+    rank = {v: i for i, v in enumerate(q.values)}
+    d = pd.DataFrame({"item": items[keep], "val": [vals[k] for k in keep]})
+    c = d.groupby(["item", "val"], sort=False).size().rename("n").reset_index()
+    c["rank"] = c["val"].map(rank).fillna(len(rank))
+    c = c.sort_values(["item", "n", "rank"], ascending=[True, False, True], kind="stable")
+    g = c.groupby("item", sort=False)["n"]
+    c["tot"] = g.transform("sum")
+    c["is_max"] = c["n"] == g.transform("max")
+    n_max = c.groupby("item", sort=False)["is_max"].sum()
+    first = c.drop_duplicates("item").set_index("item")
+    return pd.DataFrame({"answer": first["val"], "agreement": first["n"] / first["tot"],
+                         "votes": first["tot"], "tie": n_max.reindex(first.index) > 1})
+
+
 def majority(annotations: pd.DataFrame, scheme, *, item_ids: Iterable | None = None,
              questions: Iterable[str] | None = None) -> pd.DataFrame:
     """Majority answer per item and question, with agreement fractions.
@@ -103,23 +132,24 @@ def majority(annotations: pd.DataFrame, scheme, *, item_ids: Iterable | None = N
 
     scheme = get_scheme(scheme)
     qs = _vote_questions(scheme, questions)
-    rows = []
-    for item, g in _items(annotations, item_ids):
-        row = {"item_id": item, "n_annotations": len(g)}
-        for q in qs:
-            vals = [a[q.id] for a in g["answers"] if isinstance(a, Mapping) and q.id in a]
-            if vals:
-                win, n, tot, tie = _vote(vals, q.values if q.type == "choice" else None)
-                row.update({q.id: win, f"{q.id}_agreement": n / tot, f"{q.id}_votes": tot,
-                            f"{q.id}_tie": tie})
-            else:
-                row.update({q.id: None, f"{q.id}_agreement": np.nan, f"{q.id}_votes": 0,
-                            f"{q.id}_tie": False})
-        rows.append(row)
-    cols = ["item_id", "n_annotations"]
+    if len(annotations):
+        items = annotations["item_id"].astype(str).to_numpy()
+        n_ann = pd.Series(items).value_counts(sort=False)
+        order = list(dict.fromkeys(items)) if item_ids is None else \
+            [str(i) for i in item_ids if str(i) in n_ann.index]
+    else:
+        items, n_ann, order = np.array([], dtype=object), pd.Series(dtype="int64"), []
+    df = pd.DataFrame({"item_id": order})
+    df["n_annotations"] = n_ann.reindex(order).to_numpy(dtype=np.int64) if order else \
+        np.zeros(0, np.int64)
+    answers = list(annotations["answers"]) if len(annotations) else []
     for q in qs:
-        cols += [q.id, f"{q.id}_agreement", f"{q.id}_votes", f"{q.id}_tie"]
-    df = pd.DataFrame(rows, columns=cols)
+        vals = [a.get(q.id) if isinstance(a, Mapping) else None for a in answers]
+        res = _vote_column(items, vals, q).reindex(order)
+        df[q.id] = res["answer"].to_numpy(dtype=object) if order else []
+        df[f"{q.id}_agreement"] = res["agreement"].to_numpy(dtype=np.float64)
+        df[f"{q.id}_votes"] = res["votes"].fillna(0).to_numpy(dtype=np.int64)
+        df[f"{q.id}_tie"] = res["tie"].fillna(False).to_numpy(dtype=bool)
     types = {"item_id": "string", "n_annotations": "int64"}
     for q in qs:
         types.update({q.id: "object" if q.type == "multi" else "string",
