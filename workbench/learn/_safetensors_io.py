@@ -55,7 +55,8 @@ def check_safetensors(path) -> dict:
     with path.open("rb") as fh:
         head = fh.read(8)
         if len(head) < 8:
-            raise ModelError("file is too short to be a checkpoint", path=path)
+            raise ModelError(f"refusing to load: the file is {_describe_foreign(head)} and "
+                             "too short to be a checkpoint", path=path)
         (n,) = struct.unpack("<Q", head)
         if n < 2 or n > min(_MAX_HEADER, size - 8):
             raise ModelError(f"refusing to load: the file is {_describe_foreign(head)}, "
