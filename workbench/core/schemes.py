@@ -481,11 +481,16 @@ def load_scheme(path) -> Scheme:
     text = path.read_text()
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
+            try:
+                import yaml
+            except ImportError as exc:
+                raise SchemeError("reading YAML schemes needs PyYAML", path=path,
+                                  hint="pip install pyyaml, or write the scheme as JSON") from exc
             d = yaml.safe_load(text)
         else:
             d = json.loads(text)
+    except SchemeError:
+        raise
     except Exception as exc:
         raise SchemeError(f"cannot parse scheme file ({exc})", path=path) from exc
     if not isinstance(d, Mapping):
