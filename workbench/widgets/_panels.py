@@ -86,7 +86,7 @@ def radio_panels(item, *, stretch: str = "asinh", interval: str = "percentile",
     else:
         rgba = render.to_rgba(radio, stretch_name=stretch, interval=interval, cmap=cmap)
         title = prod
-    bmaj = meta_value(item.meta, "bmaj", "beam_maj_arcsec", "bmaj_arcsec")
+    bmaj = meta_value(item.meta, "bmaj", "beam_maj_arcsec", "bmaj_arcsec", "beam_fwhm_arcsec")
     bmin = meta_value(item.meta, "bmin", "beam_min_arcsec", "bmin_arcsec", default=bmaj)
     bpa = meta_value(item.meta, "bpa", "beam_pa_deg", "bpa_deg", default=0.0)
     beam = None

@@ -93,7 +93,7 @@ function render({ model, el }) {
     const st = model.get("state") || {};
     if (panels.length) panels[0].redraw(overlay);
     const p = st.progress || {};
-    progress.textContent = `item ${st.position ? st.position[0] : 0} · ${p.done || 0}/${p.total || 0} labelled`;
+    progress.textContent = `item ${st.position ? st.position[0] : 0} · ${p.mine || 0} labelled by you · ${p.done || 0}/${p.total || 0} done`;
     ident.textContent = `${st.scheme || ""} · ${st.annotator || ""} · ${st.item_id || ""}`;
     root.dataset.itemId = st.item_id || "";
     root.dataset.seq = String(st.seq || 0);

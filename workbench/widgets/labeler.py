@@ -276,19 +276,16 @@ class Labeler(anywidget.AnyWidget):
         }
 
     def _progress(self) -> dict:
-        if self._campaign is not None:
-            try:
-                st = self._campaign.status()
-                get = (st.get if isinstance(st, dict) else lambda k, d=None: getattr(st, k, d))
-                total = get("n_items") or get("total")
-                done = get("n_retired") or get("retired") or get("n_done") or 0
-                mine = len(self._mine() or [])
-                return {"done": int(done), "total": int(total or 0), "mine": mine}
-            except Exception:  # noqa: BLE001 - progress is informational
-                pass
-        ids = self._items if self._items is not None else self._all_ids
+        """``{"done", "total", "mine"}``: items finished (retired, in a campaign; labelled by
+        this annotator, for a selection), items in all, and this annotator's labels."""
         df = self._mine()
-        done = 0 if df is None or len(df) == 0 else len(set(df["item_id"].astype(str)) & set(ids))
+        mine_ids = set() if df is None or len(df) == 0 else set(df["item_id"].astype(str))
+        if self._campaign is not None:
+            st = self._campaign.status()
+            mine = len(mine_ids & set(self._campaign.item_ids))
+            return {"done": int(st["n_retired"]), "total": int(st["n_items"]), "mine": mine}
+        ids = self._items if self._items is not None else self._all_ids
+        done = len(mine_ids & set(ids))
         return {"done": done, "total": len(ids), "mine": done}
 
     # ------------------------------------------------------------------ writing
