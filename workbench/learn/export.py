@@ -7,6 +7,7 @@ size, speed and accuracy side by side).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,15 @@ def export_onnx(model, path, *, input_shape: tuple[int, ...], opset: int = 17) -
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.to("cpu").eval()
     dummy = torch.zeros(2, *input_shape)
+    with warnings.catch_warnings():
+        # the TorchScript exporter is deprecated but needs no extra packages (the dynamo
+        # exporter needs onnxscript); its output is plain ONNX either way
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _export(torch, model, dummy, path, opset)
+    return path
+
+
+def _export(torch, model, dummy, path, opset):
     try:
         torch.onnx.export(model, (dummy,), str(path), input_names=["input"],
                           output_names=["logits"], opset_version=opset,
@@ -43,7 +53,6 @@ def export_onnx(model, path, *, input_shape: tuple[int, ...], opset: int = 17) -
         torch.onnx.export(model, (dummy,), str(path), input_names=["input"],
                           output_names=["logits"], opset_version=opset,
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-    return path
 
 
 class OnnxClassifier:
