@@ -467,9 +467,11 @@ class LabelStore:
         if not include_retracted:
             q = q.where(r.c.id.is_(None))
         with self._read() as conn:
-            rows = conn.execute(q).all()
-        cols = list(ANNOTATION_COLUMNS)
-        df = pd.DataFrame([tuple(getattr(x, c) for c in cols) for x in rows], columns=cols)
+            res = conn.execute(q)
+            keys = list(res.keys())
+            rows = res.fetchall()
+        cols = list(zip(*rows)) if rows else [()] * len(keys)
+        df = pd.DataFrame({k: pd.Series(list(c), dtype=object) for k, c in zip(keys, cols)})
         return _typed(df)
 
     def campaigns(self) -> list:
