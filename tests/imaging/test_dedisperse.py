@@ -33,19 +33,95 @@ def test_sweep_matches_formula_channel_by_channel():
         assert np.all(np.argmax(ded, axis=1) == 10)
 
 
-def test_dm_time_equals_brute_force_and_respects_mask():
+def _brute_dm_time(data, freqs, dms, tsamp, n_out, decimation, delays=None, keep=None):
+    """Shift every channel at full resolution, sum, then average blocks of ``decimation``."""
+    d = dd.delay_samples(dms, freqs, tsamp) if delays is None else delays
+    keep = np.arange(freqs.size) if keep is None else keep
+    n = n_out * decimation
+    out = np.zeros((len(dms), n))
+    for i in range(len(dms)):
+        for j, c in enumerate(keep):
+            dc = d[i, c] if delays is None else d[i, j]
+            out[i] += data[c, dc: dc + n]
+    return out.reshape(len(dms), n_out, decimation).mean(axis=2)
+
+
+@pytest.mark.parametrize("decimation", [1, 3])
+def test_dm_time_equals_brute_force_and_respects_mask(decimation):
     rng = np.random.default_rng(0)
     freqs = np.sort(rng.uniform(1200, 1500, 40))  # unsorted-by-file, ascending, irregular
-    data = rng.normal(size=(40, 900)).astype(np.float32) + 50
+    data = rng.normal(size=(40, 1100)).astype(np.float32) + 50
     dms = np.linspace(0, 400, 17)
     mask = np.zeros(40, bool)
     mask[[3, 17]] = True
-    out = dd.dm_time(data, freqs, dms, 1e-3, n_out=64, mask=mask)
-    d = dd.delay_samples(dms, freqs, 1e-3)
-    keep = np.flatnonzero(~mask)
-    brute = np.array([[data[keep, t + d[i, keep]].sum() for t in range(64)]
-                      for i in range(len(dms))])
+    out = dd.dm_time(data, freqs, dms, 1e-3, n_out=64, mask=mask, decimation=decimation,
+                     method="exact")
+    brute = _brute_dm_time(data, freqs, dms, 1e-3, 64, decimation, keep=np.flatnonzero(~mask))
     np.testing.assert_allclose(out, brute, rtol=1e-5, atol=1e-2)
+    ft = dd.dedisperse(data, freqs, 200.0, 1e-3, n_out=64, decimation=decimation)
+    d = dd.delay_samples(200.0, freqs, 1e-3)
+    expect = [data[c, d[c]: d[c] + 64 * decimation].reshape(64, -1).mean(1) for c in range(40)]
+    np.testing.assert_allclose(ft, expect, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("decimation,dm_hi", [(1, 1200.0), (1, 40.0), (3, 600.0),
+                                          (4, 2000.0)])
+def test_subband_sum_uses_the_exact_delays(decimation, dm_hi):
+    """The two-stage sub-band sum reproduces every channel's rounded delay, so it equals
+    the channel-by-channel sum (irregular channels, unsorted trial DMs, a mask)."""
+    rng = np.random.default_rng(decimation)
+    freqs = FREQS[rng.permutation(256)[:203]]  # gaps, any order
+    dms = rng.uniform(0, dm_hi, 64)
+    dms[5] = 0.0
+    tsamp = 1e-3
+    mask = rng.uniform(size=203) < 0.1
+    keep = np.argsort(-freqs, kind="stable")
+    keep = keep[~mask[keep]]
+    exact = dd.delay_samples(dms, freqs[keep], tsamp)
+    dmax = int(exact.max())
+    n_out = 48
+    data = rng.normal(size=(203, n_out * decimation + dmax + 3)).astype(np.float32) + 7
+    for cps in (2, 4, 8, 16):
+        plan = dd.subband_plan(exact, chans_per_band=cps, n_out=n_out, decimation=decimation)
+        np.testing.assert_array_equal(plan.delays(), exact)
+        assert plan.inner.shape[1] < len(dms) or cps == 16  # groups are shared
+    out = dd.dm_time(data, freqs, dms, tsamp, n_out=n_out, decimation=decimation,
+                     mask=mask, method="subband")
+    ex = dd.dm_time(data, freqs, dms, tsamp, n_out=n_out, decimation=decimation,
+                    mask=mask, method="exact")
+    brute = _brute_dm_time(data, freqs, dms, tsamp, n_out, decimation, keep=keep,
+                           delays=exact)
+    np.testing.assert_allclose(out, brute, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(ex, brute, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("decimation", [2, 4, 5])
+def test_decimated_pulse_lands_in_one_column_in_every_channel(tmp_path, decimation):
+    """A one-sample dispersed pulse at the candidate time must fall in the candidate column
+    in every channel of freq_time and at the DM-time peak (shifting at full resolution,
+    then averaging); rounding delays to whole decimated samples moved half the channels
+    one column early."""
+    tsamp, dm = 1e-3, 333.0
+    nt = 6000
+    data = np.zeros((256, nt), np.float32)
+    t0 = 1.0
+    _inject(data, FREQS, tsamp, t0, dm, 100.0)
+    data += np.random.default_rng(5).normal(scale=0.01, size=data.shape).astype(np.float32)
+    p = write_filterbank(tmp_path / "p.fil", data, tsamp=tsamp, fch1=1500.0, foff=-1.0,
+                         nbits=32)
+    fb = Filterbank(p)
+    img = candidate_images(fb, t0, dm, 2 * decimation * tsamp,
+                           stats=channel_stats(fb, mask=None))
+    assert img["decimation"] == decimation
+    ft = img["freq_time"]
+    assert np.all(np.argmax(ft, axis=1) == 128)
+    ax = img["axes"]["dm_time"]["axes"][1]
+    assert ax["start"] + 128 * ax["step"] <= t0 < ax["start"] + 129 * ax["step"]
+    dmt = img["dm_time"]
+    iy, ix = np.unravel_index(np.argmax(dmt), dmt.shape)
+    # DM resolution: the trial-DM step, or the DM change that moves the sweep by a column
+    dm_res = max(2 * dm / 255, decimation * tsamp / float(dd.dispersion_delay(1.0, FREQS).max()))
+    assert ix == 128 and abs(iy * 2 * dm / 255 - dm) <= dm_res
 
 
 @pytest.mark.parametrize("dm", [10.0, 50.0, 200.0, 700.0, 1300.0, 2000.0])

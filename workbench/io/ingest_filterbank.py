@@ -4,12 +4,15 @@ For each candidate (arrival time ``t`` at the top of the band, DM, width ``w``):
 
 1. time decimation ``D = max(1, w_samples // 2)`` (the FETCH / ``your`` rule); the images
    have ``n_time`` columns of ``D`` samples, centred on ``t``;
-2. the needed span of the file is read (memory-mapped), each channel normalised with the
-   file's channel statistics (median, standard deviation), bad channels zeroed, and
-   decimated by ``D`` *before* dedispersing (delays rounded to ``D`` samples, which is the
-   resolution of the image anyway);
+2. only the needed span of the file is read (memory-mapped), each channel normalised with
+   the file's channel statistics (median, standard deviation), bad channels zeroed;
+   channels are shifted by their delays rounded to native samples and averaged over the
+   ``D`` samples of each column (a running mean sampled every ``D``: the same as shifting
+   at full resolution and then decimating, so a pulse lands in the same column in every
+   channel);
 3. ``dm_time``: the band-summed series dedispersed at ``n_dm`` trial DMs from 0 to
-   ``dm_factor x DM`` (at least ``min_dm_span``), shape ``(n_dm, n_time)``;
+   ``dm_factor x DM`` (at least ``min_dm_span``), shape ``(n_dm, n_time)``, summed over
+   sub-bands where that is cheaper (every channel's delay within one sample of exact);
    ``freq_time``: the data dedispersed at the candidate DM, frequency resized to ``n_freq``
    rows (lowest frequency in row 0), shape ``(n_freq, n_time)``;
 4. each image normalised (median subtracted, divided by its standard deviation).
@@ -53,7 +56,7 @@ class ChannelStats:
     mask: np.ndarray
 
 
-def channel_stats(fb: Filterbank, *, max_samples: int = 1 << 15, mask="auto",
+def channel_stats(fb: Filterbank, *, max_samples: int = 1 << 13, mask="auto",
                   threshold: float = 5.0) -> ChannelStats:
     """Channel statistics from up to ``max_samples`` time samples spread over the file.
 
@@ -69,10 +72,10 @@ def channel_stats(fb: Filterbank, *, max_samples: int = 1 << 15, mask="auto",
     per = max(1, min(n, max_samples) // nblk)
     starts = np.linspace(0, max(0, n - per), nblk).astype(int)
     data = np.concatenate([fb.read(s, per) for s in np.unique(starts)], axis=1)
-    med = np.median(data, axis=1).astype(np.float32)
+    med = dd.median(data, axis=1)
     sd = data.std(axis=1).astype(np.float32)
     if isinstance(mask, str) and mask == "auto":
-        bad = dd.bad_channels(data, threshold=threshold)
+        bad = dd.bad_channels(data, threshold=threshold, std=sd)
     elif mask is None:
         bad = ~(sd > 0)
     else:
@@ -96,7 +99,7 @@ def transient_products(n_dm: int = 256, n_time: int = 256, n_freq: int = 256) ->
 def candidate_images(fb: Filterbank, time_s: float, dm: float, width_s: float, *,
                      stats: ChannelStats | None = None, n_dm: int = 256, n_time: int = 256,
                      n_freq: int = 256, dm_factor: float = 2.0, min_dm_span: float = 10.0,
-                     decimation: int | None = None) -> dict:
+                     decimation: int | None = None, method: str = "auto") -> dict:
     """The DM-time and frequency-time images of one candidate.
 
     Parameters
@@ -116,6 +119,9 @@ def candidate_images(fb: Filterbank, time_s: float, dm: float, width_s: float, *
         Trial DMs run from 0 to ``max(dm_factor * dm, min_dm_span)``.
     decimation : int, optional
         Override the time decimation factor.
+    method : {"auto", "exact", "subband"}
+        DM-time summation (:func:`workbench.imaging.dedisperse.dm_time`): "subband" (chosen
+        by "auto" where it is cheaper) is within one sample of the exact delays.
 
     Returns
     -------
@@ -143,21 +149,26 @@ def candidate_images(fb: Filterbank, time_s: float, dm: float, width_s: float, *
     dm_hi = max(dm_factor * dm, min_dm_span)
     dms = np.linspace(0.0, dm_hi, n_dm)
     tdec = tsamp * D
-    maxdel = int(dd.delay_samples(dm_hi, fb.freqs, tdec).max())
+    maxdel = int(dd.delay_samples(dm_hi, fb.freqs, tsamp).max())
     s_cand = int(round(time_s / tsamp))
     s0 = s_cand - (n_time // 2) * D
-    ndec = n_time + maxdel + 1
-    lo, hi = max(0, s0), min(nsamp, s0 + ndec * D)
+    nread = n_time * D + maxdel
+    lo, hi = max(0, s0), min(nsamp, s0 + nread)
     raw = fb.read(lo, hi - lo)
     raw -= stats.median[:, None]
-    raw /= stats.std[:, None]
+    raw *= (1.0 / stats.std)[:, None]
     raw[stats.mask] = 0.0
-    block = np.zeros((fb.nchans, ndec * D), np.float32)
-    block[:, lo - s0: hi - s0] = raw
-    padded = lo > s0 or hi < s0 + ndec * D
-    blk = dd.decimate(block, D, axis=1)
-    dmt = dd.dm_time(blk, fb.freqs, dms, tdec, n_out=n_time, mask=stats.mask)
-    ft = dd.dedisperse(blk, fb.freqs, dm, tdec, n_out=n_time)
+    padded = lo > s0 or hi < s0 + nread
+    if padded:
+        block = np.zeros((fb.nchans, nread), np.float32)
+        block[:, lo - s0: hi - s0] = raw
+    else:
+        block = raw
+    # pixel j of channel c averages samples s0 + j*D + delay_c ... + D - 1 (delays rounded
+    # at the native resolution: the same as shifting first and then averaging)
+    dmt = dd.dm_time(block, fb.freqs, dms, tsamp, n_out=n_time, decimation=D,
+                     mask=stats.mask, method=method)
+    ft = dd.dedisperse(block, fb.freqs, dm, tsamp, n_out=n_time, decimation=D)
     up = np.argsort(fb.freqs, kind="stable")  # lowest frequency first
     ft = ft[up]
     fr = fb.freqs[up]
