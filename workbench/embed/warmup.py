@@ -1,0 +1,107 @@
+"""Hide numba's first-call cost: warm the map/cluster kernels in a background thread.
+
+umap-learn, pynndescent, hdbscan and datashader compile numba kernels the first time they run
+in a process. With numba's disk cache (on by default next to the installed package, or under
+``NUMBA_CACHE_DIR``) the compiled code is reused, but every new kernel still spends
+~10-20 s loading and type-specialising them on the first fit (measured in
+benchmarks/bench_discover.py). :func:`warm_up` runs tiny fits in a daemon thread right after
+the Explorer is imported, so by the time a user has loaded their embeddings the kernels are
+ready; :func:`ensure_cache_dir` points numba at a persistent per-user cache when the package
+folder is read-only (e.g. a system-wide install), so compiled code survives kernel restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["warm_up", "ensure_cache_dir", "WARM"]
+
+#: Filled by the warm-up thread: seconds each step took (for the benchmark and diagnostics).
+WARM: dict = {}
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def ensure_cache_dir() -> str | None:
+    """Set ``NUMBA_CACHE_DIR`` to ``~/.cache/workbench/numba`` when numba could not cache
+    next to umap-learn (read-only install) and nothing is set yet; returns the folder used."""
+    if "NUMBA_CACHE_DIR" in os.environ:
+        return os.environ["NUMBA_CACHE_DIR"]
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("umap")
+        pkg = Path(spec.origin).parent if spec and spec.origin else None
+    except (ImportError, ValueError):
+        pkg = None
+    if pkg is not None and os.access(pkg, os.W_OK):
+        return None
+    d = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "workbench" / "numba"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    os.environ["NUMBA_CACHE_DIR"] = str(d)
+    return str(d)
+
+
+def _run(parts) -> None:
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(256, 16)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if "umap" in parts:
+            t = time.perf_counter()
+            from workbench.embed.projection import UMAPMap
+
+            m = UMAPMap(n_neighbors=10, n_epochs=20).fit(X)
+            m.transform(X[:8])
+            WARM["umap"] = time.perf_counter() - t
+        if "hdbscan" in parts:
+            t = time.perf_counter()
+            from workbench.embed.cluster import HDBSCANClusterer
+
+            HDBSCANClusterer(min_cluster_size=10).fit(X)
+            WARM["hdbscan"] = time.perf_counter() - t
+        if "datashader" in parts:
+            t = time.perf_counter()
+            try:
+                import datashader as ds
+                import pandas as pd
+
+                df = pd.DataFrame({"x": X[:, 0], "y": X[:, 1], "c": X[:, 2],
+                                   "k": pd.Categorical(np.arange(256) % 3)})
+                cv = ds.Canvas(plot_width=32, plot_height=32)
+                cv.points(df, "x", "y", ds.count())
+                cv.points(df, "x", "y", ds.mean("c"))
+                cv.points(df, "x", "y", ds.count_cat("k"))
+            except ImportError:
+                pass
+            WARM["datashader"] = time.perf_counter() - t
+
+
+def warm_up(*, background: bool = True, parts=("umap", "hdbscan", "datashader")):
+    """Compile/load the numba kernels of the map, cluster and plot code (once per process).
+
+    Returns the thread (``background=True``) or None after running in the foreground.
+    """
+    global _thread
+    ensure_cache_dir()
+    with _lock:
+        if _thread is not None:
+            return _thread
+        if not background:
+            _thread = threading.current_thread()
+            _run(parts)
+            return None
+        _thread = threading.Thread(target=_run, args=(parts,), name="workbench-numba-warmup",
+                                   daemon=True)
+        _thread.start()
+        return _thread
