@@ -207,3 +207,11 @@ def test_crab_band_single_pulses_and_folding(filterbank_dir):
         iy, ix = np.unravel_index(np.argmax(near), near.shape)
         assert abs(dms[iy] - dm) <= dms[1] and ix + 195 == 200
     _assert_one_pulse_per_rotation((ts - ts.mean()) / ts.std(), fb.tsamp, period)
+
+
+@pytest.mark.parametrize("shape,axis", [((7,), None), ((8,), None), ((5, 9), 1), ((6, 10), 0),
+                                        ((3, 4, 6), None)])
+def test_median_matches_numpy(shape, axis):
+    x = np.random.default_rng(sum(shape)).normal(size=shape).astype(np.float32)
+    x.ravel()[::3] = 0.5  # ties
+    np.testing.assert_allclose(dd.median(x, axis=axis), np.median(x, axis=axis), atol=1e-6)

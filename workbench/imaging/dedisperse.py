@@ -351,7 +351,7 @@ def _exact(m, d, n_out, D, runs, max_block):
     ph, L = _phased(m, D)
     win = np.lib.stride_tricks.sliding_window_view(ph.reshape(-1), n_out)
     win_c = None
-    rows = max(1, max_block // max(1, nsel * n_out))
+    rows = max(1, max_block // max(1, n_out))  # DM rows per block
     for i in range(0, n_dm, rows):
         j = min(n_dm, i + rows)
         dd_ = d[i:j]
@@ -485,10 +485,10 @@ def median(data, *, axis: int | None = None) -> np.ndarray:
     if n == 0:
         raise ValueError("median of an empty axis")
     k = n // 2
-    part = np.partition(x, [k - 1, k] if n % 2 == 0 else [k], axis=-1)
+    part = np.partition(x, k, axis=-1)  # one kth: much faster than two
     if n % 2:
         return part[..., k]
-    return (0.5 * (part[..., k - 1] + part[..., k])).astype(np.float32)
+    return (0.5 * (part[..., :k].max(axis=-1) + part[..., k])).astype(np.float32)
 
 
 def normalise(image) -> np.ndarray:
