@@ -10,10 +10,19 @@ the highest frequency of the band unless given, so delays are >= 0 and a candida
 its arrival time at the top of the band (the Heimdall, PRESTO and ``your`` convention).
 
 Filterbank data are arrays of shape ``(n_chan, n_time)`` with the frequency of each row in
-``freqs`` (MHz, any order). Delays are rounded to whole samples. :func:`dm_time` dedisperses
-at all trial DMs at once: channels are sorted by frequency and summed cumulatively, so the
-channels that share one integer delay at a trial DM are added by one subtraction of two
-cumulative rows, and every row is gathered as a contiguous window (no per-channel Python loop).
+``freqs`` (MHz, any order). Delays are rounded to whole input samples. With a time
+decimation ``D``, output sample ``j`` of a channel is the mean of its input samples
+``j*D + delay ... j*D + delay + D - 1``: the same as shifting at full resolution and then
+averaging blocks of ``D`` (what ``your`` and FETCH do), computed as a running mean read
+every ``D`` samples (the running mean is split by sample phase so the reads are contiguous).
+Rounding delays to whole decimated samples instead would put a pulse one column early in
+the channels whose delay falls in the second half of a block.
+
+:func:`dm_time` dedisperses at all trial DMs at once, by blocks of DM rows: channel by
+channel, or, where runs of adjacent channels share one delay (low DMs), as differences of
+channel-cumulative rows; for many channels a two-stage sub-band sum
+(:func:`subband_plan`) shares the partial sums of trial DMs whose delays within a sub-band
+are the same. Every method uses exactly the rounded delay of every channel.
 """
 
 from __future__ import annotations
