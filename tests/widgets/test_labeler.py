@@ -141,3 +141,26 @@ def test_components_click_on_background_selects_nothing(radio):
     _click(L, 2, 2)
     assert L.state["selected"] == [] and "no component" in L.state["message"]
     np.testing.assert_equal(len(store.annotations()), 0)
+
+
+def test_undo_of_a_second_source_restores_the_first(radio):
+    coll, store = radio
+    L = Labeler(coll, scheme="rgz", store=store, annotator="ada")
+    lab = find_components(coll[0].images["radio"][0])[0]
+    for k in (1, 2):  # two sources of one component each
+        rows, cols = np.nonzero(lab == k)
+        _click(L, rows[0], cols[0])
+        _msg(L, type="key", key="Enter")
+        _msg(L, type="key", key="n")
+        _msg(L, type="key", key="1")
+    live = store.annotations(annotator="ada")
+    assert len(live) == 1 and [s["components"] for s in live["answers"].iloc[0]["sources"]] \
+        == [[1], [2]]
+    _msg(L, type="key", key="u")
+    live = store.annotations(annotator="ada")
+    assert len(live) == 1 and [s["components"] for s in live["answers"].iloc[0]["sources"]] \
+        == [[1]]
+    assert L.state["answers"]["sources"][0]["components"] == [1]
+    _msg(L, type="key", key="u")
+    assert len(store.annotations(annotator="ada")) == 0
+    assert store.annotations(annotator="ada", include_retracted=True)["retracted"].all()

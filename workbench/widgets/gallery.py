@@ -111,7 +111,7 @@ class Gallery(anywidget.AnyWidget):
         """Positions (within ``coll``) in display order."""
         n = len(self._cat)
         if not self.sort_by:
-            return np.arange(n)
+            return np.arange(n) if self.ascending else np.arange(n)[::-1].copy()
         col = self._cat[self.sort_by]
         return np.asarray(col.reset_index(drop=True).sort_values(
             ascending=self.ascending, na_position="last", kind="stable").index)

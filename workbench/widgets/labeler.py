@@ -111,6 +111,9 @@ class Labeler(anywidget.AnyWidget):
         self._cursor = -1
         self._components = None  # label maps, loaded on first use
         self._written: list[int] = []  # annotation ids this Labeler wrote (for undo)
+        self._ann_item: dict[int, str] = {}  # those ids -> item id
+        self._replaced: dict[int, dict | None] = {}  # superseding id -> answers it replaced
+        self._load_live()
         self._shown_at = time.monotonic()
         self._started = _now()
         self._message = ""
@@ -125,29 +128,28 @@ class Labeler(anywidget.AnyWidget):
         """Id of the item shown (None when there is nothing left)."""
         return self._history[self._cursor] if 0 <= self._cursor < len(self._history) else None
 
-    def _mine(self, item_id=None):
-        df = self.store.annotations(item_id=item_id, annotator=self.annotator)
-        df = _live(df)
-        if df is not None and len(df) and "scheme" in df.columns:
-            df = df[df["scheme"] == self.scheme.name]
-        return df
+    def _load_live(self) -> None:
+        """Read this annotator's live annotations (this scheme) from the store: the only
+        copy kept here, refreshed from the store on every rebuild and updated with each
+        write this Labeler makes."""
+        df = _live(self.store.annotations(annotator=self.annotator))
+        self._live = {}
+        if df is not None and len(df):
+            if "scheme" in df.columns:
+                df = df[df["scheme"] == self.scheme.name]
+            for ann_id, iid, answers in zip(df["id"], df["item_id"], df["answers"]):
+                self._live[str(iid)] = (int(ann_id), dict(answers))  # by id: latest wins
 
     def _live_annotation(self, item_id):
         """This annotator's latest live annotation of ``item_id`` as (id, answers) or None."""
-        df = self._mine(item_id)
-        if df is None or len(df) == 0:
-            return None
-        sort_col = "id" if "id" in df.columns else df.columns[0]
-        row = df.sort_values(sort_col).iloc[-1]
-        return int(row["id"]), dict(row["answers"])
+        return self._live.get(item_id)
 
     def _next_new_item(self) -> str | None:
         if self._campaign is not None:
             nxt = self._campaign.next_item(self.annotator)
             return None if nxt is None else str(getattr(nxt, "item_id", nxt))
         ids = self._items if self._items is not None else self._all_ids
-        df = self._mine()
-        done = set() if df is None or len(df) == 0 else set(df["item_id"].astype(str))
+        done = set(self._live)
         seen = set(self._history)
         return next((i for i in ids if i not in done and i not in seen), None)
 
@@ -278,8 +280,7 @@ class Labeler(anywidget.AnyWidget):
     def _progress(self) -> dict:
         """``{"done", "total", "mine"}``: items finished (retired, in a campaign; labelled by
         this annotator, for a selection), items in all, and this annotator's labels."""
-        df = self._mine()
-        mine_ids = set() if df is None or len(df) == 0 else set(df["item_id"].astype(str))
+        mine_ids = set(self._live)
         if self._campaign is not None:
             st = self._campaign.status()
             mine = len(mine_ids & set(self._campaign.item_ids))
@@ -301,8 +302,15 @@ class Labeler(anywidget.AnyWidget):
                                   source_detail={"seconds": round(time.monotonic()
                                                                   - self._shown_at, 3)})
         ann_id = int(getattr(ann, "id", ann))
+        previous = self._live.get(iid)
         if supersede is not None:
             self._retract(supersede, reason="superseded")
+            self._replaced[ann_id] = previous[1] if previous else None
+            if supersede in self._written:
+                self._written.remove(supersede)
+            self._ann_item.pop(supersede, None)
+        self._live[iid] = (ann_id, answers)
+        self._ann_item[ann_id] = iid
         self._written.append(ann_id)
         return ann_id
 
@@ -494,16 +502,23 @@ class Labeler(anywidget.AnyWidget):
             self._message = "nothing to undo"
             return self._sync_state()
         ann_id = self._written.pop()
-        df = self._mine()
-        row = df[df["id"] == ann_id] if df is not None and len(df) else None
+        iid = self._ann_item.pop(ann_id)
         self._retract(ann_id, reason="undo")
-        if row is not None and len(row):
-            iid = str(row["item_id"].iloc[0])
-            if iid in self._history:
-                self._cursor = self._history.index(iid)
-            else:
-                self._history.insert(self._cursor + 1, iid)
-                self._cursor += 1
+        self._live.pop(iid, None)
+        restore = self._replaced.pop(ann_id, None)
+        if restore:  # undoing a later source of an item: its earlier sources come back
+            ann = self.store.annotate(iid, restore, annotator=self.annotator,
+                                      scheme=self.scheme, campaign=self.campaign_name,
+                                      source=None if self._campaign is not None
+                                      else "selection", source_detail={"restored": ann_id})
+            self._live[iid] = (int(ann), restore)
+            self._written.append(int(ann))
+            self._ann_item[int(ann)] = iid
+        if iid in self._history:
+            self._cursor = self._history.index(iid)
+        else:
+            self._history.insert(self._cursor + 1, iid)
+            self._cursor += 1
         self._show()
 
 

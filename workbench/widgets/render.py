@@ -198,19 +198,23 @@ def component_outlines(labels: np.ndarray) -> list[tuple[int, np.ndarray]]:
 
     Returns a list of ``(component_id, polyline)`` in display pixel coordinates.
     """
-    labels = np.asarray(labels)
+    from scipy import ndimage
+
+    lab = np.nan_to_num(np.asarray(labels), nan=0).astype(np.int64)
+    ny = lab.shape[0]
     out = []
-    ids = np.unique(labels[np.isfinite(labels)] if labels.dtype.kind == "f" else labels)
-    for cid in ids:
-        if cid <= 0:
+    for k, sl in enumerate(ndimage.find_objects(lab)):
+        if sl is None:
             continue
-        mask = (labels == cid).astype(np.float64)
-        padded = np.pad(mask, 1)
-        for _, xy in contour_lines(padded, [0.5]):
+        cid = k + 1
+        r0, c0 = sl[0].start, sl[1].start
+        mask = np.pad((lab[sl] == cid).astype(np.float64), 1)
+        for _, xy in contour_lines(mask, [0.5]):
             xy = xy.copy()
-            xy[:, 0] -= 1.0
-            xy[:, 1] -= 1.0
-            out.append((int(cid), xy))
+            # crop (padded) display coords -> full display coords
+            xy[:, 0] += c0 - 1.0
+            xy[:, 1] += (ny - (r0 - 1 + mask.shape[0]))
+            out.append((cid, xy))
     return out
 
 
