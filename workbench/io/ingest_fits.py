@@ -18,6 +18,7 @@ from workbench.io import _axes
 from workbench.io.catalogs import FILE_COLUMNS, read_table
 from workbench.io.collection import Collection, ProductSpec
 from workbench.io.fits import fit_to_shape, read_fits_image
+from workbench.io.progress import progress_bar
 
 __all__ = ["IngestReport", "ingest_fits", "expand_paths", "FITS_SUFFIXES"]
 
@@ -132,7 +133,7 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
         cat, _ = _catalog_by_file(catalog)
         cat_rows = {r.pop("_stem"): r for r in cat.to_dict("records")}
     report = IngestReport(path=str(out))
-    bar = _progress(progress, len(files))
+    bar, close_bar = progress_bar(progress, len(files), unit="file", desc="ingest")
 
     images: list[np.ndarray] = []
     rows: list[dict] = []
@@ -205,6 +206,8 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
         if created and coll is not None:
             shutil.rmtree(out, ignore_errors=True)
         raise
+    finally:
+        close_bar()
     report.n_items = app.n_added
     if cat is not None:
         report.unmatched_catalog_rows = sorted(set(cat["_stem"]) - matched)
@@ -212,14 +215,3 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
             warnings.warn(f"{len(report.unmatched_catalog_rows)} catalogue rows match no "
                           f"ingested file, e.g. {report.unmatched_catalog_rows[:3]}", stacklevel=2)
     return report
-
-
-def _progress(progress, total):
-    if callable(progress):
-        return progress
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, unit="file", desc="ingest")
-        return bar.update
-    return lambda n: None

@@ -26,6 +26,7 @@ from workbench.core.kinds import BASE_COLUMNS, RADIO
 from workbench.io import _axes
 from workbench.io.catalogs import find_radec, read_table, sky_positions
 from workbench.io.fits import _pick_hdu, _to_2d, sky_from_header
+from workbench.io.progress import progress_bar
 
 __all__ = ["MosaicImage", "MosaicIngestReport", "open_mosaic", "ingest_mosaic", "is_memmapped"]
 
@@ -173,15 +174,6 @@ def open_mosaic(path, *, hdu=None, channel: int | None = None):
             hdul.close()
 
 
-def _progress(progress, total):
-    if callable(progress):
-        return progress, lambda: None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, unit="stamp", desc="ingest mosaic")
-        return bar.update, bar.close
-    return (lambda k: None), (lambda: None)
 
 
 def _decode(df: pd.DataFrame) -> pd.DataFrame:
@@ -307,7 +299,7 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
                 name = f"{name}_catalog"
             carry[c] = name
         spec = ProductSpec((product,), (n, n), mos.bunit, "sky")
-        bar, close = _progress(progress, len(keep))
+        bar, close = progress_bar(progress, len(keep), unit="stamp", desc="mosaic")
         fill = np.nan if mos.data.dtype.kind == "f" else 0
         try:
             coll = Collection.create(out, {product: spec}, overwrite=overwrite,

@@ -39,6 +39,7 @@ from workbench.core.kinds import LENS
 from workbench.io import _axes
 from workbench.io.fits import fit_to_shape, sky_from_header
 from workbench.io.ingest_fits import FITS_SUFFIXES, _stem, expand_paths
+from workbench.io.progress import progress_bar
 
 __all__ = ["StampsReport", "ingest_stamps", "read_band_planes", "band_from_filename"]
 
@@ -364,7 +365,7 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
         raise InputError(f"no FITS files found in {[str(p) for p in paths]}",
                          hint=f"give files or folders holding {', '.join(FITS_SUFFIXES)}")
     report = StampsReport(path=str(out))
-    bar, close_bar = _progress(progress, len(files))
+    bar, close_bar = progress_bar(progress, len(files), unit="file", desc="stamps")
     try:
         objects = _read_all(files, errors, report, bar)
     finally:
@@ -436,14 +437,3 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
         raise
     report.n_items = app.n_added
     return report
-
-
-def _progress(progress, total):
-    if callable(progress):
-        return progress, (lambda: None)
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, unit="file", desc="ingest stamps")
-        return bar.update, bar.close
-    return (lambda n: None), (lambda: None)

@@ -31,6 +31,7 @@ import pandas as pd
 
 from workbench.core.kinds import LENS
 from workbench.imaging import lensing as L
+from workbench.io.progress import progress_bar
 
 __all__ = ["LensSimulator", "simulate_lenses", "TRUTH_CLASSES", "ZERO_POINT"]
 
@@ -446,7 +447,7 @@ def simulate_lenses(out, n: int, *, seed: int = 0, space: bool = False,
     coll = Collection.create(out, {"bands": ProductSpec(sim.bands, (size, size), "nanomaggies",
                                                         "sky")},
                              overwrite=overwrite, description=desc)
-    bar = _progress(progress, n)
+    bar, close_bar = progress_bar(progress, n, unit="stamp", desc="simulate lenses")
     try:
         with coll.appender() as app:
             for start in range(0, int(n), batch_size):
@@ -458,14 +459,6 @@ def simulate_lenses(out, n: int, *, seed: int = 0, space: bool = False,
         if created:
             shutil.rmtree(out, ignore_errors=True)
         raise
+    finally:
+        close_bar()
     return coll
-
-
-def _progress(progress, total):
-    if callable(progress):
-        return progress
-    if progress:
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, unit="item", desc="simulate").update
-    return lambda n: None

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workbench.io.progress import progress_bar
 from workbench.sims import _radio_render as _r
 from workbench.sims._radio_shapes import CLASSES, GENERATORS, SNR_RANGE, SourceModel, fit_inside
 
@@ -279,15 +280,6 @@ def _simulate_item(i: int, seed: int, cls: str, *, size: int, pixscale: float, s
     return row, sky, art, white, ir, labels, _axes.sky(w)
 
 
-def _progress(progress, total, unit="item", desc="simulate"):
-    if callable(progress):
-        return progress, lambda: None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, unit=unit, desc=desc)
-        return bar.update, bar.close
-    return (lambda k: None), (lambda: None)
 
 
 def _check(n, size, pixscale_arcsec, beam_fwhm_arcsec, rms):
@@ -398,7 +390,7 @@ def simulate_radio(out, *, n: int, seed: int, size: int = 128, pixscale_arcsec: 
             f"beam={beam_fwhm_arcsec}\" rms={rms} Jy/beam")
     coll = Collection.create(out, products, overwrite=overwrite, description=desc)
     classes = _class_list(n, seed, class_fractions)
-    update, close = _progress(progress, n)
+    update, close = progress_bar(progress, n, unit="item", desc="simulate")
     labels = []
     ids = []
     try:
@@ -514,7 +506,7 @@ def simulate_radio_mosaic(out_dir, *, n_sources: int, seed: int, size: int = 409
     reach0 = max_extent_arcsec / 2.0 / pixscale_arcsec
     thr = MASK_SIGMA * rms
     rows = []
-    update, close = _progress(progress, n_sources, "source", "mosaic")
+    update, close = progress_bar(progress, n_sources, unit="source", desc="mosaic")
     try:
         for j, cls in enumerate(classes):
             rng = np.random.default_rng(np.random.SeedSequence([int(seed), 2**31 - 3, j]))
