@@ -95,3 +95,19 @@ def test_fit_cancel_and_progress(tmp_path):
             checkpoint=tmp_path / "m.safetensors")
     assert len(seen) == 2
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_labels_from_store_refuses_dropped_answer():
+    from types import SimpleNamespace
+
+    from workbench.learn.fit import labels_from_store
+
+    scheme = SimpleNamespace(class_question="class", questions=[
+        SimpleNamespace(id="class", answers=[SimpleNamespace(value="frb"),
+                                             SimpleNamespace(value="rfi")])])
+    cons = pd.DataFrame({"item_id": ["a", "b", "c"], "label": ["frb", "rfi", "pulsar_old"]})
+    camp = SimpleNamespace(scheme=scheme, consensus=lambda: cons)
+    with pytest.raises(ModelError, match="pulsar_old"):
+        labels_from_store(None, camp)
+    camp.consensus = lambda: cons.iloc[:2]
+    assert list(labels_from_store(None, camp)) == ["frb", "rfi"]

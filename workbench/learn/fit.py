@@ -88,7 +88,26 @@ def labels_from_store(store, campaign) -> pd.Series:
         if getter is None:
             raise ModelError("the label store has no campaign lookup")
         camp = getter(campaign)
-    return _consensus_frame_to_series(camp.consensus())
+    labels = _consensus_frame_to_series(camp.consensus())
+    allowed = _scheme_classes(camp)
+    if allowed is not None:
+        gone = sorted(set(labels) - set(allowed))
+        if gone:
+            raise ModelError(f"consensus labels {gone} are not answers of the campaign's "
+                             f"current scheme {sorted(allowed)}", hint="the scheme dropped "
+                             "them: relabel those items or map old answers to current ones")
+    return labels
+
+
+def _scheme_classes(camp):
+    """The answers of the scheme's class question, or None when unknown."""
+    try:
+        scheme = camp.scheme
+        qid = getattr(scheme, "class_question", None)
+        q = next(q for q in scheme.questions if q.id == qid)
+        return [getattr(a, "value", a) for a in q.answers]
+    except Exception:  # noqa: BLE001 - a store without schemes: no check
+        return None
 
 
 def encode_labels(labels: pd.Series, *, classes: Sequence[str] | None = None,
