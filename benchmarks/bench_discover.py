@@ -1,0 +1,384 @@
+"""Discovery benchmarks (issue 7): SSL on MiraBest, rare-class anomalies, maps at scale,
+encoder throughput, Explorer at a million points.
+
+    python benchmarks/bench_discover.py                     # everything (long)
+    python benchmarks/bench_discover.py --only mirabest --epochs 6
+    python benchmarks/bench_discover.py --only maps --sizes 100000 300000
+
+Sections: mirabest (kNN k=20 / logistic regression on frozen SSL embeddings vs raw pixels,
+confident FRI = label_code 100/102/104 vs confident FRII = 200/201), rare (simulated survey
+with 0.5% ring sources: fraction of them in the top 2% of each anomaly ranking), maps (UMAP +
+HDBSCAN + outlier scores on 128-D embeddings, ours vs plain umap-learn + hdbscan defaults;
+each pipeline in its own process for wall time and peak RSS; trustworthiness and 10-NN
+preservation on a 2,000-point sample), numba (first-fit cost in a new process, with and
+without the background warm-up), throughput (encoder img/s on CPU/GPU at 128 x 128),
+explorer (1,000,000 points: lasso -> Gallery and zoom -> redraw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FRI, FRII = (100, 102, 104), (200, 201)
+
+
+def _cv_scores(X, y, seed=0):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
+    knn = make_pipeline(StandardScaler(), KNeighborsClassifier(20))
+    lr = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000))
+    return (float(cross_val_score(knn, X, y, cv=cv).mean()),
+            float(cross_val_score(lr, X, y, cv=cv).mean()))
+
+
+def _ingested_mirabest(path: Path | None, tmp: Path) -> Path:
+    if path is not None and (path / "collection.json").exists():
+        dst = tmp / "mb"
+        shutil.copytree(path, dst)
+        return dst
+    from workbench.io.ingest_fits import ingest_fits
+
+    src = ROOT.parent / "shared" / "data" / "mirabest"
+    dst = tmp / "mb"
+    ingest_fits(sorted(src.glob("*.fits")), dst, catalog=src / "catalog.csv")
+    return dst
+
+
+def bench_mirabest(args) -> dict:
+    import torch
+
+    import workbench
+    from workbench.learn.data import CollectionImages
+    from workbench.learn.embed import embed_collection, embed_images
+    from workbench.learn.encoders import ResNetEncoder
+    from workbench.learn.train import train_ssl
+
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        path = _ingested_mirabest(Path(args.mirabest) if args.mirabest else None, tmp)
+        coll = workbench.open(path, "r+")
+        code = coll.catalog["label_code"].to_numpy()
+        keep = np.isin(code, FRI + FRII)
+        y = np.isin(code[keep], FRII).astype(int)
+        t = time.perf_counter()
+        res = train_ssl(coll, out=tmp / "enc.safetensors", method=args.method,
+                        epochs=args.epochs, size=args.size, seed=0)
+        train_s = time.perf_counter() - t
+        emb = embed_collection(coll, tmp / "enc.safetensors").embeddings
+        raw = CollectionImages(coll, size=32).tensor.reshape(len(coll), -1).numpy()
+        torch.manual_seed(0)
+        rand = embed_images(CollectionImages(coll, size=args.size),
+                            ResNetEncoder(1).eval())
+        out = {"n_fri": int((y == 0).sum()), "n_frii": int((y == 1).sum()),
+               "method": args.method, "epochs": args.epochs, "size": args.size,
+               "train_s": round(train_s, 1), "steps": res.steps, "device": res.device,
+               "encoder": "ResNet width 16, 3 stages, stem stride 2, 128-D"}
+        for name, X in (("ssl", emb), ("raw_pixels_32x32", raw), ("random_init_encoder", rand)):
+            knn, lr = _cv_scores(X[keep], y)
+            out[name] = {"knn20_acc": round(knn, 3), "logreg_acc": round(lr, 3)}
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_rare(args) -> dict:
+    import workbench
+    from workbench.embed.anomaly import AnomalyScorer
+    from workbench.learn.data import CollectionImages
+    from workbench.learn.embed import embed_collection
+    from workbench.learn.train import train_ssl
+    from workbench.sims.radio import simulate_radio
+
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        n = args.rare_n
+        fr = {"compact": 0.4, "FRI": 0.2, "FRII": 0.2, "bent": 0.1, "multi": 0.095, "ring": 0.005}
+        t = time.perf_counter()
+        simulate_radio(tmp / "sim", n=n, seed=1, size=64, infrared=False, class_fractions=fr)
+        sim_s = time.perf_counter() - t
+        coll = workbench.open(tmp / "sim", "r+")
+        rare = (coll.catalog["truth"] == "ring").to_numpy()
+        t = time.perf_counter()
+        train_ssl(coll, out=tmp / "enc.safetensors", method=args.method, epochs=args.rare_epochs,
+                  size=64, seed=0)
+        train_s = time.perf_counter() - t
+        X = embed_collection(coll, tmp / "enc.safetensors").embeddings
+        from sklearn.decomposition import PCA
+
+        raw = CollectionImages(coll, size=32).tensor.reshape(n, -1).numpy()
+        raw = PCA(32, random_state=0).fit_transform(raw)
+        top = max(1, int(round(0.02 * n)))
+        out = {"n": n, "n_rare": int(rare.sum()), "rare_class": "ring", "top_k": top,
+               "simulate_s": round(sim_s, 1), "train_s": round(train_s, 1),
+               "epochs": args.rare_epochs, "expected_at_random": 0.02}
+        for space, Z in (("ssl", X), ("raw_pca32", raw)):
+            for m in ("glosh", "iforest", "knn"):
+                r = AnomalyScorer(m).fit(Z).ranking_[:top]
+                out[f"{space}_{m}_rare_in_top2pct"] = round(float(rare[r].sum() / rare.sum()), 3)
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _synthetic_embeddings(n, d=128, k=30, seed=0):
+    rng = np.random.default_rng(seed)
+    latent = 16
+    basis = np.linalg.qr(rng.normal(size=(d, latent)))[0]
+    centres = rng.normal(0, 4, (k, latent))
+    sizes = rng.dirichlet(np.full(k, 0.7))
+    lab = rng.choice(k, n, p=sizes)
+    Z = centres[lab] + rng.normal(0, 1, (n, latent)) * rng.uniform(0.5, 1.5, k)[lab, None]
+    X = Z @ basis.T + rng.normal(0, 0.3, (n, d))
+    return X.astype(np.float32)
+
+
+def _pipeline_child(which, n, outdir, q):
+    import warnings
+
+    warnings.simplefilter("ignore")
+    X = _synthetic_embeddings(n)
+    t = time.perf_counter()
+    if which == "ours":
+        from workbench.embed.cluster import HDBSCANClusterer
+        from workbench.embed.projection import UMAPMap
+
+        xy = UMAPMap().fit(X).embedding_
+        t_map = time.perf_counter() - t
+        cl = HDBSCANClusterer().fit(xy)
+        glosh = HDBSCANClusterer().fit(X).outlier_scores_
+        n_cl = cl.n_clusters_
+    else:
+        import hdbscan
+        import umap
+
+        xy = umap.UMAP().fit_transform(X)
+        t_map = time.perf_counter() - t
+        cl = hdbscan.HDBSCAN().fit(xy)
+        glosh = cl.outlier_scores_
+        n_cl = int(cl.labels_.max() + 1)
+    total = time.perf_counter() - t
+    np.save(Path(outdir) / f"{which}_{n}.npy", xy)
+    q.put({"wall_s": round(total, 1), "map_s": round(t_map, 1), "n_clusters": int(n_cl),
+           "glosh_finite": bool(np.isfinite(glosh).all()),
+           "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)})
+
+
+def _quality(X, xy, seed=0, m=2000, k=10):
+    from sklearn.manifold import trustworthiness
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(seed)
+    s = rng.choice(len(X), m, replace=False)
+    tw = trustworthiness(X[s], xy[s], n_neighbors=k)
+    hi = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X[s], return_distance=False)[:, 1:]
+    lo = NearestNeighbors(n_neighbors=k + 1).fit(xy).kneighbors(xy[s], return_distance=False)[:, 1:]
+    pres = np.mean([len(set(a) & set(b)) / k for a, b in zip(hi, lo)])
+    return round(float(tw), 4), round(float(pres), 4)
+
+
+def bench_maps(args) -> dict:
+    ctx = mp.get_context("spawn")
+    out = {}
+    tmp = Path(tempfile.mkdtemp())
+    for n in args.sizes:
+        X = _synthetic_embeddings(n)
+        for which in ("ours", "plain"):
+            q = ctx.Queue()
+            p = ctx.Process(target=_pipeline_child, args=(which, n, str(tmp), q))
+            p.start()
+            p.join()
+            r = q.get() if not q.empty() else {"error": f"exit code {p.exitcode}"}
+            if "error" not in r:
+                xy = np.load(tmp / f"{which}_{n}.npy")
+                r["trustworthiness10"], r["knn10_preserved"] = _quality(X, xy)
+            out[f"{which}_{n}"] = r
+            print(f"  maps {which} n={n}: {r}", flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    out["note"] = ("ours: UMAP on PCA-32 (auto above 20k items) + HDBSCAN on the 2-D map + GLOSH "
+                   "on PCA-10 embeddings; plain: umap.UMAP() defaults on 128-D + "
+                   "hdbscan.HDBSCAN() defaults on the 2-D map (plain HDBSCAN on raw 128-D is "
+                   "N^2 and was not run). Synthetic: 30 Gaussian clusters on a 16-D subspace "
+                   "of 128-D plus noise.")
+    return out
+
+
+def _numba_child(warm, q):
+    t0 = time.perf_counter()
+    idle = 20.0 if warm else 0.0
+    if warm:
+        from workbench.embed.warmup import warm_up
+
+        warm_up(parts=("umap", "hdbscan"))
+        time.sleep(idle)  # the user loading data / reading the notebook meanwhile
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 32)).astype(np.float32)
+    t = time.perf_counter()
+    from workbench.embed.warmup import _thread
+
+    if _thread is not None:
+        _thread.join()
+    t_wait = time.perf_counter() - t
+    from workbench.embed.projection import UMAPMap
+
+    t = time.perf_counter()
+    UMAPMap().fit(X)
+    q.put({"first_fit_s": round(time.perf_counter() - t, 1), "waited_for_warmup_s":
+           round(t_wait, 1), "idle_before_s": idle,
+           "process_s": round(time.perf_counter() - t0, 1)})
+
+
+def bench_numba(args) -> dict:
+    ctx = mp.get_context("spawn")
+    out = {}
+    for warm in (False, True, False):
+        q = ctx.Queue()
+        p = ctx.Process(target=_numba_child, args=(warm, q))
+        p.start()
+        p.join()
+        out.setdefault("warm" if warm else "cold", []).append(q.get())
+    return out
+
+
+def bench_throughput(args) -> dict:
+    import torch
+
+    from workbench.learn.augment import Augment, make_generator
+    from workbench.learn.encoders import ResNetEncoder
+    from workbench.learn.ssl import build_method
+    from workbench.learn.train import pick_device
+
+    dev = pick_device()
+    name = torch.cuda.get_device_name() if dev.type == "cuda" else f"CPU ({os.cpu_count()} cores)"
+    bs, steps = (256, 20) if dev.type == "cuda" else (32, 3)
+    x = torch.randn(bs, 1, 128, 128, device=dev)
+    out = {"device": name, "size": 128, "batch": bs}
+    enc = ResNetEncoder(1).to(dev).eval()
+    with torch.no_grad():
+        enc(x)
+        t = time.perf_counter()
+        for _ in range(steps):
+            enc(x)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+    out["embed_img_s"] = round(bs * steps / (time.perf_counter() - t), 1)
+    aug = Augment()
+    for method in ("simclr", "byol"):
+        model = build_method(method, ResNetEncoder(1)).to(dev)
+        opt = torch.optim.AdamW(model.parameters(), 1e-3)
+        for k in range(steps + 1):
+            if k == 1:
+                if dev.type == "cuda":
+                    torch.cuda.synchronize()
+                t = time.perf_counter()
+            g = make_generator(k)
+            loss = model.loss(aug(x, g), aug(x, g))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            model.after_step(0.5)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        out[f"{method}_train_img_s"] = round(bs * steps / (time.perf_counter() - t), 1)
+    return out
+
+
+def bench_explorer(args) -> dict:
+    import workbench
+    from workbench.io.collection import ProductSpec
+    from workbench.widgets.explorer import Explorer
+
+    n = args.explorer_n
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        rng = np.random.default_rng(0)
+        t = time.perf_counter()
+        coll = workbench.create(tmp / "big", {"img": ProductSpec(("x",), (4, 4))})
+        with coll.appender() as app:
+            for s in range(0, n, 250_000):
+                m = min(250_000, n - s)
+                app.add(pd.DataFrame({"id": [f"i{j:07d}" for j in range(s, s + m)]}),
+                        {"img": rng.normal(size=(m, 1, 4, 4)).astype(np.float32)}, kind="image")
+        cen = rng.normal(0, 10, (40, 2))
+        X = cen[rng.integers(0, 40, n)] + rng.normal(0, 1, (n, 2))
+        coll.add_columns("map-umap", {"umap_x": X[:, 0], "umap_y": X[:, 1]})
+        coll.add_columns("clusters", {"cluster": rng.integers(-1, 30, n),
+                                      "cluster_prob": rng.uniform(size=n),
+                                      "outlier_glosh": rng.uniform(size=n)})
+        make_s = time.perf_counter() - t
+        coll = workbench.open(coll.path)
+        t = time.perf_counter()
+        ex = Explorer(coll)
+        ex.panel()
+        init_s = time.perf_counter() - t
+        x0, x1, y0, y1 = ex.view
+        cx, cy, w = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 10
+        lasso = [(cx - w, cy - w), (cx + w, cy - w), (cx + w, cy + w), (cx - w, cy + w)]
+        t = time.perf_counter()
+        ex.select_polygon(lasso)
+        lasso_s = time.perf_counter() - t
+        t = time.perf_counter()
+        ex.view = [cx - 2 * w, cx + 2 * w, cy - 2 * w, cy + 2 * w]
+        zoom_s = time.perf_counter() - t
+        t = time.perf_counter()
+        ex.color_by = "outlier_glosh"
+        recolour_s = time.perf_counter() - t
+        return {"n_points": n, "build_collection_s": round(make_s, 1),
+                "explorer_init_s": round(init_s, 2),
+                "lasso_to_gallery_s": round(lasso_s, 3), "n_selected": ex.n_selected,
+                "zoom_to_redraw_s": round(zoom_s, 3), "recolour_s": round(recolour_s, 3),
+                "png_kb": round(len(ex.image) / 1024, 1)}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+SECTIONS = {"throughput": bench_throughput, "numba": bench_numba, "explorer": bench_explorer,
+            "mirabest": bench_mirabest, "rare": bench_rare, "maps": bench_maps}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", choices=list(SECTIONS), default=list(SECTIONS))
+    ap.add_argument("--mirabest", default="/tmp/mb", help="ingested MiraBest Collection")
+    ap.add_argument("--method", default="byol", choices=["byol", "simclr"])
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--rare-n", type=int, default=2000)
+    ap.add_argument("--rare-epochs", type=int, default=3)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[100_000])
+    ap.add_argument("--explorer-n", type=int, default=1_000_000)
+    ap.add_argument("--json", default=None, help="also write the results here")
+    args = ap.parse_args(argv)
+    results = {}
+    for name in args.only:
+        t = time.perf_counter()
+        print(f"== {name}", flush=True)
+        results[name] = SECTIONS[name](args)
+        results[name]["section_s"] = round(time.perf_counter() - t, 1)
+        print(json.dumps(results[name], indent=1), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return results
+
+
+if __name__ == "__main__":
+    main()
