@@ -31,16 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from workbench.core.errors import FilterbankError
 from workbench.core.kinds import BASE_COLUMNS, TRANSIENT
 from workbench.imaging import dedisperse as dd
 from workbench.io import _axes
+from workbench.io.batching import BatchBuffer
 from workbench.io.candidates import read_candidates
 from workbench.io.collection import Collection, ProductSpec
 from workbench.io.filterbank import Filterbank
 from workbench.io.ingest_fits import IngestReport
+from workbench.io.progress import progress_bar
 
 __all__ = ["ChannelStats", "channel_stats", "candidate_images", "ingest_filterbank",
            "transient_products"]
@@ -268,51 +269,30 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
         coll = Collection.create(out, transient_products(n_dm, n_time, n_freq),
                                  overwrite=overwrite,
                                  description=f"transient candidates from {Path(fil).name}")
-    bar = _progress(progress, len(work))
+    bar, close_bar = progress_bar(progress, len(work), unit="cand", desc="candidates")
     stem = Path(fil).stem
     rename = {c: f"cand_{c}" for c in table.columns if c in BASE_COLUMNS or c == "row"}
-    rows, dmts, fts, ax_d, ax_f = [], [], [], [], []
-
-    def flush(app):
-        if rows:
-            app.add(pd.DataFrame(rows), {"dm_time": np.stack(dmts), "freq_time": np.stack(fts)},
-                    {"dm_time": list(ax_d), "freq_time": list(ax_f)}, kind=TRANSIENT)
-            for lst in (rows, dmts, fts, ax_d, ax_f):
-                lst.clear()
-
-    with coll.appender() as app:
-        for k in work:
-            row = table.iloc[k]
-            img = candidate_images(fb, float(row.time_s), float(row.dm), float(row.width_s),
-                                   stats=stats, n_dm=n_dm, n_time=n_time, n_freq=n_freq,
-                                   dm_factor=dm_factor, min_dm_span=min_dm_span)
-            meta = {rename.get(c, c): row[c] for c in table.columns}
-            meta.update(id=f"{stem}-{int(row.row):06d}", source_file=str(fil),
-                        padded=img["padded"], decimation=img["decimation"],
-                        time_s=float(row.time_s), dm=float(row.dm),
-                        width_s=float(row.width_s), snr=float(row.snr))
-            rows.append(meta)
-            dmts.append(img["dm_time"])
-            fts.append(img["freq_time"])
-            ax_d.append(img["axes"]["dm_time"])
-            ax_f.append(img["axes"]["freq_time"])
-            if img["padded"]:
-                report.notes["window ran past the file's end: padded"] = \
-                    report.notes.get("window ran past the file's end: padded", 0) + 1
-            if len(rows) >= batch_size:
-                flush(app)
-            bar(1)
-        flush(app)
+    try:
+        with coll.appender() as app:
+            buf = BatchBuffer(app, kind=TRANSIENT, size=batch_size)
+            for k in work:
+                row = table.iloc[k]
+                img = candidate_images(fb, float(row.time_s), float(row.dm), float(row.width_s),
+                                       stats=stats, n_dm=n_dm, n_time=n_time, n_freq=n_freq,
+                                       dm_factor=dm_factor, min_dm_span=min_dm_span)
+                meta = {rename.get(c, c): row[c] for c in table.columns}
+                meta.update(id=f"{stem}-{int(row.row):06d}", source_file=str(fil),
+                            padded=img["padded"], decimation=img["decimation"],
+                            time_s=float(row.time_s), dm=float(row.dm),
+                            width_s=float(row.width_s), snr=float(row.snr))
+                buf.add(meta, {"dm_time": img["dm_time"], "freq_time": img["freq_time"]},
+                        img["axes"])
+                if img["padded"]:
+                    note = "window ran past the file's end: padded"
+                    report.notes[note] = report.notes.get(note, 0) + 1
+                bar(1)
+            buf.flush()
+    finally:
+        close_bar()
     report.n_items = app.n_added
     return report
-
-
-def _progress(progress, total):
-    if callable(progress):
-        return progress
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, unit="cand", desc="candidates")
-        return bar.update
-    return lambda n: None

@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from workbench.core.errors import BatchError, CatalogError, FITSError, InputError
 from workbench.core.kinds import RADIO
 from workbench.io import _axes
+from workbench.io.batching import BatchBuffer
 from workbench.io.catalogs import FILE_COLUMNS, read_table
 from workbench.io.collection import Collection, ProductSpec
 from workbench.io.fits import fit_to_shape, read_fits_image
@@ -135,21 +135,11 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
     report = IngestReport(path=str(out))
     bar, close_bar = progress_bar(progress, len(files), unit="file", desc="ingest")
 
-    images: list[np.ndarray] = []
-    rows: list[dict] = []
-    axes: list = []
     coll = None
     app = None
+    buf = None
     ids_seen: set[str] = set()
     matched: set[str] = set()
-
-    def flush():
-        if rows:
-            app.add(pd.DataFrame(rows), {product: np.stack(images)}, {product: list(axes)},
-                    kind=kind)
-            rows.clear()
-            images.clear()
-            axes.clear()
 
     import contextlib
     import shutil
@@ -176,6 +166,7 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
                     coll = Collection.create(out, {product: ProductSpec(
                         (product,), target, img.bunit or "", "sky")}, overwrite=overwrite)
                     app = stack.enter_context(coll.appender())
+                    buf = BatchBuffer(app, kind=kind, size=batch_size)
                 data, wcs, action = fit_to_shape(img.data, report.shape, img.wcs)
                 report.resized[action] = report.resized.get(action, 0) + 1
                 item_id = _stem(f)
@@ -192,16 +183,13 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
                     for c, v in hit.items():
                         name = c if c not in row and c != "kind" else f"{c}_catalog"
                         row[name] = v
-                rows.append(row)
-                images.append(data)
-                axes.append(_axes.sky(wcs) if wcs is not None else None)
-                if len(rows) >= batch_size:
-                    flush()
+                buf.add(row, {product: data},
+                        {product: _axes.sky(wcs) if wcs is not None else None})
                 bar(1)
             if coll is None:
                 raise BatchError(f"none of the {len(files)} FITS files could be ingested",
                                  report.skipped, path=out)
-            flush()
+            buf.flush()
     except BaseException:
         if created and coll is not None:
             shutil.rmtree(out, ignore_errors=True)

@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from workbench.core.bands import FILTER_KEYS, band_or_none, resolve_band, sort_bands
 from workbench.core.errors import BatchError, FITSError, InputError, WorkbenchError
 from workbench.core.kinds import LENS
 from workbench.io import _axes
+from workbench.io.batching import BatchBuffer
 from workbench.io.fits import fit_to_shape, sky_from_header
 from workbench.io.ingest_fits import FITS_SUFFIXES, _stem, expand_paths
 from workbench.io.progress import progress_bar
@@ -399,17 +399,9 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
     coll = Collection.create(out, {product: ProductSpec(tuple(want), shape, unit, "sky")},
                              overwrite=overwrite,
                              description=f"multi-band stamps ({','.join(want)})")
-    rows, images, axes = [], [], []
     try:
         with coll.appender() as app:
-            def flush():
-                if rows:
-                    app.add(pd.DataFrame(rows), {product: np.stack(images)}, {product: list(axes)},
-                            kind=kind)
-                    rows.clear()
-                    images.clear()
-                    axes.clear()
-
+            buf = BatchBuffer(app, kind=kind, size=batch_size)
             for obj, planes, (wcs, ra, dec, scale) in good:
                 stack, action = [], "none"
                 for b in want:
@@ -417,18 +409,14 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
                     stack.append(arr)
                 report.resized[action] = report.resized.get(action, 0) + 1
                 first = planes[want[0]]
-                rows.append({
+                buf.add({
                     "id": obj, "ra": ra, "dec": dec, "pixscale_arcsec": scale,
                     "source_file": first.path, "source_hdu": first.hdu,
                     "band_files": json.dumps({b: planes[b].where for b in want}),
                     "layout": first.layout, "orig_ny": first.data.shape[0],
                     "orig_nx": first.data.shape[1], "resize": action,
-                })
-                images.append(np.stack(stack))
-                axes.append(_axes.sky(w2) if w2 is not None else None)
-                if len(rows) >= batch_size:
-                    flush()
-            flush()
+                }, {product: np.stack(stack)}, {product: _axes.sky(w2) if w2 is not None else None})
+            buf.flush()
     except BaseException:
         if created:
             import shutil
