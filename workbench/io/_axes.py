@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["dumps", "loads", "expand", "linear", "sky"]
+__all__ = ["dumps", "loads", "expand", "linear", "sky", "SkyAxes"]
 
 
 def linear(rows: dict, columns: dict, **extra) -> dict:
@@ -63,15 +64,51 @@ def expand(desc: dict | None, shape: tuple[int, int]) -> dict | None:
         out.update(desc.get("extra", {}))
         return out
     if desc["type"] == "wcs":
-        from astropy.io import fits
-        from astropy.wcs import WCS, FITSFixedWarning
-        from astropy.wcs.utils import proj_plane_pixel_scales
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FITSFixedWarning)
-            w = WCS(fits.Header.fromstring(desc["header"]))
-        yy, xx = np.mgrid[0:ny, 0:nx]
-        ra, dec = w.all_pix2world(xx, yy, 0)
-        scale = float(np.mean(proj_plane_pixel_scales(w)) * 3600.0)
-        return {"wcs": w, "ra": ra, "dec": dec, "pixscale_arcsec": scale}
+        return SkyAxes(desc["header"], shape)
     raise ValueError(f"unknown axes descriptor type {desc['type']!r}")
+
+
+class SkyAxes(Mapping):
+    """Sky coordinates of a map's pixel grid, computed on first use.
+
+    Keys: ``"wcs"`` (astropy WCS), ``"ra"`` and ``"dec"`` (ICRS degrees, arrays of shape
+    ``(ny, nx)``), ``"pixscale_arcsec"``. Building the WCS and the coordinate grids costs
+    milliseconds, so nothing is computed until a key is read.
+    """
+
+    _KEYS = ("wcs", "ra", "dec", "pixscale_arcsec")
+
+    def __init__(self, header: str, shape: tuple[int, int]):
+        self._header, self._shape, self._cache = header, tuple(shape), {}
+
+    def __getitem__(self, key):
+        if key not in self._KEYS:
+            raise KeyError(key)
+        if key not in self._cache:
+            self._compute(key)
+        return self._cache[key]
+
+    def __iter__(self):
+        return iter(self._KEYS)
+
+    def __len__(self) -> int:
+        return len(self._KEYS)
+
+    def __repr__(self) -> str:
+        return f"SkyAxes(shape={self._shape}, keys={list(self._KEYS)})"
+
+    def _compute(self, key) -> None:
+        if "wcs" not in self._cache:
+            from astropy.io import fits
+            from astropy.wcs import WCS, FITSFixedWarning
+            from astropy.wcs.utils import proj_plane_pixel_scales
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FITSFixedWarning)
+                w = WCS(fits.Header.fromstring(self._header))
+            self._cache["wcs"] = w
+            self._cache["pixscale_arcsec"] = float(np.mean(proj_plane_pixel_scales(w)) * 3600.0)
+        if key in ("ra", "dec"):
+            ny, nx = self._shape
+            yy, xx = np.mgrid[0:ny, 0:nx]
+            self._cache["ra"], self._cache["dec"] = self._cache["wcs"].all_pix2world(xx, yy, 0)
