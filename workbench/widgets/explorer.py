@@ -156,6 +156,7 @@ class Explorer(anywidget.AnyWidget):
                            float(lo[1] - pad[1]), float(hi[1] + pad[1])]
         self.n_points = int(ok.sum())
         self._labels = self._store_labels()
+        self._cat_cache: dict = {}
         opts = [c for c in ("cluster", "outlier_glosh", "label") if c in self._columns()]
         opts += [c for c in self._columns() if c not in opts and c not in ("id", x, y)]
         self.color_options = opts
@@ -246,13 +247,9 @@ class Explorer(anywidget.AnyWidget):
         if s is None:
             rgb[:] = _hex(["#9ecae1"])[0]
         elif _is_categorical(s):
-            codes = s.astype("string").fillna("(none)")
-            counts = codes.value_counts()
-            cats = list(counts.index[:len(PALETTE)])
-            colours = [_NOISE if c in ("-1", "(none)", "<NA>") else PALETTE[k % len(PALETTE)]
-                       for k, c in enumerate(cats)] + ["#b0b0b0"]
-            k = pd.Categorical(codes, categories=cats).codes.astype(np.int64)
-            k[k < 0] = len(cats)
+            cats, counts, k = self._categories(col, s)
+            colours = [_NOISE if c in ("-1", "(none)", "<NA>") else PALETTE[j % len(PALETTE)]
+                       for j, c in enumerate(cats)] + ["#b0b0b0"]
             K = len(cats) + 1
             cnt = np.bincount(pix * K + k[ok], minlength=W * H * K).reshape(W * H, K)
             rgb = cnt @ _hex(colours) / np.maximum(n, 1)[:, None]
@@ -294,6 +291,25 @@ class Explorer(anywidget.AnyWidget):
                     img[sel] = np.roll(np.roll(img, dy, 0), dx, 1)[sel]
         self.legend = legend
         return render.encode_png(np.clip(img, 0, 255).astype(np.uint8))
+
+    def _categories(self, col: str, s: pd.Series):
+        """(categories shown, their counts, code per item) of a categorical column, cached
+        (a million-row string conversion costs more than the drawing itself)."""
+        key = (col, id(self._labels) if col == "label" else None)
+        hit = self._cat_cache.get(key)
+        if hit is None:
+            cat = pd.Categorical(s.astype("string").fillna("(none)"))
+            counts = pd.Series(np.bincount(cat.codes, minlength=len(cat.categories)),
+                               index=cat.categories).sort_values(ascending=False, kind="stable")
+            cats = [str(c) for c in counts.index[:len(PALETTE)]]
+            remap = np.full(len(cat.categories), len(cats), np.int64)
+            pos = {str(c): j for j, c in enumerate(cat.categories)}
+            for j, c in enumerate(cats):
+                remap[pos[c]] = j
+            hit = (cats, counts, remap[cat.codes])
+            self._cat_cache = {k: v for k, v in self._cat_cache.items() if k[0] != col}
+            self._cat_cache[key] = hit
+        return hit
 
     def redraw(self) -> None:
         t = time.perf_counter()
@@ -464,7 +480,13 @@ class Explorer(anywidget.AnyWidget):
             self._gallery_box.children = []
             self.gallery_widget = None
             return
-        self.gallery_widget = Gallery(self.coll.select(ids=ids), store=self.store,
+        if len(ids) <= 5000:  # keeps the selection's order (e.g. "more like this")
+            view = self.coll.select(ids=ids)
+        else:  # a big lasso: a mask is ~10x cheaper than matching a million ids
+            mask = np.zeros(len(self.ids), bool)
+            mask[self._selected] = True
+            view = self.coll.select(mask=mask)
+        self.gallery_widget = Gallery(view, store=self.store,
                                       badges=[c for c in ("cluster", "outlier_glosh")
                                               if c in self._cat.columns])
         self._gallery_box.children = [self.gallery_widget]
