@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["report_skips", "parse_shape"]
+__all__ = ["report_skips", "parse_shape", "print_report"]
 
 
 def report_skips(skipped, limit: int = 50) -> None:
@@ -16,6 +16,20 @@ def report_skips(skipped, limit: int = 50) -> None:
         click.echo(f"  {inp}: {reason}", err=True)
     if len(skipped) > limit:
         click.echo(f"  ... and {len(skipped) - limit} more", err=True)
+
+
+def print_report(rep, as_json: bool, summary: str, *, note_unit: str = "file(s)") -> None:
+    """Print an ingest report: its JSON (``--json``), or skips and notes (stderr) and then
+    the one-line ``summary`` (stdout). ``rep`` has ``to_json()``, ``skipped`` and ``notes``."""
+    import json
+
+    if as_json:
+        click.echo(json.dumps(rep.to_json(), indent=1))
+        return
+    report_skips(rep.skipped)
+    for note, n in rep.notes.items():
+        click.echo(f"note: {n} {note_unit}: {note}", err=True)
+    click.echo(summary)
 
 
 def parse_shape(text: str | None):

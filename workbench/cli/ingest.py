@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from workbench.cli._common import parse_shape, report_skips
+from workbench.cli._common import parse_shape, print_report
 
 __all__ = ["ingest"]
 
@@ -36,13 +34,7 @@ def ingest_fits_cmd(paths, catalog, out, product, kind, size, channel, errors, o
     rep = ingest_fits(paths, out, catalog=catalog, product=product, kind=kind,
                       size=parse_shape(size), channel=channel, errors=errors,
                       overwrite=overwrite, progress=not as_json)
-    if as_json:
-        click.echo(json.dumps(rep.to_json(), indent=1))
-        return
-    report_skips(rep.skipped)
-    for note, n in rep.notes.items():
-        click.echo(f"note: {n} file(s): {note}", err=True)
-    if rep.unmatched_catalog_rows:
+    if rep.unmatched_catalog_rows and not as_json:
         click.echo(f"note: {len(rep.unmatched_catalog_rows)} catalogue row(s) matched no file",
                    err=True)
-    click.echo(f"ingested {rep.n_items} item(s) of shape {rep.shape} into {out}")
+    print_report(rep, as_json, f"ingested {rep.n_items} item(s) of shape {rep.shape} into {out}")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from workbench.cli._common import parse_shape, report_skips
+from workbench.cli._common import parse_shape, print_report
 
 __all__ = ["ingest_stamps_cmd", "simulate_lenses_cmd"]
 
@@ -43,14 +41,8 @@ def ingest_stamps_cmd(paths, out, bands, product, size, errors, overwrite, as_js
     rep = ingest_stamps(paths, out, bands=_parse_bands(bands), product=product,
                         size=parse_shape(size), errors=errors, overwrite=overwrite,
                         progress=not as_json)
-    if as_json:
-        click.echo(json.dumps(rep.to_json(), indent=1))
-        return
-    report_skips(rep.skipped)
-    for note, n in rep.notes.items():
-        click.echo(f"note: {n} file(s): {note}", err=True)
-    click.echo(f"ingested {rep.n_items} object(s) with bands {','.join(rep.bands)} of shape "
-               f"{rep.shape} into {out}")
+    print_report(rep, as_json, f"ingested {rep.n_items} object(s) with bands "
+                               f"{','.join(rep.bands)} of shape {rep.shape} into {out}")
 
 
 @click.command("lenses")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from workbench.cli._common import report_skips
+from workbench.cli._common import print_report
 
 __all__ = ["ingest_filterbank", "simulate_transients"]
 
@@ -50,13 +48,8 @@ def ingest_filterbank(fil, candidates, out, width_unit, dm_factor, min_dm_span, 
               min_dm_span=min_dm_span, width_unit=width_unit,
               mask=None if mask == "none" else "auto", errors=errors, overwrite=overwrite,
               progress=not as_json)
-    if as_json:
-        click.echo(json.dumps(rep.to_json(), indent=1))
-        return
-    report_skips(rep.skipped)
-    for note, n in rep.notes.items():
-        click.echo(f"note: {note} ({n})", err=True)
-    click.echo(f"ingested {rep.n_items} candidate(s) into {out}")
+    print_report(rep, as_json, f"ingested {rep.n_items} candidate(s) into {out}",
+                 note_unit="candidate(s)")
 
 
 @click.command("transients")
