@@ -4,9 +4,9 @@ umap-learn, pynndescent, hdbscan and datashader compile numba kernels the first 
 in a process. With numba's disk cache (on by default next to the installed package, or under
 ``NUMBA_CACHE_DIR``) the compiled code is reused, but every new kernel still spends
 ~10-20 s loading and type-specialising them on the first fit (measured in
-benchmarks/bench_discover.py). :func:`warm_up` runs tiny fits in a daemon thread right after
-the Explorer is imported, so by the time a user has loaded their embeddings the kernels are
-ready; :func:`ensure_cache_dir` points numba at a persistent per-user cache when the package
+benchmarks/bench_discover.py). :func:`warm_up` runs tiny fits in a daemon thread (call it at
+the top of a notebook, as notebooks/07_discover does), so by the time a user has loaded or
+trained their embeddings the kernels are ready; :func:`ensure_cache_dir` points numba at a persistent per-user cache when the package
 folder is read-only (e.g. a system-wide install), so compiled code survives kernel restarts.
 """
 
@@ -87,8 +87,11 @@ def _run(parts) -> None:
             WARM["datashader"] = time.perf_counter() - t
 
 
-def warm_up(*, background: bool = True, parts=("umap", "hdbscan", "datashader")):
-    """Compile/load the numba kernels of the map, cluster and plot code (once per process).
+def warm_up(*, background: bool = True, parts=("umap", "hdbscan")):
+    """Compile/load the numba kernels of the map and cluster code (once per process).
+
+    ``parts`` may also name ``"datashader"`` (the Explorer does not need it: it bins points
+    with numpy, which has no compile step).
 
     Returns the thread (``background=True``) or None after running in the foreground.
     """
