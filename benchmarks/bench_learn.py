@@ -44,7 +44,7 @@ def bench_inference(args) -> dict:
 
     from workbench.active.training import model_inputs, train_classifier
     from workbench.io.collection import open as open_collection
-    from workbench.learn._safetensors_io import save_checkpoint
+    from workbench.learn.checkpoints import save_checkpoint
     from workbench.learn.export import OnnxClassifier, export_onnx, prune_model, quantize_dynamic
     from workbench.learn.infer import load_model, predict_collection, predict_proba
 
@@ -83,7 +83,8 @@ def bench_inference(args) -> dict:
     sess_q = OnnxClassifier(q)
     record("onnx int8", _size(q), lambda x: sess_q.predict_proba(x, batch_size=bs))
     pruned, zero_frac = prune_model(load_model(ck)[0], amount=args.prune)
-    pck = save_checkpoint(tmp / "pruned.safetensors", pruned.state_dict(), cfg)
+    pck = tmp / "pruned.safetensors"
+    save_checkpoint(pck, pruned.state_dict(), cfg)
     record(f"torch pruned {args.prune:.0%}", _size(pck),
            lambda x: predict_proba(pruned, x, batch_size=bs))
     ponnx = quantize_dynamic(export_onnx(pruned, tmp / "p.onnx", input_shape=shape),

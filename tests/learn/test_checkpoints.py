@@ -53,3 +53,30 @@ def test_round_trip_gives_same_predictions(tmp_path):
     model, cfg = load_model(ck)
     assert cfg["classes"] == ["neg", "pos"]
     np.testing.assert_allclose(predict_proba(model, x), predict_proba(r.model, x), atol=1e-6)
+
+
+def test_foreign_safetensors_file_is_refused_by_load_model(tmp_path):
+    from safetensors.torch import save_file
+
+    from workbench.learn.checkpoints import read_metadata
+
+    p = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(3)}, str(p))
+    assert read_metadata(p) == {}
+    with pytest.raises(ModelError, match="no classifier config"):
+        load_model(p)
+
+
+def test_classifier_checkpoint_records_weight_hash(tmp_path):
+    from workbench.learn.checkpoints import content_hash, file_hash, load_checkpoint
+
+    x = np.random.default_rng(2).normal(size=(20, 4)).astype(np.float32)
+    ck = tmp_path / "a.safetensors"
+    fit(EmbeddingHead(4, 2), x, (x[:, 0] > 0).astype(int), classes=["a", "b"], epochs=2,
+        checkpoint=ck)
+    tensors, meta = load_checkpoint(ck)
+    assert meta["hash"] == content_hash(tensors)
+    before = file_hash(ck)
+    first = next(iter(tensors))
+    tensors[first] = tensors[first] + 1
+    assert len(before) == 64 and content_hash(tensors) != meta["hash"]

@@ -11,7 +11,7 @@ pytest.importorskip("torch")
 from workbench.cli import main  # noqa: E402
 from workbench.io.collection import Collection, ProductSpec  # noqa: E402
 from workbench.io.collection import open as open_collection  # noqa: E402
-from workbench.learn._safetensors_io import file_hash  # noqa: E402
+from workbench.learn.checkpoints import file_hash  # noqa: E402
 from workbench.learn.infer import load_model, predict_stream  # noqa: E402
 
 

@@ -245,7 +245,7 @@ class ActiveLoop:
         """
         from workbench.active.acquisition import acquire
         from workbench.active.training import model_inputs, train_classifier
-        from workbench.learn._safetensors_io import file_hash
+        from workbench.learn.checkpoints import file_hash
         from workbench.learn.infer import mc_dropout_proba, predict_proba
 
         strategy = strategy or self.strategy

@@ -101,8 +101,8 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
     ``labels`` (DataFrame id, label, split).
     """
     from workbench.learn._prep import standardise_features
-    from workbench.learn._safetensors_io import save_checkpoint
     from workbench.learn.calibration import TemperatureScaler
+    from workbench.learn.checkpoints import save_checkpoint
     from workbench.learn.classifiers import EmbeddingHead
     from workbench.learn.evaluate import evaluate
     from workbench.learn.fit import encode_labels, fit

@@ -7,6 +7,12 @@ user is refused with a :class:`~workbench.core.errors.ModelError` and never dese
 The metadata (config, what data was seen, training state) is one JSON string under the
 ``"workbench"`` key. :func:`content_hash` hashes tensors (names, dtypes, shapes, bytes) and not
 the metadata, so the same weights always have the same hash; embeddings are keyed by it.
+:func:`file_hash` hashes the file's bytes (weights and metadata): classifier predictions
+record it as their provenance. Writes are atomic (temporary file, fsync, rename), so a
+process killed mid-save leaves the previous checkpoint in place.
+
+Used by the SSL encoders (issue 7) and by the classifiers and active-learning rounds
+(issue 8).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import torch
 from workbench.core.errors import ModelError
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_metadata", "check_safetensors",
-           "content_hash", "ENCODER_PREFIX"]
+           "content_hash", "file_hash", "ENCODER_PREFIX"]
 
 _META_KEY = "workbench"
 _MAX_HEADER = 256 * 1024 * 1024
@@ -38,7 +44,9 @@ def check_safetensors(path) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise ModelError("no such checkpoint file", path=path)
+        raise ModelError("no such checkpoint file", path=path,
+                         hint="pass a .safetensors file written by `workbench train` or "
+                              "`workbench train-ssl`")
     size = path.stat().st_size
     with path.open("rb") as fh:
         head = fh.read(8)
@@ -47,6 +55,8 @@ def check_safetensors(path) -> dict:
             what = "a Python pickle"
         elif head[:2] == b"PK":
             what = "a zip archive (torch.save format, which holds pickles)"
+        elif head[:8] == b"\x89HDF\r\n\x1a\n":
+            what = "an HDF5 file"
         if len(head) < 8:
             raise ModelError(f"checkpoint is {what} (too short)", path=path,
                              hint="checkpoints must be .safetensors files written by the workbench")
@@ -67,7 +77,8 @@ def check_safetensors(path) -> dict:
 
 
 def read_metadata(path) -> dict:
-    """The workbench metadata record of a checkpoint (without loading tensors)."""
+    """The workbench metadata record of a checkpoint (without loading tensors); ``{}`` for a
+    safetensors file that has none (not written by the workbench)."""
     header = check_safetensors(path)
     raw = (header.get("__metadata__") or {}).get(_META_KEY)
     if raw is None:
@@ -107,6 +118,8 @@ def save_checkpoint(path, tensors: dict, metadata: dict) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
         save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(meta, default=str)})
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         raise ModelError(f"cannot write checkpoint ({exc.strerror or exc})", path=path,
@@ -125,3 +138,13 @@ def load_checkpoint(path, *, device="cpu") -> tuple[dict, dict]:
     except Exception as exc:  # safetensors raises its own error types
         raise ModelError(f"cannot read checkpoint ({exc})", path=path) from exc
     return tensors, meta
+
+
+def file_hash(path, *, length: int = 64) -> str:
+    """SHA-256 (hex, first ``length`` digits) of the file's bytes: the identity of one
+    exact checkpoint file (weights and metadata), recorded as the provenance of predictions."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:length]

@@ -211,7 +211,7 @@ def fit(model, x: np.ndarray, y: np.ndarray, *, classes: Sequence[str], epochs: 
     import torch
     from torch import nn
 
-    from workbench.learn._safetensors_io import save_checkpoint
+    from workbench.learn.checkpoints import save_checkpoint
 
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)
@@ -281,6 +281,7 @@ def fit(model, x: np.ndarray, y: np.ndarray, *, classes: Sequence[str], epochs: 
               **(extra_config or {})}
     path = None
     if checkpoint is not None:
-        path = str(save_checkpoint(checkpoint, model.state_dict(), config))
+        save_checkpoint(checkpoint, model.state_dict(), config)
+        path = str(checkpoint)
     return FitResult(model=model, config=config, history=history, checkpoint=path,
                      device=device)

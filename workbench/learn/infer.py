@@ -1,6 +1,6 @@
 """Batched inference: probabilities for arrays, for a whole Collection, and for a stream.
 
-A checkpoint (see :mod:`workbench.learn._safetensors_io`) holds the weights and a config
+A checkpoint (see :mod:`workbench.learn.checkpoints`) holds the weights and a config
 that says how inputs are prepared (``config["input"]``) and, after calibration, the
 temperature (``config["temperature"]``). :func:`predict_collection` writes the results as
 derived columns ``pred_<class>`` (probabilities) and ``pred_label``, whose provenance is
@@ -34,12 +34,14 @@ def load_model(path):
     Files that are not workbench safetensors checkpoints (pickles, ``torch.save``
     archives) are refused without being unpickled.
     """
-    from workbench.learn._safetensors_io import load_checkpoint
+    from workbench.learn.checkpoints import load_checkpoint
     from workbench.learn.classifiers import build_model
 
     state, config = load_checkpoint(path)
     if "model" not in config:
-        raise ModelError("checkpoint metadata has no model config", path=path)
+        raise ModelError("the checkpoint has no classifier config in its metadata", path=path,
+                         hint="pass a checkpoint written by `workbench train` (an SSL encoder "
+                              "from `workbench train-ssl` is used by `workbench embed`)")
     model = build_model(config["model"])
     try:
         model.load_state_dict(state)
@@ -135,7 +137,7 @@ def predict_collection(coll, model_path, *, batch_size: int = 256, write: bool =
     derived set ``name`` with provenance ``{checkpoint, checkpoint_sha256}``.
     """
     from workbench.core.provenance import made_by
-    from workbench.learn._safetensors_io import file_hash
+    from workbench.learn.checkpoints import file_hash
 
     model, config = load_model(model_path)
     classes = config["classes"]
