@@ -46,7 +46,7 @@ def bench_inference(args) -> dict:
     from workbench.io.collection import open as open_collection
     from workbench.learn.checkpoints import save_checkpoint
     from workbench.learn.export import OnnxClassifier, export_onnx, prune_model, quantize_dynamic
-    from workbench.learn.infer import load_model, predict_collection, predict_proba
+    from workbench.learn.infer import load_model, predict_proba
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_learn_"))
     coll_path = tmp / "tr"
@@ -95,15 +95,14 @@ def bench_inference(args) -> dict:
     sess_p = OnnxClassifier(ponnx)
     record("pruned+int8 (gzip)", gz, lambda x: sess_p.predict_proba(x, batch_size=bs))
 
-    t0 = time.perf_counter()
-    predict_collection(coll, ck, batch_size=bs, write=True)
-    coll_rate = len(coll) / (time.perf_counter() - t0)
-    print(f"predict_collection (read + prepare + torch): {coll_rate:.1f} cand/s")
+    coll_res = bench_collection(coll, ck, n_items=args.collection_n, batch_size=bs)
+    coll_rate = coll_res["end_to_end_cand_per_s"]
     out = {"n_items": len(coll), "input_size": args.size, "classes": cfg["classes"],
            "train_seconds": round(train_s, 1), "n_test": int(len(y_test)),
            "torch_threads": torch.get_num_threads(), "batch_size": bs,
            "stream_length": int(len(stream)), "pruned_zero_fraction": round(zero_frac, 3),
            "models": rows, "collection_cand_per_s": round(coll_rate, 1),
+           "collection": coll_res,
            "survey_rate_assumed": args.survey_rate,
            "realtime_factor_torch": round(rows["torch fp32"]["stream_cand_per_s"]
                                           / args.survey_rate, 2),
@@ -112,6 +111,65 @@ def bench_inference(args) -> dict:
     print(f"survey rate assumed {args.survey_rate}/s: torch keeps up x"
           f"{out['realtime_factor_torch']}, onnx int8 x{out['realtime_factor_int8']}")
     return out
+
+
+def bench_collection(coll, ck, *, n_items: int, batch_size: int) -> dict:
+    """predict_collection on a Collection of ``n_items`` candidates (the simulated ones
+    repeated), model already imported: end to end (read + prepare + model + write), with
+    and without the prefetch thread, and the read / read+prepare stages alone."""
+    from workbench.io.collection import Collection, ProductSpec
+    from workbench.learn.infer import load_model, predict_collection, prepare_inputs
+
+    _, cfg = load_model(ck)
+    prod = cfg["input"]["product"]
+    big_path = Path(tempfile.mkdtemp(prefix="bench_learn_coll_")) / "big"
+    spec = coll.products[prod]
+    big = Collection.create(big_path, {prod: ProductSpec(channels=spec.channels,
+                                                        shape=spec.shape)})
+    src = coll.read(np.arange(len(coll)), [prod])[prod]
+    cat = coll.catalog[["id", "ra", "dec", "pixscale_arcsec", "source_file", "source_hdu"]]
+    with big.appender() as app:
+        for k in range(0, n_items, len(coll)):
+            m = min(len(coll), n_items - k)
+            c = cat.iloc[:m].copy()
+            c["id"] = [f"{i}-r{k}" for i in c["id"]]
+            app.add(c, {prod: src[:m]}, kind="transient")
+    n = len(big)
+
+    def timed(fn):
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    def read_only():
+        for _ in big.batches(batch_size, products=[prod]):
+            pass
+
+    def read_prepare():
+        for b in big.batches(batch_size, products=[prod]):
+            prepare_inputs(b.images, cfg)
+
+    predict_collection(big, ck, batch_size=batch_size, write=False)  # warm-up
+    res = {"n_items": n, "batch_size": batch_size,
+           "read_cand_per_s": round(n / min(timed(read_only) for _ in range(2)), 1),
+           "read_prepare_cand_per_s": round(n / min(timed(read_prepare) for _ in range(2)), 1)}
+    t_seq = min(timed(lambda: predict_collection(big, ck, batch_size=batch_size, write=False,
+                                                 prefetch=False)) for _ in range(2))
+    t_pf = min(timed(lambda: predict_collection(big, ck, batch_size=batch_size, write=False))
+               for _ in range(2))
+    t_w = timed(lambda: predict_collection(big, ck, batch_size=batch_size, write=True))
+    res.update({"no_prefetch_cand_per_s": round(n / t_seq, 1),
+                "prefetch_cand_per_s": round(n / t_pf, 1),
+                "end_to_end_cand_per_s": round(n / t_w, 1)})
+    print(f"predict_collection over {n} candidates ({prod}, batch {batch_size}): read "
+          f"{res['read_cand_per_s']}/s, read+prepare {res['read_prepare_cand_per_s']}/s, "
+          f"whole path without prefetch {res['no_prefetch_cand_per_s']}/s, with prefetch "
+          f"{res['prefetch_cand_per_s']}/s, with load + hash + derived-column write "
+          f"{res['end_to_end_cand_per_s']}/s", flush=True)
+    import shutil
+
+    shutil.rmtree(big_path.parent, ignore_errors=True)
+    return res
 
 
 def _simulate(path, n):
@@ -169,6 +227,8 @@ def main():
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--stream", type=int, default=512, help="stream length (candidates)")
     ap.add_argument("--prune", type=float, default=0.7)
+    ap.add_argument("--collection-n", type=int, default=1024,
+                    help="candidates in the predict_collection benchmark")
     ap.add_argument("--survey-rate", type=float, default=50.0, help="candidates/s assumed")
     ap.add_argument("--al", action="store_true", help="also run the AL oracle comparisons")
     ap.add_argument("--no-inference", action="store_true")

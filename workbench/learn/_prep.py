@@ -7,38 +7,61 @@ import numpy as np
 __all__ = ["prepare_images", "standardise_features"]
 
 
+def _median_rows(flat: np.ndarray) -> np.ndarray:
+    """Exact median of each row of ``flat`` (n, m), float32 (n,).
+
+    One ``np.partition`` at the middle index (a single-index partition is about 10x
+    faster than ``np.median``'s two-index one); for even ``m`` the lower middle value is
+    the maximum of the left half.
+    """
+    n, m = flat.shape
+    if m == 0:
+        return np.zeros(n, np.float32)
+    k = m // 2
+    part = np.partition(flat, k, axis=1)
+    if m % 2:
+        return part[:, k]
+    return (0.5 * (part[:, :k].max(axis=1) + part[:, k])).astype(np.float32)
+
+
 def prepare_images(images: np.ndarray, *, size: int | None = None,
                    norm: str = "per_image") -> np.ndarray:
     """Images ``(n, c, ny, nx)`` (or ``(n, ny, nx)``) -> float32 ``(n, c, size, size)``.
 
     Non-finite pixels become 0. ``norm="per_image"`` subtracts each image's median and
-    divides by its robust spread (1.4826 x MAD, or the std when the MAD is 0), which makes
-    the classifier independent of the survey's flux scale. Resampling to ``size`` uses
-    area averaging when shrinking and bilinear interpolation when growing.
+    divides by its robust spread (1.4826 x MAD, or the std when the MAD is 0), then clips
+    to [-20, 50], which makes the classifier independent of the survey's flux scale.
+    Resampling to ``size`` uses area averaging when shrinking and bilinear interpolation
+    when growing. Vectorised over the whole batch (torch element-wise operations, one
+    partition per median); the input array is not modified.
     """
+    import torch
+    import torch.nn.functional as F
+
     x = np.asarray(images, dtype=np.float32)
     if x.ndim == 3:
         x = x[:, None]
-    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    if norm == "per_image":
-        flat = x.reshape(len(x), -1)
-        med = np.median(flat, axis=1, keepdims=True)
-        mad = 1.4826 * np.median(np.abs(flat - med), axis=1, keepdims=True)
-        std = flat.std(axis=1, keepdims=True)
-        scale = np.where(mad > 0, mad, np.where(std > 0, std, 1.0))
-        x = ((flat - med) / scale).reshape(x.shape).astype(np.float32)
-        x = np.clip(x, -20, 50)
-    if size is not None and x.shape[-2:] != (size, size) and len(x):
-        import torch
-        import torch.nn.functional as F
-
-        t = torch.from_numpy(np.ascontiguousarray(x))
-        if x.shape[-1] >= size and x.shape[-2] >= size:
+    shape = x.shape
+    t = torch.nan_to_num(torch.from_numpy(np.ascontiguousarray(x)), nan=0.0, posinf=0.0,
+                         neginf=0.0)  # a new tensor: the caller's array stays as it was
+    if norm == "per_image" and len(x):
+        t = t.reshape(len(x), -1)
+        flat = t.numpy()  # shares memory with t
+        med = _median_rows(flat)
+        t.sub_(torch.from_numpy(med)[:, None])
+        scale = 1.4826 * _median_rows(np.abs(flat))
+        bad = ~(scale > 0)
+        if bad.any():
+            std = flat[bad].std(axis=1)
+            scale[bad] = np.where(std > 0, std, 1.0)
+        t.div_(torch.from_numpy(scale.astype(np.float32))[:, None]).clamp_(-20, 50)
+        t = t.reshape(shape)
+    if size is not None and shape[-2:] != (size, size) and len(x):
+        if shape[-1] >= size and shape[-2] >= size:
             t = F.adaptive_avg_pool2d(t, (size, size))
         else:
             t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)
-        x = t.numpy()
-    return np.ascontiguousarray(x, dtype=np.float32)
+    return np.ascontiguousarray(t.numpy(), dtype=np.float32)
 
 
 def standardise_features(x: np.ndarray, *, mean=None, std=None):

@@ -53,18 +53,27 @@ def load_model(path):
 
 def predict_logits(model, x: np.ndarray, *, batch_size: int = 256,
                    device: str | None = None) -> np.ndarray:
-    """Logits ``(n, k)`` float32 for prepared inputs ``x``, in batches, without gradients."""
+    """Logits ``(n, k)`` float32 for prepared inputs ``x``, in batches, without gradients.
+
+    Image inputs ``(n, c, ny, nx)`` run in channels-last memory format (the model's
+    parameters are converted in place; their values and ``state_dict`` are unchanged).
+    """
     import torch
 
     from workbench.learn.fit import pick_device
 
     device = pick_device(device)
     model = model.to(device).eval()
+    images = np.ndim(x) == 4
+    if images:  # NHWC convolutions: ~1.8x faster for the ML-PPA CNNs on CPU (oneDNN)
+        model = model.to(memory_format=torch.channels_last)
     out = []
     with torch.inference_mode():
         for start in range(0, len(x), batch_size):
             xb = torch.from_numpy(np.ascontiguousarray(x[start:start + batch_size],
                                                        dtype=np.float32)).to(device)
+            if images:
+                xb = xb.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16,
                                 enabled=device.startswith("cuda")):
                 out.append(model(xb).float().cpu().numpy())
@@ -127,14 +136,64 @@ def _collection_features(coll, spec: dict) -> np.ndarray:
     return features_for(coll, source=spec.get("source"))
 
 
+def _prefetch(iterable, *, depth: int = 2) -> Iterator:
+    """Iterate over ``iterable`` in a background thread, keeping up to ``depth`` items
+    ready, so reading and preparing the next block overlaps the model's work on this one
+    (Zarr decompression, numpy partitions and torch kernels release the GIL).
+    Exceptions are re-raised in the consumer; abandoning the iterator stops the thread."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(obj) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(obj, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            for obj in iterable:
+                if not put((None, obj)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put((exc, None))
+            return
+        put((None, end))
+
+    th = threading.Thread(target=work, name="workbench-prefetch", daemon=True)
+    th.start()
+    try:
+        while True:
+            exc, obj = q.get()
+            if exc is not None:
+                raise exc
+            if obj is end:
+                return
+            yield obj
+    finally:
+        stop.set()
+        th.join(timeout=5)
+
+
 def predict_collection(coll, model_path, *, batch_size: int = 256, write: bool = True,
                        name: str = "predictions", device: str | None = None,
-                       progress=None) -> pd.DataFrame:
+                       progress=None, prefetch: bool = True) -> pd.DataFrame:
     """Predict every item of ``coll`` with the checkpoint at ``model_path``.
 
     Returns a DataFrame (one row per item, in catalog order) with ``id``, ``pred_<class>``
     probabilities and ``pred_label``; with ``write=True`` the columns are stored as the
     derived set ``name`` with provenance ``{checkpoint, checkpoint_sha256}``.
+
+    Images are read in blocks of ``batch_size`` contiguous rows, prepared vectorised, and
+    (``prefetch=True``) the next block is read and prepared in a background thread while
+    the model classifies the current one. ``progress(done, total)`` is called per block.
     """
     from workbench.core.provenance import made_by
     from workbench.learn.checkpoints import file_hash
@@ -153,12 +212,17 @@ def predict_collection(coll, model_path, *, batch_size: int = 256, write: bool =
         if prod not in coll.products:
             raise ModelError(f"the model was trained on product {prod!r}, which "
                              f"{coll.path} lacks", hint=f"products: {list(coll.products)}")
+
+        def prepared():
+            for b in coll.batches(batch_size, products=[prod]):
+                yield len(b), prepare_inputs(b.images, config)
+
         done = 0
-        for b in coll.batches(batch_size, products=[prod]):
-            x = prepare_inputs(b.images, config)
+        blocks = _prefetch(prepared()) if prefetch else prepared()
+        for n, x in blocks:  # with prefetch: the next block is read and prepared meanwhile
             probs.append(predict_proba(model, x, batch_size=batch_size, temperature=temp,
                                        device=device))
-            done += len(b)
+            done += n
             if progress is not None:
                 progress(done, len(coll))
     p = np.concatenate(probs) if probs else np.zeros((0, len(classes)))
