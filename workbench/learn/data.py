@@ -1,7 +1,7 @@
 """Torch datasets over a Collection product, with per-image robust normalisation.
 
-Images are scaled per item and channel so the background median is 0 and the bright end
-(the 99.5th percentile) is 1, NaN pixels become 0, and the grid is resized to ``size x size``
+Images are scaled per item and channel so the background median is 0 and the peak is 1,
+NaN pixels become 0, and the grid is resized to ``size x size``
 (area averaging when shrinking). Small surveys are read once into memory (the default when
 they fit in ``max_memory`` bytes); bigger ones are read item by item from the Zarr store.
 """
@@ -20,25 +20,27 @@ from workbench.core.errors import CollectionError
 __all__ = ["robust_normalise", "resize", "CollectionImages", "pick_product", "make_loader"]
 
 
-def robust_normalise(images: np.ndarray, *, high: float = 99.5) -> np.ndarray:
-    """Scale each image and channel: median -> 0, ``high`` percentile -> 1, NaN -> 0.
+def robust_normalise(images: np.ndarray) -> np.ndarray:
+    """Scale each image and channel: background median -> 0, peak -> 1, NaN -> 0.
 
-    ``images``: (n, c, ny, nx) float; returns float32 of the same shape, clipped to [-5, 5].
+    ``images``: (n, c, ny, nx) float; returns float32 of the same shape in [-1, 1]. The peak
+    (not a high percentile) sets the scale, as is usual for radio cutouts: a percentile
+    would blow compact sources (a few bright pixels) up far beyond extended ones and make
+    every point source look anomalous.
     """
     x = np.asarray(images, dtype=np.float32)
     flat = x.reshape(x.shape[0], x.shape[1], -1)
-    with np.errstate(all="ignore"):
-        import warnings
+    import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(flat, axis=2)
-            hi = np.nanpercentile(flat, high, axis=2)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(flat, axis=2)
+        hi = np.nanmax(flat, axis=2)
     med = np.nan_to_num(med)
     scale = np.nan_to_num(hi - med)
     scale = np.where(scale > 0, scale, 1.0)
     out = (x - med[:, :, None, None]) / scale[:, :, None, None]
-    return np.clip(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0), -5, 5).astype(np.float32)
+    return np.clip(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0), -1, 1).astype(np.float32)
 
 
 def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
@@ -123,7 +125,7 @@ class CollectionImages(Dataset):
     def describe(self) -> dict:
         return {"collection": str(self.coll.path), "product": self.product, "size": self.size,
                 "n_items": len(self), "n_channels": self.n_channels, "hash": self.content_hash(),
-                "normalisation": "robust: median->0, p99.5->1, clip [-5, 5]"}
+                "normalisation": "median->0, peak->1, clip [-1, 1]"}
 
 
 def make_loader(dataset: Dataset, *, batch_size: int = 256, shuffle: bool = False,
