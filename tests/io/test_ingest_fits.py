@@ -57,6 +57,16 @@ def test_degenerate_freq_stokes_cube(tmp_path):
     assert im.ra == pytest.approx(150.0, abs=1e-6)
 
 
+def test_degenerate_axes_with_zero_cdelt_keep_their_sky_position(tmp_path):
+    """CDELT3 = CDELT4 = 0 on length-1 FREQ/STOKES axes makes the full 4-D WCS matrix
+    singular; the celestial part must still be found."""
+    hdr = _wcs_header(naxis=4)
+    hdr["CDELT3"], hdr["CDELT4"] = 0.0, 0.0
+    im = read_fits_image(write(tmp_path / "zero_cdelt.fits", _img()[None, None], hdr))
+    assert im.ra == pytest.approx(150.0, abs=1e-6) and im.dec == pytest.approx(2.0, abs=1e-6)
+    assert im.pixscale_arcsec == pytest.approx(2.0) and im.notes == []
+
+
 def test_real_cube_asks_which_plane(tmp_path):
     data = np.stack([_img(0), _img(1), _img(2)])[None]
     p = write(tmp_path / "cube3.fits", data, _wcs_header(naxis=4))

@@ -135,20 +135,41 @@ def wcs_header(header):
     return out, odd
 
 
+_CELESTIAL = ("RA", "DEC", "GLON", "GLAT", "ELON", "ELAT", "SLON", "SLAT", "HPLN", "HPLT")
+
+
+def _celestial_wcs(hdr):
+    """The celestial part of a WCS. If the full WCS cannot be set up (e.g. a degenerate FREQ
+    or STOKES axis with CDELT = 0 makes the matrix singular), build it from the two
+    celestial axes alone."""
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        try:
+            w = WCS(hdr, naxis=None)
+            w.wcs.set()
+            return w.celestial
+        except Exception:
+            n = int(hdr.get("NAXIS", hdr.get("WCSAXES", 2)) or 2)
+            sky = [i for i in range(1, n + 1)
+                   if str(hdr.get(f"CTYPE{i}", "")).split("-")[0].upper() in _CELESTIAL]
+            if len(sky) != 2:
+                raise
+            return WCS(hdr, naxis=sky)
+
+
 def sky_from_header(header, shape, notes: list | None = None, path=None):
     """Celestial WCS, centre (ra, dec) in deg and pixel scale in arcsec, or Nones/NaN.
 
     A missing or broken WCS is noted (in ``notes``) and gives no sky position.
     """
-    from astropy.wcs import WCS, FITSFixedWarning
     from astropy.wcs.utils import proj_plane_pixel_scales
 
     notes = notes if notes is not None else []
     nan = float("nan")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FITSFixedWarning)
-            w = WCS(wcs_header(header)[0], naxis=None).celestial
+        w = _celestial_wcs(wcs_header(header)[0])
         if not w.has_celestial or w.naxis != 2:
             notes.append("no celestial WCS: no sky position")
             return None, nan, nan, nan
