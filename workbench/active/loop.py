@@ -114,6 +114,10 @@ class ActiveLoop:
         Items queued per round.
     classes : list of str, optional
         The scheme's classes (labels outside them are refused).
+    source : str, optional
+        Features of the ``head`` model and of the acquisition: ``auto`` (default: stored SSL
+        embeddings ``embedding-*`` if any, else pixels), ``pixels``, ``embedding-<hash>``
+        (see :func:`workbench.learn.pool_features.resolve_source`).
     """
 
     def __init__(self, coll, *, campaign=None, store=None, label_column: str | None = None,
@@ -220,9 +224,9 @@ class ActiveLoop:
 
     def _feats(self):
         if self._features is None:
-            from workbench.learn.pool_features import default_source, features_for
+            from workbench.learn.pool_features import features_for, resolve_source
 
-            self.source = self.source or default_source(self.coll)
+            self.source = resolve_source(self.coll, self.source)
             self._features = features_for(self.coll, source=self.source)
         return self._features
 

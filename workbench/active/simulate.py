@@ -24,11 +24,12 @@ __all__ = ["simulate_strategies", "labels_needed", "features_for_simulation",
 
 def features_for_simulation(coll, *, source: str | None = None, n_components: int = 32,
                             seed: int = 0) -> tuple[np.ndarray, str]:
-    """Features for the oracle runs: stored embeddings if any, else 16x16 pixels reduced
-    by PCA to ``n_components``. Returns ``(features (n, d), source description)``."""
-    from workbench.learn.pool_features import default_source, features_for, pca_reduce
+    """Features for the oracle runs: ``source`` as :func:`~workbench.learn.pool_features.
+    resolve_source` reads it (default ``auto``: stored embeddings if any, else 16x16 pixels);
+    pixels are reduced by PCA to ``n_components``. Returns ``(features (n, d), source)``."""
+    from workbench.learn.pool_features import features_for, pca_reduce, resolve_source
 
-    source = source or default_source(coll)
+    source = resolve_source(coll, source)
     x = features_for(coll, source=source)
     if source.startswith("pixels") and x.shape[1] > n_components:
         x = pca_reduce(x, n_components=n_components, seed=seed)

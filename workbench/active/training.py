@@ -90,6 +90,10 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
     arch : {"head", "mlppa"}
         An MLP on features (embeddings / small pixels) or the ML-PPA CNN on an image
         product (resampled to ``size`` x ``size``; ``depth`` convolutions).
+    source : str, optional
+        Features for ``arch="head"``: ``auto`` (default: stored ``embedding-*`` array if
+        any, else 16x16 pixels), ``pixels``, ``embedding``, ``embedding-<hash>`` or a full
+        source string (see :func:`workbench.learn.pool_features.resolve_source`).
     features : array (len(coll), d), optional
         Precomputed features for ``arch="head"`` (else from ``source``).
     holdout : float
@@ -108,7 +112,7 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
     from workbench.learn.fit import encode_labels, fit
     from workbench.learn.infer import predict_logits
     from workbench.learn.mlppa import MLPPA
-    from workbench.learn.pool_features import default_source, features_for
+    from workbench.learn.pool_features import features_for, resolve_source
 
     lab = resolve_labels(coll, labels=labels, label_column=label_column, campaign=campaign,
                          store=store)
@@ -135,7 +139,7 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
         x = model_inputs(coll, ids, cfg_in)
     elif arch == "head":
         if features is None:
-            source = source or default_source(coll)
+            source = resolve_source(coll, source)
             features = features_for(coll, source=source)
         pos = pd.Index(coll.ids).get_indexer(pd.Index(ids))
         _, mu, sd = standardise_features(features[pos][~held])

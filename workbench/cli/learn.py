@@ -21,6 +21,12 @@ def _echo_progress(rec: dict) -> None:
                f"train accuracy {rec['accuracy']:.3f}  ({rec['seconds']:.1f} s)", err=True)
 
 
+_FEATURES_HELP = ("Features of the head model: auto (stored SSL embeddings "
+                  "`embedding-*` if any, else pixels), pixels (16x16, PCA for al simulate), "
+                  "embedding (the newest stored), embedding-<hash>, or 'embedding:<array>' / "
+                  "'pixels:<product>:<size>'.")
+
+
 @click.command()
 @click.argument("collection", type=click.Path(exists=True, file_okay=False))
 @click.option("--label-column", help="Catalog column with the true class (oracle labels).")
@@ -33,8 +39,8 @@ def _echo_progress(rec: dict) -> None:
               show_default=True, help="ML-PPA input size (images are resampled to it).")
 @click.option("--depth", type=click.Choice(["2", "3"]), default="3", show_default=True,
               help="ML-PPA convolutions.")
-@click.option("--features", "source", help="Head input: 'embedding:<array>' or "
-              "'pixels:<product>:<size>' (default: embeddings if stored, else pixels).")
+@click.option("--features", "source", default="auto", show_default=True,
+              help=_FEATURES_HELP + " Used with --model head.")
 @click.option("--epochs", type=int, default=10, show_default=True)
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
@@ -55,14 +61,23 @@ def train(collection, label_column, campaign, arch, product, size, depth, source
 
     if bool(label_column) == bool(campaign):
         raise click.UsageError("give exactly one of --label-column or --campaign")
+    if arch == "mlppa" and source != "auto":
+        raise click.UsageError("--features is for --model head (mlppa reads an image product)")
     coll = _open(collection)
     res = train_classifier(coll, output, label_column=label_column, campaign=campaign,
                            arch=arch, product=product, size=int(size), depth=int(depth),
                            source=source, epochs=epochs, batch_size=batch_size, lr=lr,
                            holdout=holdout, seed=seed, device=device, progress=_echo_progress)
     m = res["metrics"]
-    click.echo(f"wrote {output} (device {res['device']}); held-out n={m.get('n')} "
-               f"accuracy={m.get('accuracy')} auroc={m.get('auroc')}")
+    report = Path(output).with_suffix(".json")
+    report.write_text(json.dumps({"checkpoint": str(output), "device": res["device"],
+                                  "input": res["config"]["input"] if arch == "mlppa" else
+                                  {"kind": "features", "source": res["config"]["input"]["source"]},
+                                  "metrics": m, "history": res["history"]}, indent=1,
+                                 default=str))
+    feats = "" if arch == "mlppa" else f"; features {res['config']['input']['source']}"
+    click.echo(f"wrote {output} and {report.name} (device {res['device']}{feats}); held-out "
+               f"n={m.get('n')} accuracy={m.get('accuracy')} auroc={m.get('auroc')}")
 
 
 @click.command()
@@ -106,7 +121,8 @@ def al():
 @click.option("--initial", type=int, default=10, show_default=True,
               help="Random labels to start from.")
 @click.option("--step", type=int, help="Labels per round (default budget/15, at least 5).")
-@click.option("--features", "source", help="'embedding:<array>' or 'pixels:<product>:<size>'.")
+@click.option("--features", "source", default="auto", show_default=True,
+              help=_FEATURES_HELP)
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also save the curves as PNG.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="JSON with per-strategy, per-seed learning curves and labels-needed table.")
@@ -157,7 +173,8 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
               show_default=True)
 @click.option("--queue-size", type=int, default=50, show_default=True)
 @click.option("--epochs", type=int, default=60, show_default=True)
-def al_round(collection, campaign, label_column, strategy, arch, queue_size, epochs):
+@click.option("--features", "source", default="auto", show_default=True, help=_FEATURES_HELP)
+def al_round(collection, campaign, label_column, strategy, arch, queue_size, epochs, source):
     """Run one active-learning round: labels -> retrain -> evaluate -> new queue."""
     from workbench.active.loop import ActiveLoop
 
@@ -165,7 +182,7 @@ def al_round(collection, campaign, label_column, strategy, arch, queue_size, epo
         raise click.UsageError("give exactly one of --label-column or --campaign")
     coll = _open(collection, "r+")
     loop = ActiveLoop(coll, campaign=campaign, label_column=label_column, arch=arch,
-                      strategy=strategy, queue_size=queue_size, epochs=epochs)
+                      strategy=strategy, queue_size=queue_size, epochs=epochs, source=source)
     rec = loop.run_round(progress=_echo_progress)
     m = rec["metrics"]
     click.echo(f"round {rec['round']} ({strategy}): trained on {rec['n_train']} labels, "

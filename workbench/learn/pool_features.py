@@ -1,9 +1,14 @@
 """Feature vectors for heads and active learning: stored embeddings, else small pixels.
 
 ``source`` strings name where the features come from, so a checkpoint can say it:
-``"embedding:<derived array>"`` (vectors an encoder stored with ``coll.add_array``) or
-``"pixels:<product>:<size>"`` (each image standardised and area-averaged to size x size,
-then flattened).
+``"embedding:<derived array>"`` (vectors an encoder stored with ``coll.add_array``, e.g.
+``embedding-<hash12>`` from ``workbench embed``) or ``"pixels:<product>:<size>"`` (each
+image standardised and area-averaged to size x size, then flattened).
+
+What users type (``--features`` of ``workbench train`` / ``workbench al ...``) is resolved
+by :func:`resolve_source`: ``auto`` (the newest stored ``embedding-*`` array, else pixels),
+``pixels``, ``embedding`` (the newest embeddings, required), ``embedding-<hash>`` (that
+array; a unique prefix of the hash is enough), or a full source string.
 """
 
 from __future__ import annotations
@@ -12,20 +17,71 @@ import numpy as np
 
 from workbench.core.errors import ModelError
 
-__all__ = ["features_for", "default_source", "pca_reduce"]
+__all__ = ["features_for", "default_source", "resolve_source", "embedding_arrays",
+           "pca_reduce"]
+
+
+def embedding_arrays(coll) -> list[str]:
+    """Names of the stored embedding arrays of ``coll`` (derived arrays named
+    ``embedding*``), newest first."""
+    root = getattr(coll, "_parent", None) or coll
+    arrays = [(k, v) for k, v in root.derived.items()
+              if v.get("type") == "array" and k.lower().startswith("embed")]
+    arrays.sort(key=lambda kv: ((kv[1].get("made_by") or {}).get("created") or "", kv[0]),
+                reverse=True)
+    return [k for k, _ in arrays]
 
 
 def default_source(coll, *, size: int = 16) -> str:
-    """An embedding array of ``coll`` if it has one (name containing 'embed'), else its
-    first image product downsampled to ``size`` x ``size``."""
-    root = getattr(coll, "_parent", None) or coll
-    arrays = [k for k, v in root.derived.items() if v.get("type") == "array"]
-    emb = [k for k in arrays if "embed" in k.lower()]
+    """The newest embedding array of ``coll`` if it has one (``embedding-<hash>`` written by
+    ``workbench embed``), else its first image product downsampled to ``size`` x ``size``."""
+    emb = embedding_arrays(coll)
     if emb:
-        return f"embedding:{sorted(emb)[0]}"
+        return f"embedding:{emb[0]}"
+    return _pixels(coll, size)
+
+
+def _pixels(coll, size: int) -> str:
     if not coll.products:
         raise ModelError("the Collection has neither embeddings nor images", path=coll.path)
     return f"pixels:{next(iter(coll.products))}:{size}"
+
+
+def resolve_source(coll, features: str | None = "auto", *, size: int = 16) -> str:
+    """Turn a ``--features`` choice into a source string for :func:`features_for`.
+
+    Parameters
+    ----------
+    coll : Collection
+    features : {"auto", "pixels", "embedding", "embedding-<hash>"} or source string
+        ``auto``/None: newest stored embeddings, else pixels. ``pixels``: the first image
+        product at ``size`` x ``size``. ``embedding``: the newest stored embeddings (an
+        error when there are none). ``embedding-<hash>``: that derived array (a unique
+        prefix is enough). ``embedding:<array>`` / ``pixels:<product>:<size>``: as given.
+    """
+    f = "auto" if features is None else str(features).strip()
+    if f == "auto":
+        return default_source(coll, size=size)
+    if f == "pixels":
+        return _pixels(coll, size)
+    if ":" in f:
+        return f
+    emb = embedding_arrays(coll)
+    if f == "embedding":
+        if not emb:
+            raise ModelError("the Collection has no stored embeddings", path=coll.path,
+                             hint="run `workbench train-ssl` and `workbench embed` first, or "
+                                  "use --features pixels")
+        return f"embedding:{emb[0]}"
+    if f.startswith("embed"):
+        hits = [k for k in emb if k == f] or [k for k in emb if k.startswith(f)]
+        if len(hits) == 1:
+            return f"embedding:{hits[0]}"
+        raise ModelError(f"{'several' if hits else 'no'} stored embedding arrays match {f!r}",
+                         path=coll.path, hint=f"stored embeddings: {emb or 'none'} (run "
+                                              "`workbench embed` to make them)")
+    raise ModelError(f"unknown features {f!r}", hint="use auto, pixels, embedding, "
+                     "embedding-<hash>, 'embedding:<array>' or 'pixels:<product>:<size>'")
 
 
 def features_for(coll, *, source: str | None = None, batch_size: int = 512) -> np.ndarray:
