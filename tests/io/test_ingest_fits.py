@@ -165,7 +165,7 @@ def test_size_policy_and_catalog_join(tmp_path):
     write(src / "big.fits", _img(0, 24), _wcs_header(n=24))
     write(src / "small.fits", _img(1, 16), _wcs_header(n=16))
     write(src / "nocat.fits", _img(2, 20), _wcs_header(n=20))
-    pd.DataFrame({"filename": ["big.fits", "small.fits", "ghost.fits"], "label": ["FRI", "FRII", "x"],
+    pd.DataFrame({"filename": ["big.fits", "small", "ghost.fits"], "label": ["FRI", "FRII", "x"],
                   "ra": [1.0, 2.0, 3.0]}).to_csv(tmp_path / "cat.csv", index=False)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")

@@ -258,6 +258,8 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
         raise FITSError(f"image has {data.ndim} dimensions after dropping length-1 axes",
                         path=path)
     finite = np.isfinite(data)
+    if not finite.all():
+        data = np.where(finite, data, np.float32(np.nan))  # +-inf are blanks too
     if not finite.any():
         raise FITSError("image is all NaN/blank", path=path, hint="nothing to show; remove it")
     if not allow_constant:

@@ -69,11 +69,13 @@ def expand_paths(paths: Iterable) -> list[Path]:
 
 
 def _stem(name: str) -> str:
-    base = os.path.basename(str(name))
+    """File name without folder and FITS suffix; names with dots (``J0123.4+5678``) and
+    catalogue entries given without a suffix keep everything else."""
+    base = os.path.basename(str(name).strip())
     for suf in sorted(FITS_SUFFIXES, key=len, reverse=True):
         if base.lower().endswith(suf):
             return base[: -len(suf)]
-    return os.path.splitext(base)[0]
+    return base
 
 
 def _catalog_by_file(catalog) -> tuple[pd.DataFrame, str]:
