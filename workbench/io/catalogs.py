@@ -45,8 +45,12 @@ def read_table(path) -> pd.DataFrame:
                     df[c] = df[c].map(lambda b: b.decode("utf-8", "replace").strip()
                                       if isinstance(b, bytes) else b)
             return df
-        sep = "\t" if suffix == ".tsv" else None
-        return pd.read_csv(path, sep=sep, engine="python", comment="#", skipinitialspace=True)
+        if suffix in (".csv", ".csv.gz"):
+            return pd.read_csv(path, comment="#", skipinitialspace=True)
+        if suffix in (".tsv", ".tsv.gz"):
+            return pd.read_csv(path, sep="\t", comment="#", skipinitialspace=True)
+        # anything else: let the sniffer find the delimiter (commas, tabs, spaces)
+        return pd.read_csv(path, sep=None, engine="python", comment="#", skipinitialspace=True)
     except CatalogError:
         raise
     except Exception as exc:
