@@ -203,13 +203,13 @@ def bench_al(args) -> dict:
         sets.append(("mirabest", c, lab))
     for name, c, lab in sets:
         keep = np.array([v is not None and v == v for v in lab])
-        x, src = features_for_simulation(c)
+        x, src = features_for_simulation(c, source=args.features)
         res = simulate_strategies(x[keep], lab[keep], strategies=strategies,
                                   budget=args.budget, seeds=args.seeds,
                                   progress=lambda m: print("  ", m, flush=True))
         res["features"] = src
         OUT.mkdir(parents=True, exist_ok=True)
-        plot_learning_curves(res, OUT / f"al_{name}.png", title=f"{name} ({src})")
+        plot_learning_curves(res, OUT / f"al_{name}{args.tag}.png", title=f"{name} ({src})")
         out[name] = res
         print(f"{name}: target (random's final accuracy) "
               f"{res['labels_needed']['target_accuracy']}")
@@ -235,6 +235,10 @@ def main():
     ap.add_argument("--sim", default="/tmp/sim")
     ap.add_argument("--mirabest", default="/tmp/mb")
     ap.add_argument("--strategies", default="random,margin,entropy,bald,coreset")
+    ap.add_argument("--features", default="auto",
+                    help="AL features: auto (stored SSL embeddings if any, else pixels+PCA), "
+                         "pixels, embedding-<hash>")
+    ap.add_argument("--tag", default="", help="suffix of the result files (e.g. -ssl)")
     ap.add_argument("--budget", type=int, default=300)
     ap.add_argument("--seeds", type=int, default=3)
     args = ap.parse_args()
@@ -244,8 +248,8 @@ def main():
         result["inference"] = bench_inference(args)
     if args.al:
         result["active_learning"] = bench_al(args)
-    (OUT / "bench_learn.json").write_text(json.dumps(result, indent=1, default=str))
-    print(f"wrote {OUT / 'bench_learn.json'}")
+    (OUT / f"bench_learn{args.tag}.json").write_text(json.dumps(result, indent=1, default=str))
+    print(f"wrote {OUT / f'bench_learn{args.tag}.json'}")
 
 
 if __name__ == "__main__":

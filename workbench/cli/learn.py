@@ -93,6 +93,7 @@ def predict(collection, model_path, batch_size, name, device):
     (provenance: the checkpoint's SHA-256)."""
     import time
 
+    import workbench.learn.checkpoints  # noqa: F401 - imports torch before the clock starts
     from workbench.learn.infer import predict_collection
 
     coll = _open(collection, "r+")
@@ -101,7 +102,7 @@ def predict(collection, model_path, batch_size, name, device):
     dt = time.perf_counter() - t0
     counts = df["pred_label"].value_counts().to_dict()
     click.echo(f"predicted {len(df)} items in {dt:.2f} s ({len(df) / max(dt, 1e-9):.1f} "
-               f"items/s); columns {[c for c in df.columns if c != 'id']}; labels {counts}")
+               f"items/s, model load and column write included); columns {[c for c in df.columns if c != 'id']}; labels {counts}")
 
 
 @click.group()
