@@ -220,7 +220,7 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
         try:
             with fits.open(path, memmap=False, ignore_missing_simple=True) as hdul:
                 idx, h = _pick_hdu(hdul, path, hdu)
-                header = h.header.copy()
+                header = h.header
                 raw = h.data
                 if raw is None:
                     raise FITSError(f"HDU {idx} has no data", path=path)
@@ -235,7 +235,8 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
                                 hint="download or copy it again") from exc
             raise FITSError(f"cannot be read as FITS ({exc})", path=path,
                             hint="the file may be truncated or not FITS; download it again") from exc
-    if wcs_header(header)[1]:
+    wcs_hdr, odd_cards = wcs_header(header)
+    if odd_cards:
         notes.append("non-standard header cards (tolerated)")
     for w in caught:
         if issubclass(w.category, VerifyWarning):
@@ -267,7 +268,7 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
         if vals.min() == vals.max():
             raise FITSError(f"image is constant (every pixel = {vals.min():g})", path=path,
                             hint="nothing to show; remove it")
-    wcs, ra, dec, scale = sky_from_header(header, data.shape, notes, path)
+    wcs, ra, dec, scale = sky_from_header(wcs_hdr, data.shape, notes, path)
     return FitsImage(data=np.ascontiguousarray(data, dtype=np.float32), header=header, hdu=idx,
                      path=str(path), wcs=wcs, ra=ra, dec=dec, pixscale_arcsec=scale,
                      bunit=str(header.get("BUNIT", "")), notes=notes)
