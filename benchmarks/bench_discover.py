@@ -178,7 +178,10 @@ def _pipeline_child(which, n, outdir, q):
         n_cl = int(cl.labels_.max() + 1)
     total = time.perf_counter() - t
     np.save(Path(outdir) / f"{which}_{n}.npy", xy)
-    q.put({"wall_s": round(total, 1), "map_s": round(t_map, 1), "n_clusters": int(n_cl),
+    ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(r.ru_utime + r.ru_stime for r in ru)
+    q.put({"wall_s": round(total, 1), "map_s": round(t_map, 1), "cpu_s": round(cpu, 1),
+           "n_clusters": int(n_cl),
            "glosh_finite": bool(np.isfinite(glosh).all()),
            "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)})
 

@@ -73,6 +73,10 @@ class UMAPMap(_Reduced):
         Reduce with PCA first (see the module notes).
     random_state : int or None
         Seed; None lets umap-learn run its parallel (non-reproducible) path.
+    parallel : bool or "auto"
+        umap-learn runs single-threaded when seeded. ``"auto"`` drops the seed above 20,000
+        items (multi-threaded, not bit-reproducible; ``seeded_`` records which) so big maps
+        use every core; False always seeds, True never does.
     low_memory : bool
         umap-learn's low-memory nearest-neighbour descent.
     """
@@ -81,13 +85,15 @@ class UMAPMap(_Reduced):
 
     def __init__(self, *, n_neighbors: int = 15, min_dist: float = 0.1,
                  metric: str = "euclidean", n_epochs: int | None = None,
-                 pca_components="auto", random_state: int | None = 0, low_memory: bool = True):
+                 pca_components="auto", random_state: int | None = 0, parallel="auto",
+                 low_memory: bool = True):
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
         self.metric = metric
         self.n_epochs = n_epochs
         self.pca_components = pca_components
         self.random_state = random_state
+        self.parallel = parallel
         self.low_memory = low_memory
 
     def fit(self, X, y=None) -> UMAPMap:
@@ -95,9 +101,12 @@ class UMAPMap(_Reduced):
 
         X = _check(X)
         Xr = self._reduce_fit(X)
+        par = self.parallel is True or (self.parallel == "auto" and len(X) > 20000)
+        seed = None if par else self.random_state
+        self.seeded_ = seed is not None
         self.umap_ = umap.UMAP(n_neighbors=min(self.n_neighbors, len(X) - 1),
                                min_dist=self.min_dist, metric=self.metric,
-                               n_epochs=self.n_epochs, random_state=self.random_state,
+                               n_epochs=self.n_epochs, random_state=seed,
                                low_memory=self.low_memory, n_components=2,
                                transform_seed=0 if self.random_state is None else self.random_state)
         import warnings
