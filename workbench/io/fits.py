@@ -17,7 +17,8 @@ import numpy as np
 
 from workbench.core.errors import FITSError
 
-__all__ = ["FitsImage", "read_fits_image", "sky_from_header", "fit_to_shape"]
+__all__ = ["FitsImage", "read_fits_image", "require_file", "sky_from_header", "fit_to_shape",
+           "pick_image_hdu", "squeeze_to_2d", "wcs_header"]
 
 
 @dataclass
@@ -62,7 +63,7 @@ def _axis_names(header, naxis: int) -> list[str]:
             for i in range(1, naxis + 1)]
 
 
-def _pick_hdu(hdul, path, hdu):
+def pick_image_hdu(hdul, path, hdu):
     if hdu is not None:
         try:
             h = hdul[hdu]
@@ -78,7 +79,7 @@ def _pick_hdu(hdul, path, hdu):
                     hint="is it a table? pass a file that holds an image")
 
 
-def _to_2d(data: np.ndarray, header, path, channel) -> np.ndarray:
+def squeeze_to_2d(data: np.ndarray, header, path, channel) -> np.ndarray:
     """Drop length-1 axes (FREQ/STOKES planes); choose a plane of a real cube by ``channel``."""
     naxis = data.ndim
     names = _axis_names(header, naxis)[::-1]  # numpy order: last FITS axis first
@@ -186,6 +187,16 @@ def sky_from_header(header, shape, notes: list | None = None, path=None):
         return None, nan, nan, nan
 
 
+def require_file(path, error=FITSError) -> Path:
+    """``path`` as a Path; ``error`` (naming the file) if it is missing or has zero bytes."""
+    path = Path(path)
+    if not path.is_file():
+        raise error("no such file", path=path)
+    if path.stat().st_size == 0:
+        raise error("is empty (zero bytes)", path=path)
+    return path
+
+
 def read_fits_image(path, *, hdu=None, channel: int | None = None,
                     allow_constant: bool = False) -> FitsImage:
     """Read one 2-D image from a FITS file.
@@ -209,17 +220,13 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
     from astropy.io import fits
     from astropy.io.fits.verify import VerifyWarning
 
-    path = Path(path)
-    if not path.exists():
-        raise FITSError("no such file", path=path)
-    if path.stat().st_size == 0:
-        raise FITSError("is empty (zero bytes)", path=path)
+    path = require_file(path)
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with fits.open(path, memmap=False, ignore_missing_simple=True) as hdul:
-                idx, h = _pick_hdu(hdul, path, hdu)
+                idx, h = pick_image_hdu(hdul, path, hdu)
                 header = h.header
                 raw = h.data
                 if raw is None:
@@ -254,7 +261,7 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
             data[raw == blank] = np.nan
     else:
         data = raw.astype(np.float32, copy=False)
-    data = _to_2d(data, header, path, channel)
+    data = squeeze_to_2d(data, header, path, channel)
     if data.ndim != 2:
         raise FITSError(f"image has {data.ndim} dimensions after dropping length-1 axes",
                         path=path)

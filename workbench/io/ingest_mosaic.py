@@ -25,7 +25,7 @@ from workbench.core.errors import CatalogError, FITSError, InputError
 from workbench.core.kinds import BASE_COLUMNS, RADIO
 from workbench.io import _axes
 from workbench.io.catalogs import find_radec, read_table, sky_positions
-from workbench.io.fits import _pick_hdu, _to_2d, sky_from_header
+from workbench.io.fits import pick_image_hdu, require_file, sky_from_header, squeeze_to_2d
 from workbench.io.progress import progress_bar
 
 __all__ = ["MosaicImage", "MosaicIngestReport", "open_mosaic", "ingest_mosaic", "is_memmapped"]
@@ -127,11 +127,7 @@ def open_mosaic(path, *, hdu=None, channel: int | None = None):
     """
     from astropy.io import fits
 
-    path = Path(path)
-    if not path.exists():
-        raise FITSError("no such file", path=path)
-    if path.stat().st_size == 0:
-        raise FITSError("is empty (zero bytes)", path=path)
+    path = require_file(path)
     try:
         hdul = fits.open(path, memmap=True, do_not_scale_image_data=True,
                          ignore_missing_simple=True)
@@ -140,7 +136,7 @@ def open_mosaic(path, *, hdu=None, channel: int | None = None):
                         hint="the file may be truncated or not FITS") from exc
     img = None
     try:
-        idx, h = _pick_hdu(hdul, path, hdu)
+        idx, h = pick_image_hdu(hdul, path, hdu)
         header = h.header
         notes = []
         if isinstance(h, fits.CompImageHDU):
@@ -155,7 +151,7 @@ def open_mosaic(path, *, hdu=None, channel: int | None = None):
                             hint="the file may be truncated; download it again") from exc
         if raw is None or raw.ndim < 2 or 0 in raw.shape:
             raise FITSError(f"HDU {idx} holds no 2-D image", path=path)
-        data = _to_2d(raw, header, path, channel)
+        data = squeeze_to_2d(raw, header, path, channel)
         wcs, _, _, scale = sky_from_header(header, data.shape, notes, path)
         if wcs is None:
             raise FITSError("has no usable celestial WCS: catalogue positions cannot be placed",

@@ -37,7 +37,7 @@ from workbench.core.errors import BatchError, FITSError, InputError, WorkbenchEr
 from workbench.core.kinds import LENS
 from workbench.io import _axes
 from workbench.io.batching import BatchBuffer
-from workbench.io.fits import fit_to_shape, sky_from_header
+from workbench.io.fits import fit_to_shape, require_file, sky_from_header
 from workbench.io.ingest_fits import FITS_SUFFIXES, _stem, expand_paths
 from workbench.io.progress import progress_bar
 
@@ -163,11 +163,7 @@ def read_band_planes(path) -> list[_Plane]:
     """
     from astropy.io import fits
 
-    path = Path(path)
-    if not path.exists():
-        raise FITSError("no such file", path=path)
-    if path.stat().st_size == 0:
-        raise FITSError("is empty (zero bytes)", path=path)
+    path = require_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
