@@ -28,17 +28,18 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from workbench.core.errors import CollectionError, OutputError, ReadOnlyError
-from workbench.core.kinds import BASE_COLUMNS, KINDS
+from workbench.core.kinds import BASE_COLUMNS
 from workbench.core.provenance import made_by
 from workbench.io import _axes
-from workbench.io._atomic import atomic_write_bytes, fsync_dir
+from workbench.io._appender import Appender
+from workbench.io._atomic import atomic_write_bytes
+from workbench.io.collection_types import Batch, Item, ProductSpec
 
 __all__ = ["Collection", "Item", "Batch", "ProductSpec", "open", "create"]
 
@@ -46,78 +47,6 @@ FORMAT = "workbench-collection"
 FORMAT_VERSION = 1
 MANIFEST = "collection.json"
 LOCKFILE = ".lock"
-#: Target size of one compressed chunk before compression (bytes).
-_CHUNK_BYTES = 2 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ProductSpec:
-    """Shape of one image product: ``channels`` names, and the pixel grid ``(ny, nx)``.
-
-    ``units`` is a free string (``"Jy/beam"``, ``"sigma"``) and ``axes`` a hint of what the
-    pixel grid means (``"sky"`` for maps, ``"dm,time"`` for DM-time images, ...).
-    """
-
-    channels: tuple[str, ...]
-    shape: tuple[int, int]
-    units: str = ""
-    axes: str = ""
-
-    @property
-    def full_shape(self) -> tuple[int, int, int]:
-        return (len(self.channels), *self.shape)
-
-    def to_json(self) -> dict:
-        return {"channels": list(self.channels), "shape": list(self.shape),
-                "units": self.units, "axes": self.axes}
-
-    @classmethod
-    def from_json(cls, d: Mapping) -> ProductSpec:
-        return cls(tuple(d["channels"]), tuple(int(s) for s in d["shape"]),
-                   d.get("units", ""), d.get("axes", ""))
-
-
-@dataclass
-class Item:
-    """One item of a Collection.
-
-    Attributes
-    ----------
-    images : dict of str -> ndarray
-        Product name -> float32 array of shape ``(n_channels, ny, nx)``; a single-channel
-        product is given as ``(ny, nx)``.
-    meta : pandas.Series
-        The item's catalog row (with derived columns).
-    axes : dict of str -> dict
-        Product name -> physical coordinates of its pixel grid, where known: for sky maps
-        ``{"wcs", "ra", "dec", "pixscale_arcsec"}`` (deg, arrays of shape (ny, nx)); for
-        linear grids one 1-D array per axis named by the axis (e.g. ``"dm"`` for the rows
-        in pc cm^-3 and ``"time"`` for the columns in s) plus ``"units"``.
-    """
-
-    id: str
-    index: int
-    images: dict
-    meta: pd.Series
-    axes: dict = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        shapes = {k: tuple(v.shape) for k, v in self.images.items()}
-        return f"Item(id={self.id!r}, index={self.index}, kind={self.meta.get('kind')!r}, images={shapes})"
-
-
-@dataclass
-class Batch:
-    """A block of items: ``ids``, ``indices`` (positions in the Collection), ``catalog``
-    (rows) and ``images`` (product -> array of shape ``(n, n_channels, ny, nx)``)."""
-
-    ids: list
-    indices: np.ndarray
-    catalog: pd.DataFrame
-    images: dict
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
 
 def _check_path_writable(path: Path) -> None:
@@ -130,133 +59,6 @@ def _check_path_writable(path: Path) -> None:
     if not os.access(parent, os.W_OK):
         raise OutputError("cannot write here", path=path,
                           hint="choose an output folder you have write access to")
-
-
-def _normalise_catalog(df: pd.DataFrame, kind: str | None) -> pd.DataFrame:
-    df = df.copy()
-    if "id" not in df.columns:
-        raise CollectionError("catalog rows need an 'id' column")
-    if kind is not None and "kind" not in df.columns:
-        df["kind"] = kind
-    for col, dtype in BASE_COLUMNS.items():
-        if col not in df.columns:
-            df[col] = pd.Series([pd.NA if dtype in ("string", "Int64") else np.nan] * len(df),
-                                index=df.index)
-        df[col] = df[col].astype(dtype)
-    bad = set(df["kind"].dropna()) - set(KINDS)
-    if bad:
-        raise CollectionError(f"unknown item kind(s) {sorted(bad)}; known kinds: {list(KINDS)}")
-    order = list(BASE_COLUMNS) + [c for c in df.columns if c not in BASE_COLUMNS]
-    return df[order].reset_index(drop=True)
-
-
-def _concat_catalogs(a: pd.DataFrame | None, b: pd.DataFrame) -> pd.DataFrame:
-    if a is None or len(a) == 0:
-        return b.reset_index(drop=True)
-    return pd.concat([a, b], ignore_index=True, sort=False)
-
-
-class _Appender:
-    """Collects batches of one append; commits them with one manifest replace."""
-
-    def __init__(self, coll: Collection):
-        self._coll = coll
-        self._segments: list[tuple[str, int]] = []
-        self._catalogs: list[pd.DataFrame] = []
-        self._ids: set[str] = set()
-        self.n_added = 0
-
-    def add(self, catalog: pd.DataFrame, images: Mapping[str, np.ndarray],
-            axes: Mapping[str, list] | None = None, *, kind: str | None = None) -> None:
-        """Stage one batch.
-
-        Parameters
-        ----------
-        catalog : DataFrame
-            One row per item, with at least ``id``; ``kind`` defaults to ``kind``.
-        images : dict of product -> array
-            Arrays of shape ``(n, n_channels, ny, nx)`` (or ``(n, ny, nx)`` for
-            single-channel products) matching the Collection's product specs; a product
-            left out is stored as NaN.
-        axes : dict of product -> list, optional
-            Per item, an axes description (see :mod:`workbench.io._axes`) or None.
-        """
-        coll = self._coll
-        n = len(catalog)
-        if n == 0:
-            return
-        cat = _normalise_catalog(catalog, kind)
-        ids = cat["id"].astype(str)
-        if ids.duplicated().any():
-            raise CollectionError(f"duplicate ids in batch: {sorted(set(ids[ids.duplicated()]))[:5]}",
-                                  path=coll.path)
-        clash = (set(ids) & self._ids) | (set(ids) & coll._id_set())
-        if clash:
-            raise CollectionError(f"ids already in the Collection: {sorted(clash)[:5]}",
-                                  path=coll.path, hint="ids must be unique")
-        unknown = set(images) - set(coll.products)
-        if unknown:
-            raise CollectionError(f"unknown product(s) {sorted(unknown)}; this Collection has "
-                                  f"{sorted(coll.products)}", path=coll.path)
-        arrays = {}
-        for name, spec in coll.products.items():
-            if name in images:
-                arr = np.asarray(images[name], dtype=np.float32)
-                if arr.ndim == 3 and len(spec.channels) == 1:
-                    arr = arr[:, None]
-                if arr.shape != (n, *spec.full_shape):
-                    raise CollectionError(
-                        f"product {name!r} has shape {arr.shape[1:]} per item, expected "
-                        f"{spec.full_shape}", path=coll.path)
-            else:
-                arr = np.full((n, *spec.full_shape), np.nan, np.float32)
-            arrays[name] = arr
-        axes = dict(axes or {})
-        for name, lst in axes.items():
-            if len(lst) != n:
-                raise CollectionError(f"axes for {name!r} has {len(lst)} entries for {n} items")
-        seg_name = f"seg-{uuid.uuid4().hex[:12]}"
-        tmp = coll.path / "segments" / f".tmp-{seg_name}"
-        tmp.mkdir(parents=True)
-        import zarr  # local: zarr import is not free
-        from zarr.codecs import BloscCodec
-
-        for name, arr in arrays.items():
-            per_item = int(np.prod(arr.shape[1:])) * 4
-            chunk_items = int(max(1, min(n, _CHUNK_BYTES // max(per_item, 1))))
-            z = zarr.create_array(
-                store=str(tmp / f"{name}.zarr"), shape=arr.shape, dtype="float32",
-                chunks=(chunk_items, *arr.shape[1:]), fill_value=np.nan,
-                compressors=BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),
-            )
-            z[...] = arr
-        axes_df = pd.DataFrame({name: [_axes.dumps(a) for a in axes.get(name, [None] * n)]
-                                for name in coll.products})
-        axes_df.to_parquet(tmp / "axes.parquet", index=False)
-        fsync_dir(tmp)
-        os.rename(tmp, coll.path / "segments" / seg_name)
-        self._segments.append((seg_name, n))
-        self._catalogs.append(cat)
-        self._ids |= set(ids)
-        self.n_added += n
-
-    def _discard(self) -> None:
-        for seg, _ in self._segments:
-            shutil.rmtree(self._coll.path / "segments" / seg, ignore_errors=True)
-        self._segments.clear()
-
-    def _commit(self) -> None:
-        if not self._segments:
-            return
-        coll = self._coll
-        cat = coll._base_catalog()
-        for c in self._catalogs:
-            cat = _concat_catalogs(cat, c)
-        manifest = json.loads(json.dumps(coll._manifest))
-        manifest["segments"] = manifest["segments"] + [
-            {"name": s, "n": n} for s, n in self._segments]
-        manifest["n_items"] = int(len(cat))
-        coll._write_catalog_and_manifest(cat, manifest)
 
 
 class Collection:
@@ -427,7 +229,7 @@ class Collection:
 
     # ------------------------------------------------------------------ appending
     @contextlib.contextmanager
-    def appender(self) -> Iterator[_Appender]:
+    def appender(self) -> Iterator[Appender]:
         """Append several batches as one transaction.
 
         >>> with coll.appender() as app:          # doctest: +SKIP
@@ -440,7 +242,7 @@ class Collection:
         self._require_writable()
         with self._lock():
             self._load_manifest()
-            app = _Appender(self)
+            app = Appender(self)
             try:
                 yield app
             except BaseException:
@@ -452,7 +254,7 @@ class Collection:
                axes: Mapping[str, list] | None = None, *, kind: str | None = None) -> int:
         """Append one batch of items atomically; returns the number added.
 
-        See :meth:`_Appender.add` for the arguments.
+        See :meth:`Appender.add` for the arguments.
         """
         with self.appender() as app:
             app.add(catalog, images, axes, kind=kind)

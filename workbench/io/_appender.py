@@ -1,0 +1,154 @@
+"""Staging and committing the batches of one append to a Collection (see
+:meth:`workbench.io.collection.Collection.appender`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from workbench.core.errors import CollectionError
+from workbench.core.kinds import BASE_COLUMNS, KINDS
+from workbench.io import _axes
+from workbench.io._atomic import fsync_dir
+
+if TYPE_CHECKING:
+    from workbench.io.collection import Collection
+
+__all__ = ["Appender", "normalise_catalog"]
+
+#: Target size of one chunk before compression (bytes).
+CHUNK_BYTES = 2 * 1024 * 1024
+
+
+def normalise_catalog(df: pd.DataFrame, kind: str | None) -> pd.DataFrame:
+    df = df.copy()
+    if "id" not in df.columns:
+        raise CollectionError("catalog rows need an 'id' column")
+    if kind is not None and "kind" not in df.columns:
+        df["kind"] = kind
+    for col, dtype in BASE_COLUMNS.items():
+        if col not in df.columns:
+            df[col] = pd.Series([pd.NA if dtype in ("string", "Int64") else np.nan] * len(df),
+                                index=df.index)
+        df[col] = df[col].astype(dtype)
+    bad = set(df["kind"].dropna()) - set(KINDS)
+    if bad:
+        raise CollectionError(f"unknown item kind(s) {sorted(bad)}; known kinds: {list(KINDS)}")
+    order = list(BASE_COLUMNS) + [c for c in df.columns if c not in BASE_COLUMNS]
+    return df[order].reset_index(drop=True)
+
+
+def _concat_catalogs(a: pd.DataFrame | None, b: pd.DataFrame) -> pd.DataFrame:
+    if a is None or len(a) == 0:
+        return b.reset_index(drop=True)
+    return pd.concat([a, b], ignore_index=True, sort=False)
+
+
+class Appender:
+    """Collects batches of one append; commits them with one manifest replace."""
+
+    def __init__(self, coll: Collection):
+        self._coll = coll
+        self._segments: list[tuple[str, int]] = []
+        self._catalogs: list[pd.DataFrame] = []
+        self._ids: set[str] = set()
+        self.n_added = 0
+
+    def add(self, catalog: pd.DataFrame, images: Mapping[str, np.ndarray],
+            axes: Mapping[str, list] | None = None, *, kind: str | None = None) -> None:
+        """Stage one batch.
+
+        Parameters
+        ----------
+        catalog : DataFrame
+            One row per item, with at least ``id``; ``kind`` defaults to ``kind``.
+        images : dict of product -> array
+            Arrays of shape ``(n, n_channels, ny, nx)`` (or ``(n, ny, nx)`` for
+            single-channel products) matching the Collection's product specs; a product
+            left out is stored as NaN.
+        axes : dict of product -> list, optional
+            Per item, an axes description (see :mod:`workbench.io._axes`) or None.
+        """
+        coll = self._coll
+        n = len(catalog)
+        if n == 0:
+            return
+        cat = normalise_catalog(catalog, kind)
+        ids = cat["id"].astype(str)
+        if ids.duplicated().any():
+            raise CollectionError(f"duplicate ids in batch: {sorted(set(ids[ids.duplicated()]))[:5]}",
+                                  path=coll.path)
+        clash = (set(ids) & self._ids) | (set(ids) & coll._id_set())
+        if clash:
+            raise CollectionError(f"ids already in the Collection: {sorted(clash)[:5]}",
+                                  path=coll.path, hint="ids must be unique")
+        unknown = set(images) - set(coll.products)
+        if unknown:
+            raise CollectionError(f"unknown product(s) {sorted(unknown)}; this Collection has "
+                                  f"{sorted(coll.products)}", path=coll.path)
+        arrays = {}
+        for name, spec in coll.products.items():
+            if name in images:
+                arr = np.asarray(images[name], dtype=np.float32)
+                if arr.ndim == 3 and len(spec.channels) == 1:
+                    arr = arr[:, None]
+                if arr.shape != (n, *spec.full_shape):
+                    raise CollectionError(
+                        f"product {name!r} has shape {arr.shape[1:]} per item, expected "
+                        f"{spec.full_shape}", path=coll.path)
+            else:
+                arr = np.full((n, *spec.full_shape), np.nan, np.float32)
+            arrays[name] = arr
+        axes = dict(axes or {})
+        for name, lst in axes.items():
+            if len(lst) != n:
+                raise CollectionError(f"axes for {name!r} has {len(lst)} entries for {n} items")
+        seg_name = f"seg-{uuid.uuid4().hex[:12]}"
+        tmp = coll.path / "segments" / f".tmp-{seg_name}"
+        tmp.mkdir(parents=True)
+        import zarr  # local: zarr import is not free
+        from zarr.codecs import BloscCodec
+
+        for name, arr in arrays.items():
+            per_item = int(np.prod(arr.shape[1:])) * 4
+            chunk_items = int(max(1, min(n, CHUNK_BYTES // max(per_item, 1))))
+            z = zarr.create_array(
+                store=str(tmp / f"{name}.zarr"), shape=arr.shape, dtype="float32",
+                chunks=(chunk_items, *arr.shape[1:]), fill_value=np.nan,
+                compressors=BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),
+            )
+            z[...] = arr
+        axes_df = pd.DataFrame({name: [_axes.dumps(a) for a in axes.get(name, [None] * n)]
+                                for name in coll.products})
+        axes_df.to_parquet(tmp / "axes.parquet", index=False)
+        fsync_dir(tmp)
+        os.rename(tmp, coll.path / "segments" / seg_name)
+        self._segments.append((seg_name, n))
+        self._catalogs.append(cat)
+        self._ids |= set(ids)
+        self.n_added += n
+
+    def _discard(self) -> None:
+        for seg, _ in self._segments:
+            shutil.rmtree(self._coll.path / "segments" / seg, ignore_errors=True)
+        self._segments.clear()
+
+    def _commit(self) -> None:
+        if not self._segments:
+            return
+        coll = self._coll
+        cat = coll._base_catalog()
+        for c in self._catalogs:
+            cat = _concat_catalogs(cat, c)
+        manifest = json.loads(json.dumps(coll._manifest))
+        manifest["segments"] = manifest["segments"] + [
+            {"name": s, "n": n} for s, n in self._segments]
+        manifest["n_items"] = int(len(cat))
+        coll._write_catalog_and_manifest(cat, manifest)
