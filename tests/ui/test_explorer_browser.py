@@ -1,0 +1,203 @@
+"""The Explorer in a real client: JupyterLab in headless Chromium (Playwright).
+
+A notebook shows an Explorer (linked to its Gallery) over a small seeded map. In the browser
+we check the map image is drawn, drag a box with the mouse and compare the kernel's selection
+(written to a file by an ``on_select`` callback in the notebook's kernel) and the Gallery's
+tiles with the points inside the dragged rectangle mapped to map coordinates, then zoom with
+the wheel and check the kernel's ``view`` and a new image. Screenshots go to
+tests/ui/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _jupyter import (  # noqa: E402
+    CHROMIUM,
+    SCREENSHOTS,
+    chromium_page,
+    jupyter_lab,
+    open_and_run,
+    write_notebook,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} is missing (install Debian's chromium: "
+                              "apt-get install -y chromium)"),
+]
+
+W, H = 400, 300
+N = 300
+
+#: Page-side instrumentation: pointer positions relative to the map overlay exactly as
+#: explorer.js computes them, and a count of images drawn on the map canvas.
+INIT = """
+window.__ex = {down: null, up: null, draws: 0, lastDraw: 0};
+const rel = (ev) => {
+  const o = document.querySelectorAll('.wb-ex-map canvas')[1];
+  if (!o) return null;
+  const r = o.getBoundingClientRect();
+  return [ev.clientX - r.left, ev.clientY - r.top];
+};
+window.addEventListener('mousedown', (ev) => { window.__ex.down = rel(ev); }, true);
+window.addEventListener('mouseup', (ev) => { window.__ex.up = rel(ev); }, true);
+const orig = CanvasRenderingContext2D.prototype.drawImage;
+CanvasRenderingContext2D.prototype.drawImage = function (...a) {
+  if (this.canvas.parentElement && this.canvas.parentElement.classList.contains('wb-ex-map')) {
+    window.__ex.draws += 1; window.__ex.lastDraw = performance.now();
+  }
+  return orig.apply(this, a);
+};
+"""
+
+#: Pixels of the map canvas that are not the black background.
+NONBLANK = """() => {
+  const c = document.querySelector('.wb-ex-map canvas');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] || d[i + 1] || d[i + 2]) n++;
+  return n;
+}"""
+
+
+def _make(path: Path):
+    import workbench
+    from workbench.io.collection import ProductSpec
+
+    rng = np.random.default_rng(3)
+    coll = workbench.create(path, {"radio": ProductSpec(("1.4GHz",), (12, 12))})
+    coll.append(pd.DataFrame({"id": [f"s{i:03d}" for i in range(N)]}),
+                {"radio": rng.normal(size=(N, 1, 12, 12)).astype(np.float32)}, kind="radio")
+    lab = np.repeat([0, 1, 2], N // 3)
+    xy = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])[lab] + rng.normal(0, 1.2, (N, 2))
+    coll.add_columns("map-umap", {"umap_x": xy[:, 0], "umap_y": xy[:, 1]})
+    coll.add_columns("clusters", {"cluster": lab, "cluster_prob": np.ones(N)})
+    return xy
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    pytest.importorskip("playwright")
+    root = tmp_path_factory.mktemp("explab")
+    xy = _make(root / "mapped")
+    write_notebook(root / "explore.ipynb", [textwrap.dedent(f"""\
+        import json
+        from pathlib import Path
+        import workbench
+        from workbench.widgets.explorer import Explorer
+        coll = workbench.open("mapped")
+        ex = Explorer(coll, width={W}, height={H})
+        _log = Path("kernel_log.jsonl")
+        def _rec(kind, **kw):
+            with _log.open("a") as f:
+                f.write(json.dumps({{"kind": kind, **kw}}) + "\\n")
+        _rec("init", view=[float(v) for v in ex.view])
+        ex.on_select(lambda ids: _rec("select", ids=[str(i) for i in ids]))
+        ex.observe(lambda c: _rec("view", view=[float(v) for v in c.new]), names="view")
+        ex.panel()""")])
+    with jupyter_lab(root) as (base, token):
+        yield root, base, token, xy
+
+
+def _log(root: Path) -> list[dict]:
+    p = root / "kernel_log.jsonl"
+    return [json.loads(s) for s in p.read_text().splitlines()] if p.exists() else []
+
+
+def _wait_log(page, root: Path, kind: str, count: int, timeout_s: float = 30.0) -> list[dict]:
+    for _ in range(int(timeout_s * 10)):
+        got = [r for r in _log(root) if r["kind"] == kind]
+        if len(got) >= count:
+            return got
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the kernel logged no {kind!r} #{count}: {_log(root)}")
+
+
+def _shot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_box_selection_and_wheel_zoom(lab):
+    root, base, token, xy = lab
+    with chromium_page() as page:
+        page.add_init_script(INIT)
+        open_and_run(page, base, token, "explore.ipynb")
+        page.wait_for_function("() => window.__ex && window.__ex.draws > 0")
+        overlay = page.locator(".wb-ex-map canvas").nth(1)
+        overlay.scroll_into_view_if_needed()
+        # the map image is drawn: a good share of the canvas is coloured
+        assert page.evaluate(NONBLANK) > 500
+        _shot(page, "explorer_start")
+        view0 = _wait_log(page, root, "init", 1)[0]["view"]
+
+        # box drag around the cluster at (10, 0) (data -> widget pixels -> page pixels)
+        box = overlay.bounding_box()
+        x0, x1, y0, y1 = view0
+
+        def page_xy(x, y):
+            return (box["x"] + (x - x0) / (x1 - x0) * W, box["y"] + (y1 - y) / (y1 - y0) * H)
+
+        ax, ay = page_xy(6.5, 3.5)
+        bx, by = page_xy(13.0, -2.5)
+        page.mouse.move(ax, ay)
+        page.mouse.down()
+        page.mouse.move((ax + bx) / 2, (ay + by) / 2, steps=3)
+        page.mouse.move(bx, by, steps=3)
+        page.mouse.up()
+        sel = _wait_log(page, root, "select", 1)[0]["ids"]
+        down, up = page.evaluate("() => [window.__ex.down, window.__ex.up]")
+
+        # expected: the kernel's own pixel -> data mapping of the pointer positions
+        def to_data(px, py):
+            return x0 + (x1 - x0) * px / W, y1 - (y1 - y0) * py / H
+
+        (dxa, dya), (dxb, dyb) = to_data(*down), to_data(*up)
+        xa, xb = sorted((dxa, dxb))
+        ya, yb = sorted((dya, dyb))
+        inside = ((xy[:, 0] >= xa) & (xy[:, 0] <= xb) & (xy[:, 1] >= ya) & (xy[:, 1] <= yb))
+        want = [f"s{i:03d}" for i in np.flatnonzero(inside)]
+        assert 50 < len(want) < 100  # most of one cluster, nothing of the others
+        assert sorted(sel) == want
+
+        # the Gallery below shows exactly the selection
+        page.wait_for_selector(".wb-gallery .wb-tile")
+        page.wait_for_function(
+            "(n) => document.querySelectorAll('.wb-gallery .wb-tile').length === n",
+            arg=len(want))
+        tiles = page.eval_on_selector_all(".wb-gallery .wb-tile", "ts => ts.map(t => t.dataset.id)")
+        assert sorted(tiles) == want
+        info = page.locator(".wb-ex-info").text_content()
+        assert f"{len(want)} selected" in info
+        _shot(page, "explorer_box_selected")
+
+        # wheel zoom in at the map centre: the kernel's view shrinks by 0.8 about the cursor,
+        # and a new image is drawn that differs from the old one
+        before = page.evaluate("() => document.querySelector('.wb-ex-map canvas').toDataURL()")
+        draws = page.evaluate("() => window.__ex.draws")
+        cx, cy = box["x"] + W / 2, box["y"] + H / 2
+        page.mouse.move(cx, cy)
+        page.mouse.wheel(0, -120)
+        view1 = _wait_log(page, root, "view", 1)[0]["view"]
+        assert view1[1] - view1[0] == pytest.approx(0.8 * (x1 - x0))
+        assert view1[3] - view1[2] == pytest.approx(0.8 * (y1 - y0))
+        mid = to_data(W / 2, H / 2)
+        assert (view1[0] + view1[1]) / 2 == pytest.approx(mid[0], abs=0.02 * (x1 - x0))
+        assert (view1[2] + view1[3]) / 2 == pytest.approx(mid[1], abs=0.02 * (y1 - y0))
+        page.wait_for_function("(n) => window.__ex.draws > n", arg=draws)
+        page.wait_for_timeout(200)
+        after = page.evaluate("() => document.querySelector('.wb-ex-map canvas').toDataURL()")
+        assert after != before and page.evaluate(NONBLANK) > 500
+        _shot(page, "explorer_zoomed")
