@@ -44,14 +44,20 @@ N = 300
 #: Page-side instrumentation: pointer positions relative to the map overlay exactly as
 #: explorer.js computes them, and a count of images drawn on the map canvas.
 INIT = """
-window.__ex = {down: null, up: null, draws: 0, lastDraw: 0};
+window.__ex = {down: null, up: null, path: [], draws: 0, lastDraw: 0};
 const rel = (ev) => {
   const o = document.querySelectorAll('.wb-ex-map canvas')[1];
   if (!o) return null;
   const r = o.getBoundingClientRect();
   return [ev.clientX - r.left, ev.clientY - r.top];
 };
-window.addEventListener('mousedown', (ev) => { window.__ex.down = rel(ev); }, true);
+window.addEventListener('mousedown', (ev) => {
+  window.__ex.down = rel(ev); window.__ex.path = [rel(ev)];
+}, true);
+window.addEventListener('mousemove', (ev) => {
+  const o = document.querySelectorAll('.wb-ex-map canvas')[1];
+  if ((ev.buttons & 1) && ev.target === o) window.__ex.path.push(rel(ev));
+}, true);
 window.addEventListener('mouseup', (ev) => { window.__ex.up = rel(ev); }, true);
 const orig = CanvasRenderingContext2D.prototype.drawImage;
 CanvasRenderingContext2D.prototype.drawImage = function (...a) {
@@ -201,3 +207,27 @@ def test_box_selection_and_wheel_zoom(lab):
         after = page.evaluate("() => document.querySelector('.wb-ex-map canvas').toDataURL()")
         assert after != before and page.evaluate(NONBLANK) > 500
         _shot(page, "explorer_zoomed")
+
+        # lasso (a hexagon) over most of the cluster at (0, 10), inside the zoomed view
+        x0, x1, y0, y1 = view1
+        page.locator(".wb-ex-bar button", has_text="lasso").first.click()
+        ring = [page_xy(0.5 + 2.3 * np.cos(a), 9.5 + 2.3 * np.sin(a))
+                for a in np.linspace(0, 2 * np.pi, 7)]
+        page.mouse.move(*ring[0])
+        page.mouse.down()
+        for p in ring[1:]:
+            page.mouse.move(*p, steps=2)
+        page.mouse.up()
+        sel = _wait_log(page, root, "select", 2)[1]["ids"]
+        path = page.evaluate("() => window.__ex.path")
+        from workbench.widgets.explorer import points_in_polygon
+
+        inside = points_in_polygon(xy, [to_data(px, py) for px, py in path])
+        want = [f"s{i:03d}" for i in np.flatnonzero(inside)]
+        assert 40 < len(want) <= 100 and sorted(sel) == want
+        page.wait_for_function(
+            "(n) => document.querySelectorAll('.wb-gallery .wb-tile').length === n",
+            arg=len(want))
+        tiles = page.eval_on_selector_all(".wb-gallery .wb-tile", "ts => ts.map(t => t.dataset.id)")
+        assert sorted(tiles) == want
+        _shot(page, "explorer_lasso_selected")
