@@ -133,3 +133,14 @@ def command_mode_state(page) -> dict:
                 md: nb.querySelectorAll('.jp-MarkdownCell').length,
                 mode: nb.dataset.jpMode || (nb.classList.contains('jp-mod-editMode') ? 'edit' : 'command')};
     }""")
+
+
+def browser_marks() -> list:
+    """Marks for a browser test module: ``browser``, and a skip (with the reason) where
+    Debian's chromium is not installed."""
+    import pytest
+
+    return [pytest.mark.browser,
+            pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                               reason=f"{CHROMIUM} is missing (install Debian's chromium: "
+                                      "apt-get install -y chromium)")]

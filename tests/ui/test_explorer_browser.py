@@ -23,20 +23,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _jupyter import (  # noqa: E402
-    CHROMIUM,
     SCREENSHOTS,
+    browser_marks,
     chromium_page,
     jupyter_lab,
     open_and_run,
     write_notebook,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is missing (install Debian's chromium: "
-                              "apt-get install -y chromium)"),
-]
+pytestmark = browser_marks()
 
 W, H = 400, 300
 N = 300

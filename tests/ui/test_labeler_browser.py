@@ -19,9 +19,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "widgets"))
 
 from _jupyter import (  # noqa: E402
-    CHROMIUM,
     NOTEBOOK,
     SCREENSHOTS,
+    browser_marks,
     chromium_page,
     command_mode_state,
     jupyter_lab,
@@ -29,12 +29,7 @@ from _jupyter import (  # noqa: E402
     write_notebook,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is missing (install Debian's chromium: "
-                              "apt-get install -y chromium)"),
-]
+pytestmark = browser_marks()
 
 SIZE = 48
 EVIL = "<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\">"
