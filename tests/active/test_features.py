@@ -27,7 +27,7 @@ def _add_embeddings(coll, seed=0):
     """Two stored embeddings (the second newer) and a non-embedding derived array."""
     rng = np.random.default_rng(seed)
     truth = coll.catalog["truth"].to_numpy()
-    good = np.c_[(truth == "point") * 3.0, rng.normal(size=(len(coll), 7))].astype(np.float32)
+    good = np.c_[(truth == "point") * 6.0, rng.normal(size=(len(coll), 7))].astype(np.float32)
     coll.add_array("embedding-aaaa11112222", rng.normal(size=(len(coll), 8)).astype(np.float32),
                    made=_made("2026-01-01T00:00:00+00:00"))
     coll.add_array("embedding-bbbb33334444", good, made=_made("2026-02-01T00:00:00+00:00"))
@@ -65,7 +65,9 @@ def test_cli_train_and_al_simulate_take_features(blobs, tmp_path):
     assert r.exit_code == 0, r.output
     report = json.loads(ck.with_suffix(".json").read_text())
     assert report["input"]["source"] == "embedding:embedding-bbbb33334444"
-    assert report["metrics"]["accuracy"] == 1.0  # the newest embedding separates the classes
+    # The newest embedding separates the classes (the older one is noise, ~0.5); exact
+    # figures vary with the CPU's thread count, so the bound leaves room for one or two slips.
+    assert report["metrics"]["accuracy"] >= 0.9
     r = runner.invoke(cli, ["train", str(blobs.path), "--label-column", "truth", "--features",
                             "pixels", "-o", str(tmp_path / "x.safetensors")])
     assert r.exit_code != 0 and "--model head" in r.output
