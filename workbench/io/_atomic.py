@@ -1,11 +1,13 @@
-"""Crash-safe file writes: write to a temporary name, fsync, rename over the target."""
+"""Crash-safe writes: replace files atomically; leave no half-made output folder behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "fsync_dir"]
+__all__ = ["atomic_write_bytes", "fsync_dir", "new_folder"]
 
 
 def fsync_dir(path) -> None:
@@ -27,3 +29,21 @@ def atomic_write_bytes(path, data: bytes) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def new_folder(out):
+    """Remove the output folder ``out`` again if the block fails and ``out`` is new.
+
+    Ingesters and simulators create a Collection and then fill it; when filling fails (bad
+    input with ``errors="raise"``, Ctrl-C, a full disk) the user must not be left with a
+    half-made folder that a re-run then refuses to overwrite. A folder that existed before
+    the block (an ``overwrite=True`` target, or a Collection passed in) is never removed.
+    """
+    created = not Path(out).exists()
+    try:
+        yield
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise

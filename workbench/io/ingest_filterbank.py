@@ -26,6 +26,7 @@ holds ``freq`` (MHz of each row) and ``time``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from workbench.core.errors import FilterbankError
 from workbench.core.kinds import BASE_COLUMNS, TRANSIENT
 from workbench.imaging import dedisperse as dd
 from workbench.io import _axes
+from workbench.io._atomic import new_folder
 from workbench.io.batching import BatchBuffer
 from workbench.io.candidates import read_candidates
 from workbench.io.collection import Collection, ProductSpec
@@ -263,35 +265,34 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
     if not work:
         raise FilterbankError(f"none of the {len(table) + len(cl.rejected)} candidate(s) could "
                               f"be ingested: {report.skipped[:3]}", path=src)
-    if isinstance(out, Collection):
-        coll = out
-    else:
-        coll = Collection.create(out, transient_products(n_dm, n_time, n_freq),
-                                 overwrite=overwrite,
-                                 description=f"transient candidates from {Path(fil).name}")
     bar, close_bar = progress_bar(progress, len(work), unit="cand", desc="candidates")
     stem = Path(fil).stem
     rename = {c: f"cand_{c}" for c in table.columns if c in BASE_COLUMNS or c == "row"}
+    given = isinstance(out, Collection)
     try:
-        with coll.appender() as app:
-            buf = BatchBuffer(app, kind=TRANSIENT, size=batch_size)
-            for k in work:
-                row = table.iloc[k]
-                img = candidate_images(fb, float(row.time_s), float(row.dm), float(row.width_s),
-                                       stats=stats, n_dm=n_dm, n_time=n_time, n_freq=n_freq,
-                                       dm_factor=dm_factor, min_dm_span=min_dm_span)
-                meta = {rename.get(c, c): row[c] for c in table.columns}
-                meta.update(id=f"{stem}-{int(row.row):06d}", source_file=str(fil),
-                            padded=img["padded"], decimation=img["decimation"],
-                            time_s=float(row.time_s), dm=float(row.dm),
-                            width_s=float(row.width_s), snr=float(row.snr))
-                buf.add(meta, {"dm_time": img["dm_time"], "freq_time": img["freq_time"]},
-                        img["axes"])
-                if img["padded"]:
-                    note = "window ran past the file's end: padded"
-                    report.notes[note] = report.notes.get(note, 0) + 1
-                bar(1)
-            buf.flush()
+        with contextlib.nullcontext() if given else new_folder(out):
+            coll = out if given else Collection.create(
+                out, transient_products(n_dm, n_time, n_freq), overwrite=overwrite,
+                description=f"transient candidates from {Path(fil).name}")
+            with coll.appender() as app:
+                buf = BatchBuffer(app, kind=TRANSIENT, size=batch_size)
+                for k in work:
+                    row = table.iloc[k]
+                    img = candidate_images(fb, float(row.time_s), float(row.dm), float(row.width_s),
+                                           stats=stats, n_dm=n_dm, n_time=n_time, n_freq=n_freq,
+                                           dm_factor=dm_factor, min_dm_span=min_dm_span)
+                    meta = {rename.get(c, c): row[c] for c in table.columns}
+                    meta.update(id=f"{stem}-{int(row.row):06d}", source_file=str(fil),
+                                padded=img["padded"], decimation=img["decimation"],
+                                time_s=float(row.time_s), dm=float(row.dm),
+                                width_s=float(row.width_s), snr=float(row.snr))
+                    buf.add(meta, {"dm_time": img["dm_time"], "freq_time": img["freq_time"]},
+                            img["axes"])
+                    if img["padded"]:
+                        note = "window ran past the file's end: padded"
+                        report.notes[note] = report.notes.get(note, 0) + 1
+                    bar(1)
+                buf.flush()
     finally:
         close_bar()
     report.n_items = app.n_added

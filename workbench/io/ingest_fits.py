@@ -14,6 +14,7 @@ import pandas as pd
 from workbench.core.errors import BatchError, CatalogError, FITSError, InputError
 from workbench.core.kinds import RADIO
 from workbench.io import _axes
+from workbench.io._atomic import new_folder
 from workbench.io.batching import BatchBuffer
 from workbench.io.catalogs import FILE_COLUMNS, read_table
 from workbench.io.collection import Collection, ProductSpec
@@ -144,12 +145,9 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
     matched: set[str] = set()
 
     import contextlib
-    import shutil
 
-    created = not Path(out).exists()
     try:
-        stack = contextlib.ExitStack()
-        with stack:
+        with new_folder(out), contextlib.ExitStack() as stack:
             for f in files:
                 try:
                     img = read_fits_image(f, channel=channel)
@@ -192,10 +190,6 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
                 raise BatchError(f"none of the {len(files)} FITS files could be ingested",
                                  report.skipped, path=out)
             buf.flush()
-    except BaseException:
-        if created and coll is not None:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
     finally:
         close_bar()
     report.n_items = app.n_added

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import mmap
-import shutil
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import pandas as pd
 from workbench.core.errors import CatalogError, FITSError, InputError
 from workbench.core.kinds import BASE_COLUMNS, RADIO
 from workbench.io import _axes
+from workbench.io._atomic import new_folder
 from workbench.io.catalogs import find_radec, read_table, sky_positions
 from workbench.io.fits import pick_image_hdu, require_file, sky_from_header, squeeze_to_2d
 from workbench.io.progress import progress_bar
@@ -247,8 +247,6 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
            else np.array([f"{stem}-{i:06d}" for i in range(len(cat))]))
     report = MosaicIngestReport(path=str(out), image=str(image),
                                 catalog="<DataFrame>" if cat_path is None else str(cat_path))
-    created = not Path(out).exists()
-    coll = None
     with open_mosaic(image, hdu=hdu, channel=channel) as mos:
         ny, nx = mos.data.shape
         report.mosaic_shape = (ny, nx)
@@ -298,38 +296,36 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
         bar, close = progress_bar(progress, len(keep), unit="stamp", desc="mosaic")
         fill = np.nan if mos.data.dtype.kind == "f" else 0
         try:
-            coll = Collection.create(out, {product: spec}, overwrite=overwrite,
-                                     description=f"stamps of {Path(image).name}")
-            with coll.appender() as app:
-                for start in range(0, len(keep), batch_size):
-                    rows_i = keep[start:start + batch_size]
-                    stamps = np.full((len(rows_i), n, n), np.nan, np.float32)
-                    axes, rows = [], []
-                    for k, i in enumerate(rows_i):
-                        cut = Cutout2D(mos.data, (x[i], y[i]), (n, n), wcs=mos.wcs,
-                                       mode="partial", fill_value=fill, copy=False)
-                        stamps[k][cut.slices_cutout] = mos.physical(mos.data[cut.slices_original])
-                        edge = cut.data.shape != (n, n) or any(
-                            (s.stop - s.start) != n for s in cut.slices_cutout)
-                        axes.append(_axes.sky(cut.wcs))
-                        row = {"id": str(ids[i]), "ra": float(ra[i]), "dec": float(dec[i]),
-                               "pixscale_arcsec": mos.pixscale_arcsec,
-                               "source_file": str(image), "source_hdu": mos.hdu,
-                               "catalog_row": int(i), "x_mosaic": float(x[i]),
-                               "y_mosaic": float(y[i]), "edge": bool(edge),
-                               "nan_fraction": float(np.isnan(stamps[k]).mean())}
-                        for c, name in carry.items():
-                            if name not in row:
-                                row[name] = cat.at[i, c]
-                        rows.append(row)
-                        report.n_edge += int(edge)
-                    app.add(pd.DataFrame(rows), {product: stamps}, {product: axes}, kind=kind)
-                    bar(len(rows_i))
-            report.n_items = app.n_added
-        except BaseException:
-            if created and coll is not None:
-                shutil.rmtree(out, ignore_errors=True)
-            raise
+            with new_folder(out):
+                coll = Collection.create(out, {product: spec}, overwrite=overwrite,
+                                         description=f"stamps of {Path(image).name}")
+                with coll.appender() as app:
+                    for start in range(0, len(keep), batch_size):
+                        rows_i = keep[start:start + batch_size]
+                        stamps = np.full((len(rows_i), n, n), np.nan, np.float32)
+                        axes, rows = [], []
+                        for k, i in enumerate(rows_i):
+                            cut = Cutout2D(mos.data, (x[i], y[i]), (n, n), wcs=mos.wcs,
+                                           mode="partial", fill_value=fill, copy=False)
+                            stamps[k][cut.slices_cutout] = mos.physical(
+                                mos.data[cut.slices_original])
+                            edge = cut.data.shape != (n, n) or any(
+                                (s.stop - s.start) != n for s in cut.slices_cutout)
+                            axes.append(_axes.sky(cut.wcs))
+                            row = {"id": str(ids[i]), "ra": float(ra[i]), "dec": float(dec[i]),
+                                   "pixscale_arcsec": mos.pixscale_arcsec,
+                                   "source_file": str(image), "source_hdu": mos.hdu,
+                                   "catalog_row": int(i), "x_mosaic": float(x[i]),
+                                   "y_mosaic": float(y[i]), "edge": bool(edge),
+                                   "nan_fraction": float(np.isnan(stamps[k]).mean())}
+                            for c, name in carry.items():
+                                if name not in row:
+                                    row[name] = cat.at[i, c]
+                            rows.append(row)
+                            report.n_edge += int(edge)
+                        app.add(pd.DataFrame(rows), {product: stamps}, {product: axes}, kind=kind)
+                        bar(len(rows_i))
+                report.n_items = app.n_added
         finally:
             close()
     if report.outside or report.invalid:

@@ -36,6 +36,7 @@ from workbench.core.bands import FILTER_KEYS, band_or_none, resolve_band, sort_b
 from workbench.core.errors import BatchError, FITSError, InputError, WorkbenchError
 from workbench.core.kinds import LENS
 from workbench.io import _axes
+from workbench.io._atomic import new_folder
 from workbench.io.batching import BatchBuffer
 from workbench.io.fits import fit_to_shape, require_file, sky_from_header
 from workbench.io.ingest_fits import FITS_SUFFIXES, _stem, expand_paths
@@ -391,11 +392,10 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
     shape = tuple(size) if size else good[0][1][want[0]].data.shape
     report.shape = shape
     unit = str(good[0][1][want[0]].header.get("BUNIT", ""))
-    created = not Path(out).exists()
-    coll = Collection.create(out, {product: ProductSpec(tuple(want), shape, unit, "sky")},
-                             overwrite=overwrite,
-                             description=f"multi-band stamps ({','.join(want)})")
-    try:
+    with new_folder(out):
+        coll = Collection.create(out, {product: ProductSpec(tuple(want), shape, unit, "sky")},
+                                 overwrite=overwrite,
+                                 description=f"multi-band stamps ({','.join(want)})")
         with coll.appender() as app:
             buf = BatchBuffer(app, kind=kind, size=batch_size)
             for obj, planes, (wcs, ra, dec, scale) in good:
@@ -413,11 +413,5 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
                     "orig_nx": first.data.shape[1], "resize": action,
                 }, {product: np.stack(stack)}, {product: _axes.sky(w2) if w2 is not None else None})
             buf.flush()
-    except BaseException:
-        if created:
-            import shutil
-
-            shutil.rmtree(out, ignore_errors=True)
-        raise
     report.n_items = app.n_added
     return report

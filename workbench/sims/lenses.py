@@ -435,30 +435,24 @@ def simulate_lenses(out, n: int, *, seed: int = 0, space: bool = False,
     Collection
         Open read-write.
     """
-    import shutil
-    from pathlib import Path
-
+    from workbench.io._atomic import new_folder
     from workbench.io.collection import Collection, ProductSpec
 
     sim = LensSimulator(space=space, size=size, lens_fraction=lens_fraction)
     desc = (f"simulated strong-lens candidates ({'space VIS 0.1' if space else 'ground g,r,i 0.2'}"
             f"\"/px, seed {seed}, lens fraction {lens_fraction})")
-    created = not Path(out).exists()
-    coll = Collection.create(out, {"bands": ProductSpec(sim.bands, (size, size), "nanomaggies",
-                                                        "sky")},
-                             overwrite=overwrite, description=desc)
     bar, close_bar = progress_bar(progress, n, unit="stamp", desc="simulate lenses")
     try:
-        with coll.appender() as app:
-            for start in range(0, int(n), batch_size):
-                m = min(batch_size, int(n) - start)
-                cat, imgs, axes = sim.simulate(m, seed=seed, start=start)
-                app.add(cat, {"bands": imgs}, {"bands": axes}, kind=LENS)
-                bar(m)
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
+        with new_folder(out):
+            coll = Collection.create(out, {"bands": ProductSpec(
+                sim.bands, (size, size), "nanomaggies", "sky")},
+                overwrite=overwrite, description=desc)
+            with coll.appender() as app:
+                for start in range(0, int(n), batch_size):
+                    m = min(batch_size, int(n) - start)
+                    cat, imgs, axes = sim.simulate(m, seed=seed, start=start)
+                    app.add(cat, {"bands": imgs}, {"bands": axes}, kind=LENS)
+                    bar(m)
     finally:
         close_bar()
     return coll

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workbench.io._atomic import new_folder
 from workbench.io.progress import progress_bar
 from workbench.sims import _radio_render as _r
 from workbench.sims._radio_shapes import CLASSES, GENERATORS, SNR_RANGE, SourceModel, fit_inside
@@ -388,33 +389,34 @@ def simulate_radio(out, *, n: int, seed: int, size: int = 128, pixscale_arcsec: 
         products["infrared"] = ProductSpec(("ir",), (size, size), "arbitrary", "sky")
     desc = (f"simulated radio survey: n={n} seed={seed} size={size} pixscale={pixscale_arcsec}\" "
             f"beam={beam_fwhm_arcsec}\" rms={rms} Jy/beam")
-    coll = Collection.create(out, products, overwrite=overwrite, description=desc)
     classes = _class_list(n, seed, class_fractions)
     update, close = progress_bar(progress, n, unit="item", desc="simulate")
     labels = []
     ids = []
     try:
-        with coll.appender() as app:
-            for start in range(0, n, batch_size):
-                stop = min(n, start + batch_size)
-                sim = simulate_radio_arrays(stop - start, seed=seed, size=size,
-                                            pixscale_arcsec=pixscale_arcsec,
-                                            beam_fwhm_arcsec=beam_fwhm_arcsec, rms=rms,
-                                            infrared=infrared, start=start,
-                                            classes=classes[start:stop])
-                images = {"radio": sim.radio}
-                axes = {"radio": sim.axes}
-                if infrared:
-                    images["infrared"] = sim.infrared
-                    axes["infrared"] = sim.axes
-                app.add(sim.catalog, images, axes, kind=RADIO)
-                labels.append(sim.components)
-                ids += list(sim.catalog["id"])
-                update(stop - start)
-        if n:
-            coll.add_array("truth_components", np.concatenate(labels), ids=ids,
-                           tool="workbench.sims.radio.simulate_radio",
-                           params={"seed": seed, "mask_sigma": MASK_SIGMA, "rms": rms})
+        with new_folder(out):
+            coll = Collection.create(out, products, overwrite=overwrite, description=desc)
+            with coll.appender() as app:
+                for start in range(0, n, batch_size):
+                    stop = min(n, start + batch_size)
+                    sim = simulate_radio_arrays(stop - start, seed=seed, size=size,
+                                                pixscale_arcsec=pixscale_arcsec,
+                                                beam_fwhm_arcsec=beam_fwhm_arcsec, rms=rms,
+                                                infrared=infrared, start=start,
+                                                classes=classes[start:stop])
+                    images = {"radio": sim.radio}
+                    axes = {"radio": sim.axes}
+                    if infrared:
+                        images["infrared"] = sim.infrared
+                        axes["infrared"] = sim.axes
+                    app.add(sim.catalog, images, axes, kind=RADIO)
+                    labels.append(sim.components)
+                    ids += list(sim.catalog["id"])
+                    update(stop - start)
+            if n:
+                coll.add_array("truth_components", np.concatenate(labels), ids=ids,
+                               tool="workbench.sims.radio.simulate_radio",
+                               params={"seed": seed, "mask_sigma": MASK_SIGMA, "rms": rms})
     finally:
         close()
     return coll

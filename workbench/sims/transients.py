@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.imaging.dedisperse import dispersion_delay
+from workbench.io._atomic import new_folder
 from workbench.io.collection import Collection
 from workbench.io.filterbank import write_filterbank
 from workbench.io.ingest_filterbank import ingest_filterbank, transient_products
@@ -227,12 +228,14 @@ def simulate_transients(out, n: int = 50, *, seed: int = 0, overwrite: bool = Fa
     IngestReport
     """
     sim = simulate_filterbank(n, seed=seed, **kwargs)
-    coll = Collection.create(out, transient_products(), overwrite=overwrite,
-                             description=f"simulated transients (n={n}, seed={seed})")
-    src = Path(out) / "sources"
-    src.mkdir()
-    fil = write_filterbank(src / "transients.fil", sim.data, nbits=8,
-                           source_name=f"workbench-sim-seed{seed}", **sim.header)
-    csv = src / "candidates.csv"
-    sim.candidates.to_csv(csv, index=False, float_format="%.9g")
-    return ingest_filterbank(fil, csv, coll, width_unit="s", errors="raise", progress=progress)
+    with new_folder(out):
+        coll = Collection.create(out, transient_products(), overwrite=overwrite,
+                                 description=f"simulated transients (n={n}, seed={seed})")
+        src = Path(out) / "sources"
+        src.mkdir()
+        fil = write_filterbank(src / "transients.fil", sim.data, nbits=8,
+                               source_name=f"workbench-sim-seed{seed}", **sim.header)
+        csv = src / "candidates.csv"
+        sim.candidates.to_csv(csv, index=False, float_format="%.9g")
+        return ingest_filterbank(fil, csv, coll, width_unit="s", errors="raise",
+                                 progress=progress)
