@@ -124,3 +124,17 @@ def test_bad_files_raise_clear_errors(tmp_path, case, match):
     with pytest.raises(FilterbankError, match=match) as ei:
         Filterbank(p)
     assert str(p) in str(ei.value)
+
+
+def test_folded_and_beam_keywords_are_read(tmp_path):
+    """Headers from folding/multibeam tools carry nbins (int), npuls (8-byte long), period."""
+    hdr = _raw_header(GOOD + [("nbins", 64), ("period", 0.0337), ("ibeam", 3), ("nbeams", 13)])
+    tail = struct.pack("<i", len("npuls")) + b"npuls" + struct.pack("<q", 2**33 + 5)
+    hdr = hdr[:-len("HEADER_END") - 4] + tail + hdr[-len("HEADER_END") - 4:]
+    p = tmp_path / "beam.fil"
+    p.write_bytes(hdr + bytes(range(4)) * 10)
+    fb = Filterbank(p)
+    assert fb.header.fields["npuls"] == 2**33 + 5 and fb.header.fields["nbins"] == 64
+    assert fb.header.fields["ibeam"] == 3 and fb.nsamples == 10
+    # the data start right after the 8-byte npuls: every spectrum reads 0, 1, 2, 3
+    np.testing.assert_array_equal(fb.read(0, 2), np.repeat(np.arange(4.0)[:, None], 2, axis=1))

@@ -31,7 +31,8 @@ __all__ = ["FilterbankHeader", "Filterbank", "read_header", "write_filterbank", 
 SUPPORTED_NBITS = (1, 2, 4, 8, 16, 32)
 
 _INT_KEYS = {"telescope_id", "machine_id", "data_type", "barycentric", "pulsarcentric",
-             "nbits", "nsamples", "nchans", "nifs", "nbeams", "ibeam"}
+             "nbits", "nsamples", "nchans", "nifs", "nbeams", "ibeam", "nbins"}
+_LONG_KEYS = {"npuls"}  # SIGPROC writes it as a C long: 8 bytes on the machines that make it
 _DOUBLE_KEYS = {"tstart", "tsamp", "fch1", "foff", "refdm", "az_start", "za_start", "src_raj",
                 "src_dej", "period", "fchannel", "refmjd"}
 _STRING_KEYS = {"source_name", "rawdatafile"}
@@ -134,6 +135,8 @@ def _parse(buf: bytes, path) -> tuple[dict, int]:
             break
         if key in _INT_KEYS:
             fields[key] = struct.unpack("<i", take(4))[0]
+        elif key in _LONG_KEYS:
+            fields[key] = struct.unpack("<q", take(8))[0]
         elif key in _DOUBLE_KEYS:
             val = struct.unpack("<d", take(8))[0]
             if key == "fchannel":
