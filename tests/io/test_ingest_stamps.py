@@ -163,3 +163,22 @@ def test_unknown_band_names(tmp_path):
     rep = ingest_stamps([src / "plain.fits", tmp_path / "ok"], tmp_path / "o2",
                         errors="skip")
     assert rep.n_items == 2 and "cannot tell which band" in rep.skipped[0][1]
+
+
+@pytest.mark.parametrize("style", ["letters", "zero-based"])
+def test_legacy_survey_cube_band_keys(tmp_path, style):
+    """Legacy Survey cutouts: a g,r,z cube with BANDS = 'grz' and BAND0..BAND2 (0-based)."""
+    planes = {b: _plane(5, b) for b in ("g", "r")}
+    planes["z"] = _plane(5, "i") + 7  # distinct values for the z plane
+    h = _wcs(scale=0.262).to_header()
+    if style == "letters":
+        h["BANDS"] = "grz"
+    else:
+        h["BAND0"], h["BAND1"], h["BAND2"] = "g", "r", "z"
+    _write(tmp_path / "ls5.fits", np.stack([planes[b] for b in "grz"]), h)
+    rep = ingest_stamps([tmp_path / "ls5.fits"], tmp_path / "out")
+    assert rep.bands == ["g", "r", "z"]
+    item = workbench.open(tmp_path / "out")["ls5"]
+    for k, b in enumerate("grz"):
+        np.testing.assert_array_equal(item.images["bands"][k], planes[b])
+    assert item.meta["pixscale_arcsec"] == pytest.approx(0.262)

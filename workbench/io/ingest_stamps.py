@@ -10,8 +10,9 @@ multi-extension FITS
     One band per image HDU, named by ``EXTNAME`` or a ``FILTER``/``BAND`` key of that HDU;
     the object is the primary header's ``OBJECT`` or the file name.
 3-D cube with a band axis
-    Band names from ``BAND1..BANDn`` or ``FILTER1..FILTERn`` (FITS plane order) or a
-    comma-separated ``BANDS`` key.
+    Band names from ``BAND1..BANDn`` or ``FILTER1..FILTERn`` (FITS plane order), 0-based
+    ``BAND0..BAND(n-1)``, or a ``BANDS`` key (comma/space separated, or one letter per
+    plane as in Legacy Survey cutouts: ``BANDS = 'grz'``).
 
 Bands are resolved to canonical names (:mod:`workbench.core.bands`), ordered by wavelength
 and recorded as the product's channels. Each object must have every band (``bands=``, or by
@@ -142,13 +143,17 @@ def _cube_band_names(n: int, *headers) -> list[str] | None:
         if h is None:
             continue
         if "BANDS" in h:
-            names = [t.strip() for t in str(h["BANDS"]).split(",") if t.strip()]
+            text = str(h["BANDS"]).strip()
+            names = [t.strip() for t in re.split(r"[,\s]+", text) if t.strip()]
+            if len(names) == 1 and len(text) == n:
+                names = list(text)  # Legacy Survey cutouts: BANDS = 'grz'
             if len(names) == n:
                 return names
         for prefix in ("BAND", "FILTER"):
-            keys = [f"{prefix}{i}" for i in range(1, n + 1)]
-            if all(k in h for k in keys):
-                return [str(h[k]).strip() for k in keys]
+            for first in (1, 0):  # FITS plane order, or 0-based (BAND0 = 'g' in Legacy Survey)
+                keys = [f"{prefix}{i}" for i in range(first, first + n)]
+                if all(k in h for k in keys):
+                    return [str(h[k]).strip() for k in keys]
     return None
 
 
