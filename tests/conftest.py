@@ -1,4 +1,10 @@
-"""Shared fixtures: paths to the real data in ../shared/data (skipped when absent)."""
+"""Shared fixtures: paths to the real data in ../shared/data (skipped when absent), and a
+real PostgreSQL server for the label-store tests.
+
+``pg_server`` (session) runs initdb/pg_ctl in a temporary folder on a free loopback port
+(see :mod:`workbench.io.labels.pgtemp`); ``store_url`` is parametrised over SQLite and
+PostgreSQL so the same store tests run on both backends.
+"""
 
 from __future__ import annotations
 
@@ -27,3 +33,22 @@ def mirabest_dir() -> Path:
 def filterbank_dir() -> Path:
     """../shared/data/filterbank: Parkes Crab filterbanks (1/2/4/8 bit) and tutorial.fil."""
     return _shared("filterbank")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server for the whole session (skipped if the binaries are absent)."""
+    from workbench.io.labels.pgtemp import TempPostgres, find_pg_bin
+
+    if find_pg_bin() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    with TempPostgres(fsync=False) as pg:
+        yield pg
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    """A fresh, empty label store location: a SQLite path or a PostgreSQL database URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "labels.sqlite")
+    return request.getfixturevalue("pg_server").create_database()
