@@ -182,3 +182,20 @@ def test_legacy_survey_cube_band_keys(tmp_path, style):
     for k, b in enumerate("grz"):
         np.testing.assert_array_equal(item.images["bands"][k], planes[b])
     assert item.meta["pixscale_arcsec"] == pytest.approx(0.262)
+
+
+def test_hsc_style_image_mask_variance_files_are_one_band_each(tmp_path):
+    """HSC/LSST cutouts: per band, a file with IMAGE, MASK and VARIANCE HDUs."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for b in ("i", "g", "r"):
+        prim = fits.PrimaryHDU(header=fits.Header({"FILTER": f"HSC-{b.upper()}"}))
+        img = fits.ImageHDU(_plane(6, b), header=_wcs().to_header(), name="IMAGE")
+        mask = fits.ImageHDU(np.ones(SHAPE, np.int32), name="MASK")
+        var = fits.ImageHDU(np.full(SHAPE, 4.0, np.float32), name="VARIANCE")
+        fits.HDUList([prim, img, mask, var]).writeto(src / f"lens6_{b}.fits")
+    rep = ingest_stamps([src], tmp_path / "out")
+    assert rep.bands == ["g", "r", "i"] and rep.n_items == 1
+    item = workbench.open(tmp_path / "out")["lens6"]
+    for k, b in enumerate(BANDS):
+        np.testing.assert_array_equal(item.images["bands"][k], _plane(6, b))

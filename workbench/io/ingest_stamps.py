@@ -8,7 +8,10 @@ one file per band per object
     ``BAND``, ...; the object is then the header's ``OBJECT`` or the file name).
 multi-extension FITS
     One band per image HDU, named by ``EXTNAME`` or a ``FILTER``/``BAND`` key of that HDU;
-    the object is the primary header's ``OBJECT`` or the file name.
+    the object is the primary header's ``OBJECT`` or the file name. A file holding one
+    band's science image with its companions (HSC/LSST ``IMAGE`` + ``MASK`` + ``VARIANCE``,
+    or ``SCI`` + ``WHT``/``ERR``/``DQ``) counts as one file per band: the science plane is
+    read, the band comes from the file name or a ``FILTER`` key.
 3-D cube with a band axis
     Band names from ``BAND1..BANDn`` or ``FILTER1..FILTERn`` (FITS plane order), 0-based
     ``BAND0..BAND(n-1)``, or a ``BANDS`` key (comma/space separated, or one letter per
@@ -157,6 +160,23 @@ def _cube_band_names(n: int, *headers) -> list[str] | None:
     return None
 
 
+# One band's image with its companion planes (HSC/LSST: IMAGE, MASK, VARIANCE; DES and HST
+# style: SCI with WHT/ERR/DQ): the science plane is the band, the others are not bands.
+_SCIENCE_EXT = {"IMAGE", "SCI", "SCIENCE", "DATA", "FLUX"}
+_COMPANION_EXT = {"MASK", "MSK", "BPM", "DQ", "VARIANCE", "VAR", "WEIGHT", "WHT", "WGT", "INVVAR",
+                  "IVAR", "ERR", "ERROR", "SIGMA", "RMS", "NOISE", "PSF", "EXP", "EXPMAP"}
+
+
+def _science_only(hdus: list) -> list:
+    """Keep only the science HDU of a one-band file with mask/variance companions."""
+    names = [str(hdr.get("EXTNAME", "")).strip().upper() for _, hdr, _ in hdus]
+    sci = [k for k, n in enumerate(names) if n in _SCIENCE_EXT]
+    if len(hdus) > 1 and len(sci) == 1 and all(
+            n in _COMPANION_EXT for k, n in enumerate(names) if k != sci[0]):
+        return [hdus[sci[0]]]
+    return hdus
+
+
 def read_band_planes(path) -> list[_Plane]:
     """Every (object, band) image plane of one FITS file.
 
@@ -190,6 +210,7 @@ def read_band_planes(path) -> list[_Plane]:
     name_band, name_obj = band_from_filename(path)
     obj_hdr = str(primary.get("OBJECT", "")).strip() or None
 
+    hdus = _science_only(hdus)
     if len(hdus) > 1:  # multi-extension: one band per HDU
         planes = []
         obj = obj_hdr or _stem(path.name)
