@@ -87,10 +87,16 @@ def train(collection, label_column, campaign, arch, product, size, depth, source
 @click.option("--batch-size", type=int, default=256, show_default=True)
 @click.option("--name", default="predictions", show_default=True,
               help="Name of the derived column set to write.")
-@click.option("--device", help="cuda or cpu (default: cuda when available).")
-def predict(collection, model_path, batch_size, name, device):
+@click.option("--device", help="cuda or cpu for --backend torch (default: cuda when "
+              "available); the onnx backends run on CPU.")
+@click.option("--backend", type=click.Choice(["torch", "onnx", "onnx-int8"]), default="torch",
+              show_default=True, help="torch: the checkpoint's network; onnx: its ONNX export "
+              "run with onnxruntime (same predictions); onnx-int8: dynamic int8 quantisation "
+              "of that export (smaller, faster on CPU, probabilities within a few per cent). "
+              "ONNX exports are cached beside the checkpoint in <checkpoint>-onnx/.")
+def predict(collection, model_path, batch_size, name, device, backend):
     """Predict every item of COLLECTION and store pred_<class> and pred_label columns
-    (provenance: the checkpoint's SHA-256)."""
+    (provenance: the checkpoint's SHA-256 and the backend)."""
     import time
 
     import workbench.learn.checkpoints  # noqa: F401 - imports torch before the clock starts
@@ -98,11 +104,14 @@ def predict(collection, model_path, batch_size, name, device):
 
     coll = _open(collection, "r+")
     t0 = time.perf_counter()
-    df = predict_collection(coll, model_path, batch_size=batch_size, name=name, device=device)
+    df = predict_collection(coll, model_path, batch_size=batch_size, name=name, device=device,
+                            backend=backend)
     dt = time.perf_counter() - t0
     counts = df["pred_label"].value_counts().to_dict()
-    click.echo(f"predicted {len(df)} items in {dt:.2f} s ({len(df) / max(dt, 1e-9):.1f} "
-               f"items/s, model load and column write included); columns {[c for c in df.columns if c != 'id']}; labels {counts}")
+    click.echo(f"predicted {len(df)} items with {backend} in {dt:.2f} s "
+               f"({len(df) / max(dt, 1e-9):.1f} items/s, model load, any ONNX export and the "
+               f"column write included); columns {[c for c in df.columns if c != 'id']}; "
+               f"labels {counts}")
 
 
 @click.group()
