@@ -71,8 +71,14 @@ def test_v1_store_is_upgraded_and_keeps_its_records(tmp_path):
     assert con.execute("SELECT value FROM wb_meta WHERE key='schema_version'").fetchone()[0] \
         == str(SCHEMA_VERSION)
     con.close()
+    # the v3 drafts table is there (and empty: nothing old becomes a draft)
+    assert len(s.drafts()) == 0
+    s.save_draft("c", {"path": {"class": "frb"}}, annotator="ann", scheme="transient",
+                 campaign="old")
     # opening again does not migrate twice
-    assert len(LabelStore(p).annotations()) == 4
+    s2 = LabelStore(p)
+    assert len(s2.annotations()) == 4
+    assert s2.drafts(annotator="ann")["state"].tolist() == [{"path": {"class": "frb"}}]
 
 
 def test_store_from_newer_workbench_is_refused(tmp_path):

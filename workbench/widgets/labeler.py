@@ -16,6 +16,15 @@ label store the moment it is given; what is shown for an item is rebuilt from th
 completed source (components + host + per-source answers) as the item's cumulative answers;
 the annotation it replaces is retracted with reason ``"superseded"``.
 
+Unfinished work is a *draft* in the store (:mod:`workbench.io.labels.drafts`), saved after
+every step: components clicked so far, the source waiting for its host and morphology,
+answers before the end of the question path, and "this item still has sources to add"
+after a source was written. Drafts are not annotations (consensus, export and campaign
+retirement ignore them). A Labeler whose kernel died leaves its draft behind; the next
+Labeler of the same annotator (and scheme and campaign) opens that item first, in the same
+state. Finishing the item, skipping it or undoing the work deletes the draft; moving away
+with the arrows keeps it (and it comes back when the item is shown again).
+
 Messages from the browser (``{"type": "key", "key": ...}``, ``{"type": "click", "x", "y"}``,
 display pixels of the first panel) go to :meth:`Labeler.handle_key` and
 :meth:`Labeler.handle_click`, which the tests call directly.
@@ -114,6 +123,8 @@ class Labeler(anywidget.AnyWidget):
         self._ann_item: dict[int, str] = {}  # those ids -> item id
         self._replaced: dict[int, dict | None] = {}  # superseding id -> answers it replaced
         self._load_live()
+        self._load_drafts()
+        self._shown: str | None = None  # the item whose step state is live
         self._shown_at = time.monotonic()
         self._started = _now()
         self._message = ""
@@ -140,17 +151,28 @@ class Labeler(anywidget.AnyWidget):
             for ann_id, iid, answers in zip(df["id"], df["item_id"], df["answers"]):
                 self._live[str(iid)] = (int(ann_id), dict(answers))  # by id: latest wins
 
+    def _load_drafts(self) -> None:
+        """This annotator's drafts (this scheme and campaign), newest first: item -> state."""
+        df = self.store.drafts(annotator=self.annotator, scheme=self.scheme,
+                               campaign=self.campaign_name)
+        self._drafts = {str(i): dict(s) for i, s in zip(df["item_id"], df["state"])
+                        if str(i) in self._pos_of}
+
     def _live_annotation(self, item_id):
         """This annotator's latest live annotation of ``item_id`` as (id, answers) or None."""
         return self._live.get(item_id)
 
     def _next_new_item(self) -> str | None:
+        seen = set(self._history)
+        allowed = None if self._items is None else set(self._items)
+        for iid in self._drafts:  # unfinished work first (a kernel that died mid-item)
+            if iid not in seen and (allowed is None or iid in allowed):
+                return iid
         if self._campaign is not None:
             nxt = self._campaign.next_item(self.annotator)
             return None if nxt is None else str(getattr(nxt, "item_id", nxt))
         ids = self._items if self._items is not None else self._all_ids
         done = set(self._live)
-        seen = set(self._history)
         return next((i for i in ids if i not in done and i not in seen), None)
 
     def _advance(self) -> None:
@@ -173,7 +195,8 @@ class Labeler(anywidget.AnyWidget):
             self._show()
 
     def _show(self) -> None:
-        """Render the current item and its state from the store."""
+        """Render the current item and its state from the store (its draft included)."""
+        left, left_state = self._shown, self._step_state(leaving=True)
         self._reset_step()
         self._shown_at = time.monotonic()
         self._started = _now()
@@ -187,7 +210,12 @@ class Labeler(anywidget.AnyWidget):
                 self._item = item
                 self.panels = _panels.item_panels(item, **self._view_options)
                 self.outlines = self._outlines(iid) if self._has_components() else {}
+                if iid != left and iid in self._drafts:
+                    self._restore(self._drafts[iid])
+            self._shown = iid
             self._sync_state()
+        if left is not None:  # after drawing: the next item does not wait for this write
+            self._sync_draft(left, left_state)
 
     # ------------------------------------------------------------------ components
     def _has_components(self) -> bool:
@@ -230,7 +258,8 @@ class Labeler(anywidget.AnyWidget):
         self._selected: list[int] = []  # components of the source in progress
         self._pending: dict | None = None  # source in progress after its components
         self._multi: list = []
-        self._draft: dict | None = None  # item-scope answers before the path is complete
+        self._path: dict | None = None  # item-scope answers before the path is complete
+        self._open = False  # a source of this item was written on this visit
 
     def _current_answers(self) -> tuple[int | None, dict]:
         iid = self.item_id
@@ -289,6 +318,62 @@ class Labeler(anywidget.AnyWidget):
         done = len(mine_ids & set(ids))
         return {"done": done, "total": len(ids), "mine": done}
 
+    # ------------------------------------------------------------------ drafts
+    def _step_state(self, *, leaving: bool = False) -> dict | None:
+        """The unfinished work on the item shown, as a JSON-safe draft (None: nothing).
+
+        ``leaving``: the item is being left; "more sources may follow" alone is then not
+        worth keeping (the annotator moved on)."""
+        if self._shown is None:
+            return None
+        busy = bool(self._selected or self._pending is not None or self._multi or self._path)
+        if not busy and (leaving or not self._open):
+            return None
+        return _jsonable({"question": self._qid, "selected": list(self._selected),
+                          "pending": self._pending, "multi": list(self._multi),
+                          "path": self._path, "open": bool(self._open),
+                          "started": self._started.isoformat()})
+
+    def _restore(self, state: dict) -> None:
+        """Bring back a draft's step state (ignored if it does not fit this scheme)."""
+        try:
+            self.scheme.question(state["question"])
+        except (KeyError, SchemeError):
+            return
+        self._qid = state["question"]
+        self._selected = [int(c) for c in state.get("selected") or []]
+        self._pending = state.get("pending")
+        self._multi = list(state.get("multi") or [])
+        self._path = state.get("path")
+        self._open = bool(state.get("open"))
+        try:
+            self._started = _dt.datetime.fromisoformat(state["started"])
+        except (KeyError, TypeError, ValueError):
+            pass
+        self._message = "unfinished work restored"
+
+    def _sync_draft(self, item_id: str, state: dict | None) -> None:
+        """Make the store's draft of ``item_id`` equal ``state`` (delete it when None)."""
+        if state == self._drafts.get(item_id):
+            return
+        kw = {"annotator": self.annotator, "scheme": self.scheme,
+              "campaign": self.campaign_name}
+        try:
+            if state is None:
+                self.store.discard_draft(item_id, **kw)
+                self._drafts.pop(item_id, None)
+            else:
+                self.store.save_draft(item_id, state, **kw)
+                self._drafts[item_id] = state
+        except Exception as exc:  # noqa: BLE001 - say so on screen, keep labelling
+            self._message = f"unfinished work not saved: {exc}"
+            self._sync_state()
+
+    def _persist(self) -> None:
+        """After each event: the store's draft follows the item in progress."""
+        if self._shown is not None:
+            self._sync_draft(self._shown, self._step_state())
+
     # ------------------------------------------------------------------ writing
     def _write(self, answers: dict, *, supersede: int | None = None) -> int:
         iid = self.item_id
@@ -333,6 +418,12 @@ class Labeler(anywidget.AnyWidget):
 
     def handle_key(self, key: str) -> None:
         """Act on one key press (as the browser names it: ``"1"``, ``"Enter"``, ...)."""
+        try:
+            self._on_key(key)
+        finally:
+            self._persist()
+
+    def _on_key(self, key: str) -> None:
         self._message = ""
         if self.item_id is None:
             if key in ("ArrowLeft", "u", "Backspace"):
@@ -346,7 +437,8 @@ class Labeler(anywidget.AnyWidget):
             return self._back()
         if key in ("u", "Backspace"):
             return self._undo()
-        if key == "s":
+        if key == "s":  # skip: the unfinished work on this item goes too
+            self._reset_step()
             if self._campaign is not None:
                 try:
                     self._campaign.release(self.annotator, self.item_id)
@@ -357,6 +449,7 @@ class Labeler(anywidget.AnyWidget):
             if key == str(qj.get("none_key", "0")):
                 ann_id, _ = self._current_answers()
                 self._write({q.none_flag or "no_contours": True, q.id: []}, supersede=ann_id)
+                self._reset_step()  # the item is finished: no draft is left behind
                 return self._advance()
             if key == "Enter":
                 if self._selected:
@@ -395,10 +488,19 @@ class Labeler(anywidget.AnyWidget):
         """Answer a ``text`` question."""
         q = self._question()
         if q.type == "text":
-            self._answer(q, str(text))
+            try:
+                self._answer(q, str(text))
+            finally:
+                self._persist()
 
     def handle_click(self, x: float, y: float) -> None:
         """A click at display pixel ``(x, y)`` of the first panel."""
+        try:
+            self._on_click(x, y)
+        finally:
+            self._persist()
+
+    def _on_click(self, x: float, y: float) -> None:
         if self.item_id is None:
             return
         self._message = ""
@@ -452,6 +554,7 @@ class Labeler(anywidget.AnyWidget):
         self._pending = None
         self._qid = cq.id
         self._write(new, supersede=ann_id)
+        self._open = True  # more sources may follow until the item is finished
         return self._sync_state()
 
     def _answer(self, q, value) -> None:
@@ -468,15 +571,15 @@ class Labeler(anywidget.AnyWidget):
         # drop answers no longer on the path
         self._multi = []
         if nxt is None or self.scheme.question(nxt).scope != "item":
-            self._draft = None
             self._write(self._prune(path), supersede=ann_id)
+            self._reset_step()  # the item is finished: no draft is left behind
             return self._advance()
-        self._draft = path
+        self._path = path
         self._qid = nxt
         return self._sync_state()
 
     def _path_answers(self, answers: dict) -> dict:
-        return dict(self._draft) if self._draft else {}
+        return dict(self._path) if self._path else {}
 
     def _prune(self, answers: dict) -> dict:
         out, qid = {}, self.scheme.first
@@ -488,11 +591,14 @@ class Labeler(anywidget.AnyWidget):
     def _undo(self) -> None:
         """Undo the last step of the item in progress; else retract the last annotation
         this Labeler wrote (a retraction record) and show that item again."""
-        if self._pending is not None or self._selected or self._multi:
+        if self._pending is not None or self._selected or self._multi or self._path:
             if self._selected:
                 self._selected.pop()
             elif self._multi:
                 self._multi.pop()
+            elif self._pending is None:  # back one question of the item's path
+                self._qid = list(self._path)[-1]
+                self._path.pop(self._qid)
             else:
                 self._selected = list(self._pending["components"])
                 self._pending = None
@@ -520,6 +626,7 @@ class Labeler(anywidget.AnyWidget):
             self._history.insert(self._cursor + 1, iid)
             self._cursor += 1
         self._show()
+        self._open = bool(restore)  # its earlier sources are back: more may follow
 
 
 def _jsonable(v):

@@ -13,6 +13,8 @@ Version history
    ``early_retire``, ``seed``, ``description``, ``created_by``; campaign_items gain ``round``,
    ``strategy``, ``retire_at`` and ``n_open``; the ``wb_claims`` table records who saw what
    (backfilled as ``done`` from the campaign annotations).
+3. the ``wb_drafts`` table (the Labeler's unfinished work per annotator and item; not
+   annotations).
 """
 
 from __future__ import annotations
@@ -57,8 +59,12 @@ def _v1_to_v2(conn) -> None:
         "JOIN wb_campaigns c ON c.name = a.campaign GROUP BY c.id, a.item_id, a.annotator")
 
 
+def _v2_to_v3(conn) -> None:
+    S.drafts.create(conn, checkfirst=True)
+
+
 #: from-version -> function upgrading to from-version + 1
-MIGRATIONS = {1: _v1_to_v2}
+MIGRATIONS = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade(conn, version: int, *, where: str = "") -> int:

@@ -24,6 +24,12 @@ Tables (all prefixed ``wb_`` so a shared PostgreSQL database stays tidy):
 ``wb_claims``
     Per campaign, item and annotator: ``open`` (shown now), ``done``, ``skipped`` or
     ``expired``. An annotator never gets an item they have a claim row for.
+``wb_drafts``
+    Work in progress, not annotations: per annotator, scheme, item and campaign (``""``
+    outside campaigns) the Labeler's unfinished step (components clicked so far, a host,
+    answers before the question path is complete) as JSON, replaced on every change and
+    deleted when the item is finished, skipped or undone. Consensus, export and campaign
+    retirement never read it (see :mod:`workbench.io.labels.drafts`).
 """
 
 from __future__ import annotations
@@ -31,11 +37,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = ["FORMAT", "SCHEMA_VERSION", "SOURCES", "metadata", "meta", "annotations",
-           "retractions", "campaigns", "campaign_items", "claims"]
+           "retractions", "campaigns", "campaign_items", "claims", "drafts"]
 
 FORMAT = "workbench-labels"
 #: Current schema version; older stores are upgraded by migrations on open.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: What put an item in front of the annotator.
 SOURCES = ("random", "model", "anomaly", "bulk", "priority", "selection")
 
@@ -116,4 +122,15 @@ claims = sa.Table(
     sa.Column("claimed", sa.DateTime, nullable=False),
     sa.Index("ix_wb_claims_annotator", "campaign_id", "annotator"),
     sa.Index("ix_wb_claims_state", "campaign_id", "state"),
+)
+
+drafts = sa.Table(
+    "wb_drafts", metadata,
+    sa.Column("annotator", sa.String(255), primary_key=True),
+    sa.Column("scheme", sa.String(100), primary_key=True),
+    sa.Column("item_id", sa.String(255), primary_key=True),
+    sa.Column("campaign", sa.String(255), primary_key=True),  # "" outside campaigns
+    sa.Column("scheme_version", sa.Integer, nullable=False),
+    sa.Column("state", sa.JSON, nullable=False),
+    sa.Column("updated", sa.DateTime, nullable=False),
 )

@@ -495,6 +495,31 @@ class LabelStore:
 
         return create_campaign(self, name, scheme, item_ids, **kwargs)
 
+    # ------------------------------------------------------------------ drafts
+    def save_draft(self, item_id, state: Mapping, *, annotator: str, scheme,
+                   campaign: str | None = None) -> None:
+        """Record unfinished work on an item (not an annotation); see
+        :func:`workbench.io.labels.drafts.save_draft`."""
+        from workbench.io.labels.drafts import save_draft
+
+        save_draft(self, item_id, state, annotator=annotator, scheme=scheme, campaign=campaign)
+
+    def discard_draft(self, item_id, *, annotator: str, scheme,
+                      campaign: str | None = None) -> bool:
+        """Delete a draft; see :func:`workbench.io.labels.drafts.discard_draft`."""
+        from workbench.io.labels.drafts import discard_draft
+
+        return discard_draft(self, item_id, annotator=annotator, scheme=scheme,
+                             campaign=campaign)
+
+    def drafts(self, *, annotator: str | None = None, scheme=None, campaign=...,
+               item_id=None) -> pd.DataFrame:
+        """Drafts, newest first; see :func:`workbench.io.labels.drafts.read_drafts`."""
+        from workbench.io.labels.drafts import read_drafts
+
+        return read_drafts(self, annotator=annotator, scheme=scheme, campaign=campaign,
+                           item_id=item_id)
+
     def counts(self) -> dict:
         """Numbers of annotations, retractions and campaigns (JSON-safe)."""
         with self._read() as conn:
