@@ -118,3 +118,5 @@ def test_mlppa_round_queues_by_bald(blobs):
     rec = loop.run_round()
     assert len(rec["queue"]) == 0
     assert np.isfinite(rec["metrics"]["accuracy"])
+    # plain ML-PPA has no dropout; a BALD round turns it on for its MC-dropout samples
+    assert loop.model()[1]["model"]["dropout"] == 0.2

@@ -111,3 +111,39 @@ def test_labels_from_store_refuses_dropped_answer():
         labels_from_store(None, camp)
     camp.consensus = lambda: cons.iloc[:2]
     assert list(labels_from_store(None, camp)) == ["frb", "rfi"]
+
+
+def test_mlppa_trains_without_dropout_by_default_bald_needs_it(tmp_path):
+    """The plain ML-PPA network is the published one (no dropout); MC dropout refuses it
+    and works once dropout is asked for; the head keeps its 0.2."""
+    from workbench.active.training import train_classifier
+    from workbench.io.collection import Collection, ProductSpec
+    from workbench.learn.infer import load_model, mc_dropout_proba
+
+    rng = np.random.default_rng(0)
+    n = 24
+    imgs = rng.normal(size=(n, 1, 32, 32)).astype(np.float32)
+    truth = np.array(["a", "b"] * (n // 2))
+    imgs[truth == "a", 0, 12:20, 12:20] += 3
+    cat = pd.DataFrame({"id": [f"i{k}" for k in range(n)], "ra": 0.0, "dec": 0.0,
+                        "pixscale_arcsec": 1.0, "source_file": "x", "source_hdu": 0,
+                        "truth": truth})
+    coll = Collection.create(tmp_path / "c", {"img": ProductSpec(("I",), (32, 32))})
+    coll.append(cat, {"img": imgs}, kind="image")
+    x = imgs[:6]
+    kw = {"label_column": "truth", "arch": "mlppa", "size": 32, "epochs": 1, "holdout": 0}
+    train_classifier(coll, tmp_path / "plain.safetensors", **kw)
+    plain, cfg = load_model(tmp_path / "plain.safetensors")
+    assert cfg["model"]["dropout"] == 0.0
+    assert not any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in plain.modules())
+    with pytest.raises(ModelError, match="dropout > 0"):
+        mc_dropout_proba(plain, x, samples=3)
+    train_classifier(coll, tmp_path / "mc.safetensors", dropout=0.2, **kw)
+    mc_model, cfg = load_model(tmp_path / "mc.safetensors")
+    assert cfg["model"]["dropout"] == 0.2
+    samples = mc_dropout_proba(mc_model, x, samples=3)
+    assert samples.shape == (3, 6, 2) and np.ptp(samples, axis=0).max() > 0
+    assert _n_params(plain) == _n_params(mc_model)  # dropout adds no parameters
+    train_classifier(coll, tmp_path / "head.safetensors", label_column="truth", arch="head",
+                     features=imgs.reshape(n, -1), source="pixels", epochs=1, holdout=0)
+    assert load_model(tmp_path / "head.safetensors")[1]["model"]["dropout"] == 0.2

@@ -118,6 +118,10 @@ class ActiveLoop:
         Features of the ``head`` model and of the acquisition: ``auto`` (default: stored SSL
         embeddings ``embedding-*`` if any, else pixels), ``pixels``, ``embedding-<hash>``
         (see :func:`workbench.learn.pool_features.resolve_source`).
+    dropout : float, optional
+        Dropout of the retrained model. Default: train_classifier's (0 for ``mlppa``, the
+        network as published; 0.2 for ``head``), except that an ``mlppa`` round using BALD
+        trains with 0.2, which its Monte-Carlo dropout samples need.
     """
 
     def __init__(self, coll, *, campaign=None, store=None, label_column: str | None = None,
@@ -125,8 +129,9 @@ class ActiveLoop:
                  random_fraction: float = 0.1, epochs: int = 60, batch_size: int = 64,
                  lr: float = 3e-3, holdout: float = 0.2, source: str | None = None,
                  product: str | None = None, size: int = 64, classes=None,
-                 mc_samples: int = 10, seed: int = 0):
+                 mc_samples: int = 10, dropout: float | None = None, seed: int = 0):
         self.coll = coll
+        self.dropout = dropout
         self.campaign = campaign
         self.store = store
         self.label_column = label_column
@@ -261,12 +266,15 @@ class ActiveLoop:
                 t0 = time.perf_counter()
                 lab = self.labels()
                 feats = self._feats() if self.arch == "head" else None
+                dropout = self.dropout
+                if dropout is None and strategy == "bald" and self.arch == "mlppa":
+                    dropout = 0.2  # MC dropout needs it; plain ML-PPA has none
                 res = train_classifier(
                     self.coll, tmp / "model.safetensors", labels=lab, classes=self.classes,
                     arch=self.arch, product=self.product, size=self.size, source=self.source,
                     features=feats, epochs=self.epochs, batch_size=self.batch_size,
-                    lr=self.lr, holdout=self.holdout, seed=self.seed, progress=progress,
-                    cancel=cancel)
+                    lr=self.lr, holdout=self.holdout, seed=self.seed, dropout=dropout,
+                    progress=progress, cancel=cancel)
                 cfg = res["config"]
                 ids = np.asarray(self.coll.ids)
                 labelled = np.isin(ids, res["labels"]["id"].to_numpy())

@@ -72,7 +72,7 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
                      campaign=None, store=None, classes=None, arch: str = "head",
                      product: str | None = None, size: int = 256, depth: int = 3,
                      source: str | None = None, features: np.ndarray | None = None,
-                     hidden=(128,), dropout: float = 0.2, epochs: int = 10,
+                     hidden=(128,), dropout: float | None = None, epochs: int = 10,
                      batch_size: int = 32, lr: float = 1e-3, holdout: float = 0.2,
                      seed: int = 0, device: str | None = None, progress=None,
                      cancel=None) -> dict:
@@ -96,6 +96,10 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
         source string (see :func:`workbench.learn.pool_features.resolve_source`).
     features : array (len(coll), d), optional
         Precomputed features for ``arch="head"`` (else from ``source``).
+    dropout : float, optional
+        Dropout before the dense layers. Default: 0 for ``mlppa`` (the network exactly as
+        the ML-PPA seed gives it), 0.2 for ``head``. Monte-Carlo dropout (BALD) needs it
+        above 0: the active-learning loop passes 0.2 for ML-PPA rounds that use BALD.
     holdout : float
         Fraction of labelled items held out (stable by id) for metrics and calibration.
 
@@ -125,6 +129,8 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
     encode_labels(pd.Series(np.asarray(classes)[y[~held]]), classes=classes,
                   where="the training split")
 
+    if dropout is None:
+        dropout = 0.0 if arch == "mlppa" else 0.2
     if arch == "mlppa":
         if product is None:
             product = next((p for p, s in coll.products.items() if "dm" in s.axes.lower()

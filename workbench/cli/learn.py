@@ -44,6 +44,9 @@ _FEATURES_HELP = ("Features of the head model: auto (stored SSL embeddings "
 @click.option("--epochs", type=int, default=10, show_default=True)
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True),
+              help="Dropout before the dense layers (default: 0 for mlppa, the published "
+                   "network; 0.2 for head). Above 0 for Monte-Carlo dropout (BALD).")
 @click.option("--holdout", type=float, default=0.2, show_default=True,
               help="Fraction of labelled items held out for metrics and calibration.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -51,7 +54,7 @@ _FEATURES_HELP = ("Features of the head model: auto (stored SSL embeddings "
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Checkpoint to write (.safetensors); metrics go beside it as .json.")
 def train(collection, label_column, campaign, arch, product, size, depth, source, epochs,
-          batch_size, lr, holdout, seed, device, output):
+          batch_size, lr, dropout, holdout, seed, device, output):
     """Train a classifier on COLLECTION from a label column or a campaign's consensus.
 
     Writes a safetensors checkpoint (weights + config + calibrated temperature) and a
@@ -67,7 +70,7 @@ def train(collection, label_column, campaign, arch, product, size, depth, source
     res = train_classifier(coll, output, label_column=label_column, campaign=campaign,
                            arch=arch, product=product, size=int(size), depth=int(depth),
                            source=source, epochs=epochs, batch_size=batch_size, lr=lr,
-                           holdout=holdout, seed=seed, device=device, progress=_echo_progress)
+                           dropout=dropout, holdout=holdout, seed=seed, device=device, progress=_echo_progress)
     m = res["metrics"]
     report = Path(output).with_suffix(".json")
     report.write_text(json.dumps({"checkpoint": str(output), "device": res["device"],

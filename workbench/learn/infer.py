@@ -62,13 +62,20 @@ def predict_logits(model, x: np.ndarray, *, batch_size: int = 256,
 
     Image inputs ``(n, c, ny, nx)`` run in channels-last memory format (the model's
     parameters are converted in place; their values and ``state_dict`` are unchanged).
+    The model is put in eval mode (dropout off).
     """
+    return _logits(model.eval(), x, batch_size=batch_size, device=device)
+
+
+def _logits(model, x: np.ndarray, *, batch_size: int, device: str | None) -> np.ndarray:
+    """:func:`predict_logits` without changing the modules' train/eval modes (MC dropout
+    keeps its dropout layers in train mode)."""
     import torch
 
     from workbench.learn.fit import pick_device
 
     device = pick_device(device)
-    model = model.to(device).eval()
+    model = model.to(device)
     images = np.ndim(x) == 4
     if images:  # NHWC convolutions: ~1.8x faster for the ML-PPA CNNs on CPU (oneDNN)
         model = model.to(memory_format=torch.channels_last)
@@ -111,7 +118,7 @@ def mc_dropout_proba(model, x: np.ndarray, *, samples: int = 10, batch_size: int
     for m in drops:
         m.train()
     try:
-        out = np.stack([predict_proba(model, x, batch_size=batch_size, device="cpu")
+        out = np.stack([softmax(_logits(model, x, batch_size=batch_size, device="cpu"))
                         for _ in range(samples)])
     finally:
         model.eval()
