@@ -220,3 +220,27 @@ def test_mirabest_every_item_and_label(mirabest_dir, tmp_path):
     assert np.median(np.minimum(diff, 360 - diff)) < 0.01  # WCS centre agrees with the catalogue
     assert c.products["radio"].shape == (150, 150)
     assert rep.notes.get("non-standard header cards", 0) > 0
+
+
+def test_restoring_beam_from_cards_or_aips_history(tmp_path):
+    """BMAJ/BMIN/BPA (deg) or the AIPS CLEAN history line -> bmaj/bmin (arcsec), bpa (deg)."""
+    from workbench.io.fits import beam_from_header
+
+    cards = _wcs_header()
+    cards["BMAJ"], cards["BMIN"], cards["BPA"] = 15.0 / 3600, 12.0 / 3600, 30.0
+    aips = _wcs_header()
+    aips.add_history("AIPS   CLEAN BMAJ=  1.5000E-03 BMIN=  1.5000E-03 BPA=   0.00")
+    aips.add_history("AIPS   CLEAN BMAJ=  1.5000E-03 BMIN=  1.0000E-03 BPA= -45.00")
+    src = tmp_path / "in"
+    src.mkdir()
+    write(src / "cards.fits", _img(1), cards)
+    write(src / "aips.fits", _img(2), aips)
+    write(src / "none.fits", _img(3), _wcs_header())
+    assert beam_from_header(fits.Header()) != beam_from_header(cards)  # NaNs never compare equal
+    ingest_fits([src], tmp_path / "out")
+    cat = workbench.open(tmp_path / "out").catalog.set_index("id")
+    np.testing.assert_allclose(cat.loc["cards", ["bmaj", "bmin", "bpa"]].astype(float),
+                               [15.0, 12.0, 30.0])
+    np.testing.assert_allclose(cat.loc["aips", ["bmaj", "bmin", "bpa"]].astype(float),
+                               [5.4, 3.6, -45.0])  # the last CLEAN line wins
+    assert cat.loc["none", ["bmaj", "bmin", "bpa"]].isna().all()

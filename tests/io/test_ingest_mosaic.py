@@ -33,6 +33,8 @@ def test_stamps_centred_on_sources(mosaic, tmp_path):
     # catalogue columns carried over, ids from the catalogue
     assert {"truth", "flux_jy", "snr", "x", "y"} <= set(cat.columns)
     assert list(cat["id"]) == list(pd.read_csv(mosaic.catalog)["id"])
+    # the mosaic's restoring beam (BMAJ/BMIN in deg) on every stamp, in arcsec
+    np.testing.assert_allclose(cat[["bmaj", "bmin", "bpa"]].to_numpy(float), [[5.0, 5.0, 0.0]] * 40)
     xy = cat[["x", "y"]].to_numpy()
     d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
     np.fill_diagonal(d, np.inf)

@@ -18,7 +18,7 @@ import numpy as np
 from workbench.core.errors import FITSError
 
 __all__ = ["FitsImage", "read_fits_image", "require_file", "sky_from_header", "fit_to_shape",
-           "pick_image_hdu", "squeeze_to_2d", "wcs_header"]
+           "pick_image_hdu", "squeeze_to_2d", "wcs_header", "beam_from_header"]
 
 
 @dataclass
@@ -279,6 +279,43 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
     return FitsImage(data=np.ascontiguousarray(data, dtype=np.float32), header=header, hdu=idx,
                      path=str(path), wcs=wcs, ra=ra, dec=dec, pixscale_arcsec=scale,
                      bunit=str(header.get("BUNIT", "")), notes=notes)
+
+
+_AIPS_BEAM = re.compile(r"BMAJ\s*=\s*([-+0-9.EeDd]+)\s+BMIN\s*=\s*([-+0-9.EeDd]+)"
+                        r"(?:\s+BPA\s*=\s*([-+0-9.EeDd]+))?")
+
+
+def beam_from_header(header) -> tuple[float, float, float]:
+    """The restoring beam of a radio image: ``(bmaj, bmin, bpa)``.
+
+    ``bmaj``/``bmin`` are FWHM in arcsec and ``bpa`` the position angle in deg east of
+    north, from the ``BMAJ``/``BMIN``/``BPA`` cards (deg), or else from the last AIPS
+    ``HISTORY ... CLEAN BMAJ= ... BMIN= ... BPA= ...`` card. NaN where the header has no
+    (valid) beam.
+    """
+    nan = float("nan")
+
+    def num(v):
+        try:
+            v = float(str(v).replace("D", "E").replace("d", "e"))
+        except (TypeError, ValueError):
+            return nan
+        return v if np.isfinite(v) else nan
+
+    bmaj, bmin, bpa = (num(header.get(k)) if k in header else nan
+                       for k in ("BMAJ", "BMIN", "BPA"))
+    if not bmaj > 0:
+        hist = [str(c) for c in header.get("HISTORY", [])] if "HISTORY" in header else []
+        for line in reversed(hist):
+            m = _AIPS_BEAM.search(line)
+            if m:
+                bmaj, bmin = num(m.group(1)), num(m.group(2))
+                bpa = num(m.group(3)) if m.group(3) else 0.0
+                break
+    if not bmaj > 0:
+        return nan, nan, nan
+    bmin = bmin if bmin > 0 else bmaj
+    return bmaj * 3600.0, bmin * 3600.0, (bpa if np.isfinite(bpa) else 0.0)
 
 
 def fit_to_shape(data: np.ndarray, shape: tuple[int, int], wcs=None):

@@ -18,7 +18,7 @@ from workbench.io._atomic import new_folder
 from workbench.io.batching import BatchBuffer
 from workbench.io.catalogs import FILE_COLUMNS, read_table
 from workbench.io.collection import Collection, ProductSpec
-from workbench.io.fits import fit_to_shape, read_fits_image
+from workbench.io.fits import beam_from_header, fit_to_shape, read_fits_image
 from workbench.io.progress import progress_bar
 
 __all__ = ["IngestReport", "ingest_fits", "expand_paths", "FITS_SUFFIXES"]
@@ -114,7 +114,9 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
     size : (ny, nx), optional
         Common shape. By default the shape of the first image read; other images are
         centre-cropped or NaN-padded to it (recorded in columns ``orig_ny``, ``orig_nx``,
-        ``resize``) and their WCS reference pixel shifted to match.
+        ``resize``) and their WCS reference pixel shifted to match. The restoring beam
+        goes into ``bmaj``, ``bmin`` (arcsec) and ``bpa`` (deg), NaN where the header has
+        none (:func:`~workbench.io.fits.beam_from_header`).
     channel : int, optional
         Plane to take from cubes with a non-degenerate third axis.
     errors : {"raise", "skip"}
@@ -177,6 +179,7 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
                        "pixscale_arcsec": img.pixscale_arcsec, "source_file": str(f),
                        "source_hdu": img.hdu, "orig_ny": img.data.shape[0],
                        "orig_nx": img.data.shape[1], "resize": action}
+                row["bmaj"], row["bmin"], row["bpa"] = beam_from_header(img.header)
                 hit = cat_rows.get(_stem(f))
                 if hit is not None:
                     matched.add(_stem(f))

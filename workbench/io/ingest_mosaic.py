@@ -25,7 +25,13 @@ from workbench.core.kinds import BASE_COLUMNS, RADIO
 from workbench.io import _axes
 from workbench.io._atomic import new_folder
 from workbench.io.catalogs import find_radec, read_table, sky_positions
-from workbench.io.fits import pick_image_hdu, require_file, sky_from_header, squeeze_to_2d
+from workbench.io.fits import (
+    beam_from_header,
+    pick_image_hdu,
+    require_file,
+    sky_from_header,
+    squeeze_to_2d,
+)
 from workbench.io.progress import progress_bar
 
 __all__ = ["MosaicImage", "MosaicIngestReport", "open_mosaic", "ingest_mosaic", "is_memmapped"]
@@ -227,7 +233,9 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
     MosaicIngestReport
         Items get columns ``ra``, ``dec`` (catalogue position), ``pixscale_arcsec``,
         ``source_file``, ``source_hdu``, ``catalog_row``, ``x_mosaic``, ``y_mosaic`` (pixel,
-        0-based), ``edge`` (stamp NaN-padded over the mosaic edge), ``nan_fraction`` and the
+        0-based), ``edge`` (stamp NaN-padded over the mosaic edge), ``nan_fraction``, the
+        mosaic's restoring beam ``bmaj``, ``bmin`` (arcsec), ``bpa`` (deg; NaN where the
+        header has none; see :func:`~workbench.io.fits.beam_from_header`) and the
         catalogue's own columns; each stamp's sky axes are its Cutout2D WCS.
     """
     from astropy.nddata import Cutout2D
@@ -289,10 +297,11 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
                 continue  # the same numbers as the item's ra/dec
             name = str(c)
             if name in base or name in ("catalog_row", "x_mosaic", "y_mosaic", "edge",
-                                        "nan_fraction"):
+                                        "nan_fraction", "bmaj", "bmin", "bpa"):
                 name = f"{name}_catalog"
             carry[c] = name
         spec = ProductSpec((product,), (n, n), mos.bunit, "sky")
+        beam = beam_from_header(mos.header)
         bar, close = progress_bar(progress, len(keep), unit="stamp", desc="mosaic")
         fill = np.nan if mos.data.dtype.kind == "f" else 0
         try:
@@ -317,7 +326,8 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
                                    "source_file": str(image), "source_hdu": mos.hdu,
                                    "catalog_row": int(i), "x_mosaic": float(x[i]),
                                    "y_mosaic": float(y[i]), "edge": bool(edge),
-                                   "nan_fraction": float(np.isnan(stamps[k]).mean())}
+                                   "nan_fraction": float(np.isnan(stamps[k]).mean()),
+                                   "bmaj": beam[0], "bmin": beam[1], "bpa": beam[2]}
                             for c, name in carry.items():
                                 if name not in row:
                                     row[name] = cat.at[i, c]
