@@ -12,10 +12,12 @@ from workbench.core.errors import CatalogError
 
 __all__ = ["read_table", "find_radec", "sky_positions", "FILE_COLUMNS"]
 
+# ``*_cont``: ASKAP Selavy component/island catalogues (RACS, EMU, VAST).
 _RA_NAMES = ("ra", "ra_deg", "radeg", "raj2000", "ra_j2000", "_raj2000", "ra_icrs", "alpha_j2000",
-             "ra_d", "right_ascension", "ra_hms", "ra_str")
+             "ra_d", "right_ascension", "ra_deg_cont", "ra_hms", "ra_str", "ra_hms_cont")
 _DEC_NAMES = ("dec", "dec_deg", "decdeg", "dej2000", "decj2000", "dec_j2000", "_dej2000", "de_icrs",
-              "dec_icrs", "delta_j2000", "dec_d", "declination", "dec_dms", "dec_str")
+              "dec_icrs", "delta_j2000", "dec_d", "declination", "dec_deg_cont", "dec_dms",
+              "dec_str", "dec_dms_cont")
 #: Column names (case-insensitive) that name an item's file in a catalogue.
 FILE_COLUMNS = ("file", "filename", "file_name", "fits", "fits_file", "path", "image", "name")
 
