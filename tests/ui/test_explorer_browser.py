@@ -4,8 +4,10 @@ A notebook shows an Explorer (linked to its Gallery) over a small seeded map. In
 we check the map image is drawn, drag a box with the mouse and compare the kernel's selection
 (written to a file by an ``on_select`` callback in the notebook's kernel) and the Gallery's
 tiles with the points inside the dragged rectangle mapped to map coordinates, then zoom with
-the wheel and check the kernel's ``view`` and a new image. Screenshots go to
-tests/ui/screenshots/.
+the wheel and check the kernel's ``view`` and a new image; lasso in the zoomed map; then a
+lasso that leaves the map around a corner and comes back, and a box released off the map:
+the kernel selects the drawn shape cut to the visible window (the drag follows the pointer
+outside the canvas). Screenshots go to tests/ui/screenshots/.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from workbench.widgets.explorer import points_in_polygon
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -37,7 +41,8 @@ W, H = 400, 300
 N = 300
 
 #: Page-side instrumentation: pointer positions relative to the map overlay exactly as
-#: explorer.js computes them, and a count of images drawn on the map canvas.
+#: explorer.js computes them (every move of the pressed pointer, over the map or not: the
+#: map holds the pointer capture during a drag), and a count of images drawn on the map.
 INIT = """
 window.__ex = {down: null, up: null, path: [], draws: 0, lastDraw: 0};
 const rel = (ev) => {
@@ -46,14 +51,13 @@ const rel = (ev) => {
   const r = o.getBoundingClientRect();
   return [ev.clientX - r.left, ev.clientY - r.top];
 };
-window.addEventListener('mousedown', (ev) => {
+window.addEventListener('pointerdown', (ev) => {
   window.__ex.down = rel(ev); window.__ex.path = [rel(ev)];
 }, true);
-window.addEventListener('mousemove', (ev) => {
-  const o = document.querySelectorAll('.wb-ex-map canvas')[1];
-  if ((ev.buttons & 1) && ev.target === o) window.__ex.path.push(rel(ev));
+window.addEventListener('pointermove', (ev) => {
+  if (ev.buttons & 1) window.__ex.path.push(rel(ev));
 }, true);
-window.addEventListener('mouseup', (ev) => { window.__ex.up = rel(ev); }, true);
+window.addEventListener('pointerup', (ev) => { window.__ex.up = rel(ev); }, true);
 const orig = CanvasRenderingContext2D.prototype.drawImage;
 CanvasRenderingContext2D.prototype.drawImage = function (...a) {
   if (this.canvas.parentElement && this.canvas.parentElement.classList.contains('wb-ex-map')) {
@@ -180,8 +184,10 @@ def test_box_selection_and_wheel_zoom(lab):
             arg=len(want))
         tiles = page.eval_on_selector_all(".wb-gallery .wb-tile", "ts => ts.map(t => t.dataset.id)")
         assert sorted(tiles) == want
-        info = page.locator(".wb-ex-info").text_content()
-        assert f"{len(want)} selected" in info
+        # the map is redrawn with the selection after the Gallery is filled: wait for it
+        page.wait_for_function(
+            "(s) => document.querySelector('.wb-ex-info').textContent.includes(s)",
+            arg=f"{len(want)} selected")
         _shot(page, "explorer_box_selected")
 
         # wheel zoom in at the map centre: the kernel's view shrinks by 0.8 about the cursor,
@@ -215,8 +221,6 @@ def test_box_selection_and_wheel_zoom(lab):
         page.mouse.up()
         sel = _wait_log(page, root, "select", 2)[1]["ids"]
         path = page.evaluate("() => window.__ex.path")
-        from workbench.widgets.explorer import points_in_polygon
-
         inside = points_in_polygon(xy, [to_data(px, py) for px, py in path])
         want = [f"s{i:03d}" for i in np.flatnonzero(inside)]
         assert 40 < len(want) <= 100 and sorted(sel) == want
@@ -226,3 +230,47 @@ def test_box_selection_and_wheel_zoom(lab):
         tiles = page.eval_on_selector_all(".wb-gallery .wb-tile", "ts => ts.map(t => t.dataset.id)")
         assert sorted(tiles) == want
         _shot(page, "explorer_lasso_selected")
+
+        # a lasso that leaves the map through the top edge, passes outside its top-left
+        # corner and comes back through the left edge: every move counts, and the kernel
+        # keeps the polygon's part inside the window (the map the user sees)
+        in_view = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+        box = overlay.bounding_box()
+        corner = [page_xy(2.5, 9.0), page_xy(2.5, y1 + 1.6), page_xy(x0 - 1.4, y1 + 1.6),
+                  page_xy(x0 - 1.4, 7.5), page_xy(2.5, 7.5), page_xy(2.5, 8.8)]
+        page.mouse.move(*corner[0])
+        page.mouse.down()
+        for p in corner[1:]:
+            page.mouse.move(*p, steps=4)
+        page.mouse.up()
+        sel = _wait_log(page, root, "select", 3)[2]["ids"]
+        path = page.evaluate("() => window.__ex.path")
+        outside = [not (0 <= px <= W and 0 <= py <= H) for px, py in path]
+        assert any(outside) and not outside[0] and not outside[-1]
+        poly = points_in_polygon(xy, [to_data(px, py) for px, py in path])
+        want = [f"s{i:03d}" for i in np.flatnonzero(poly & in_view)]
+        assert sorted(sel) == want and len(want) > 20 and (poly & ~in_view).any()
+        # tracking the pointer only over the map would have closed the lasso with a chord
+        # from where it left to where it came back, losing the corner
+        chord = points_in_polygon(xy, [to_data(px, py) for (px, py), o in zip(path, outside)
+                                       if not o])
+        assert (poly & in_view & ~chord).sum() >= 5
+        _shot(page, "explorer_lasso_off_map")
+
+        # a box released beyond the bottom-right corner of the map stops at its edges
+        page.locator(".wb-ex-bar button", has_text="box").first.click()
+        page.mouse.move(*page_xy(7.0, 3.0))
+        page.mouse.down()
+        page.mouse.move(*page_xy(x1 + 2.0, y0 - 1.8), steps=4)
+        assert page_xy(x1 + 2.0, y0 - 1.8)[1] < page.viewport_size["height"]
+        page.mouse.up()
+        sel = _wait_log(page, root, "select", 4)[3]["ids"]
+        down, up = page.evaluate("() => [window.__ex.down, window.__ex.up]")
+        assert up[0] > W and up[1] > H
+        (xa, ya), (xb, yb) = to_data(*down), to_data(min(up[0], W), min(up[1], H))
+        inside = (xy[:, 0] >= xa) & (xy[:, 0] <= xb) & (xy[:, 1] >= yb) & (xy[:, 1] <= ya)
+        want = [f"s{i:03d}" for i in np.flatnonzero(inside)]
+        unclamped = [to_data(*down), to_data(*up)]
+        wide = ((xy[:, 0] >= xa) & (xy[:, 0] <= unclamped[1][0]) & (xy[:, 1] <= ya)
+                & (xy[:, 1] >= unclamped[1][1]))
+        assert sorted(sel) == want and len(want) > 30 and (wide & ~inside).any()

@@ -110,3 +110,27 @@ def test_lasso_on_a_million_points_matches_the_geometry():
     poly = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
     mask = points_in_polygon(xy, poly)
     assert abs(mask.mean() - 0.466) < 0.01  # (erf(1/sqrt 2))^2
+
+
+def test_drags_that_leave_the_map_select_only_inside_the_window(mapped):
+    coll, xy, lab = mapped
+    ex = Explorer(coll, width=200, height=150)
+    ex.view = [-2.0, 8.0, -2.0, 6.0]  # zoomed: every cluster has points outside the window
+    x0, x1, y0, y1 = ex.view
+    in_view = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+
+    def ids(mask):
+        return {f"s{i:03d}" for i in np.flatnonzero(mask)}
+
+    # a box whose far corner was released beyond the bottom-right of the map
+    ex._on_msg(None, {"type": "box", "px0": 100, "py0": 20, "px1": 900, "py1": 700}, None)
+    xa, yb = ex.to_data(100, 20)
+    box = (xy[:, 0] >= xa) & (xy[:, 1] <= yb)
+    assert set(ex.selected_ids) == ids(box & in_view)
+    assert (box & ~in_view).any()  # the unclamped box would have taken more
+    # a lasso that leaves through the top edge and comes back through the left one
+    path = [(60, 40), (60, -80), (-90, -80), (-90, 100), (20, 100), (60, 40)]
+    ex._on_msg(None, {"type": "lasso", "points": path}, None)
+    poly = points_in_polygon(xy, [ex.to_data(*p) for p in path])
+    assert set(ex.selected_ids) == ids(poly & in_view) and ex.status == ""
+    assert (poly & ~in_view).any() and (poly & in_view).sum() > 5

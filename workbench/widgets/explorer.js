@@ -1,4 +1,4 @@
-// Explorer front end: the kernel draws the map (datashader PNG of the visible window); this
+// Explorer front end: the kernel draws the map (a PNG of the visible window); this
 // file shows it, turns wheel/drag into a new `view`, box/lasso drags into selections, the
 // cursor into hover requests, and offers the cluster list, bulk labelling and "more like
 // this". Only the widget's own comm is used (Binder-safe). Text goes in via textContent.
@@ -9,7 +9,8 @@ function render({ model, el }) {
   const style = document.createElement("style");
   style.textContent = `
     .wb-explorer .wb-ex-main { display: flex; gap: 8px; align-items: flex-start; }
-    .wb-explorer .wb-ex-map { position: relative; cursor: crosshair; border: 1px solid #444; }
+    .wb-explorer .wb-ex-map { position: relative; cursor: crosshair; border: 1px solid #444;
+      user-select: none; touch-action: none; }
     .wb-explorer .wb-ex-tip { position: absolute; pointer-events: none; background: #111d;
       color: #eee; padding: 3px; font: 11px monospace; display: none; z-index: 2; }
     .wb-explorer .wb-ex-side { max-height: 520px; overflow-y: auto; font: 12px sans-serif; }
@@ -120,13 +121,22 @@ function render({ model, el }) {
     model.set("view", [cx - (cx - x0) * f, cx + (x1 - cx) * f, cy - (cy - y0) * f, cy + (y1 - cy) * f]);
     model.save_changes();
   }, { passive: false });
-  let drag = null;
+  // A drag belongs to the pointer that started it (pointer capture): its moves and its
+  // release reach the map even outside the canvas, so a box or lasso may leave the map and
+  // come back; the kernel keeps the part of the selection inside the visible window.
+  let drag = null, hoverTimer = null;
   const octx = overlay.getContext("2d");
-  overlay.addEventListener("mousedown", (ev) => { drag = { start: pos(ev), pts: [pos(ev)], view: model.get("view") }; });
-  overlay.addEventListener("mousemove", (ev) => {
+  overlay.addEventListener("pointerdown", (ev) => {
+    if (ev.button !== 0 || drag) return;
+    overlay.setPointerCapture(ev.pointerId);
+    clearTimeout(hoverTimer); tip.style.display = "none";
+    drag = { id: ev.pointerId, start: pos(ev), pts: [pos(ev)], last: pos(ev), view: model.get("view") };
+  });
+  overlay.addEventListener("pointermove", (ev) => {
     const p = pos(ev);
     if (!drag) { hoverAt(p); return; }
-    tip.style.display = "none";
+    if (ev.pointerId !== drag.id) return;
+    drag.last = p;
     octx.clearRect(0, 0, overlay.width, overlay.height);
     octx.strokeStyle = "#fff"; octx.setLineDash([4, 3]);
     if (mode === "box") {
@@ -142,25 +152,30 @@ function render({ model, el }) {
     }
   });
   function ctxShift(dx, dy) { canvas.style.transform = `translate(${dx}px, ${dy}px)`; }
-  window.addEventListener("mouseup", (ev) => {
-    if (!drag) return;
-    const p = pos(ev);
-    octx.clearRect(0, 0, overlay.width, overlay.height);
-    if (mode === "box" && Math.abs(p[0] - drag.start[0]) + Math.abs(p[1] - drag.start[1]) > 4) {
-      model.send({ type: "box", px0: drag.start[0], py0: drag.start[1], px1: p[0], py1: p[1] });
-    } else if (mode === "lasso" && drag.pts.length > 3) {
-      model.send({ type: "lasso", points: drag.pts });
-    } else if (mode === "pan" && drag.next) {
-      canvas.style.transform = ""; model.set("view", drag.next); model.save_changes();
-    }
+  function finish(p) {
+    const d = drag;
     drag = null;
+    octx.clearRect(0, 0, overlay.width, overlay.height);
+    if (mode === "box" && Math.abs(p[0] - d.start[0]) + Math.abs(p[1] - d.start[1]) > 4) {
+      model.send({ type: "box", px0: d.start[0], py0: d.start[1], px1: p[0], py1: p[1] });
+    } else if (mode === "lasso" && d.pts.length > 3) {
+      model.send({ type: "lasso", points: d.pts });
+    } else if (mode === "pan" && d.next) {
+      canvas.style.transform = ""; model.set("view", d.next); model.save_changes();
+    }
+    canvas.style.transform = "";
+  }
+  overlay.addEventListener("pointerup", (ev) => { if (drag && ev.pointerId === drag.id) finish(pos(ev)); });
+  // capture taken away (window lost focus, element removed): end the drag where it was
+  overlay.addEventListener("lostpointercapture", (ev) => { if (drag && ev.pointerId === drag.id) finish(drag.last); });
+  overlay.addEventListener("pointercancel", (ev) => {
+    if (drag && ev.pointerId === drag.id) { drag = null; canvas.style.transform = ""; octx.clearRect(0, 0, overlay.width, overlay.height); }
   });
-  let hoverTimer = null;
   function hoverAt(p) {
     clearTimeout(hoverTimer);
     hoverTimer = setTimeout(() => model.send({ type: "hover", px: p[0], py: p[1] }), 60);
   }
-  overlay.addEventListener("mouseleave", () => { clearTimeout(hoverTimer); tip.style.display = "none"; });
+  overlay.addEventListener("pointerleave", () => { clearTimeout(hoverTimer); tip.style.display = "none"; });
   async function showHover() {
     const h = model.get("hover") || {};
     if (!h.id) { tip.style.display = "none"; return; }

@@ -9,7 +9,8 @@ approach without its per-kernel numba compile) into one PNG of the visible windo
 million points cost the browser one image) and crosses to the browser through the widget's own comm:
 no extra server, port or websocket, so it works on Binder. Zoom and pan change the synced
 ``view`` and the kernel redraws; hover sends the cursor position and gets back the nearest
-item's thumbnail; box and lasso selections are resolved in the kernel (``selected_ids``) and
+item's thumbnail; box and lasso selections are resolved in the kernel (``selected_ids``;
+a drag that leaves the map keeps going, and selects only what lies inside the window) and
 shown in a :class:`~workbench.widgets.gallery.Gallery` below the map. One action labels a whole
 selection or cluster in the label store (bulk annotations, ``source="bulk"``); "more like
 this" selects an item's nearest neighbours in embedding space.
@@ -324,6 +325,11 @@ class Explorer(anywidget.AnyWidget):
         x0, x1, y0, y1 = (float(v) for v in self.view)
         return (x0 + (x1 - x0) * px / self.width, y1 - (y1 - y0) * py / self.height)
 
+    def _on_map(self, px: float, py: float) -> tuple[float, float]:
+        """A widget pixel moved to the nearest pixel of the map (clamped to its edges)."""
+        return (min(max(float(px), 0.0), float(self.width)),
+                min(max(float(py), 0.0), float(self.height)))
+
     # ------------------------------------------------------------------ selection
     @property
     def selected_ids(self) -> list[str]:
@@ -353,9 +359,18 @@ class Explorer(anywidget.AnyWidget):
              (self.xy[:, 1] >= ya) & (self.xy[:, 1] <= yb))
         return self._set_selection(np.flatnonzero(m), "box")
 
-    def select_polygon(self, polygon) -> list[str]:
-        """Select the items inside a lasso ``polygon`` ((m, 2) map coordinates)."""
-        return self._set_selection(np.flatnonzero(points_in_polygon(self.xy, polygon)), "lasso")
+    def select_polygon(self, polygon, *, in_view: bool = False) -> list[str]:
+        """Select the items inside a lasso ``polygon`` ((m, 2) map coordinates).
+
+        ``in_view``: only items inside the visible window too (a lasso drawn in the browser
+        may leave the map and come back; what it selects is the polygon cut to the map).
+        """
+        mask = points_in_polygon(self.xy, polygon)
+        if in_view:
+            x0, x1, y0, y1 = (float(v) for v in self.view)
+            mask &= ((self.xy[:, 0] >= x0) & (self.xy[:, 0] <= x1) &
+                     (self.xy[:, 1] >= y0) & (self.xy[:, 1] <= y1))
+        return self._set_selection(np.flatnonzero(mask), "lasso")
 
     def select_cluster(self, cluster) -> list[str]:
         """Select every item of one cluster (column ``cluster``)."""
@@ -514,12 +529,13 @@ class Explorer(anywidget.AnyWidget):
                 self.hover = {"id": str(self.ids[pos]), "px": content["px"], "py": content["py"],
                               "value": None if val is None or pd.isna(val) else str(val),
                               "column": col}
-            elif kind == "box":
-                ax, ay = self.to_data(content["px0"], content["py0"])
-                bx, by = self.to_data(content["px1"], content["py1"])
+            elif kind == "box":  # a corner dragged off the map: the box stops at its edge
+                ax, ay = self.to_data(*self._on_map(content["px0"], content["py0"]))
+                bx, by = self.to_data(*self._on_map(content["px1"], content["py1"]))
                 self.select_box(ax, bx, ay, by)
             elif kind == "lasso":
-                self.select_polygon([self.to_data(px, py) for px, py in content["points"]])
+                self.select_polygon([self.to_data(px, py) for px, py in content["points"]],
+                                    in_view=True)
             elif kind == "cluster":
                 self.select_cluster(content["id"])
             elif kind == "more":
