@@ -5,6 +5,7 @@ Run from the project root::
 
     python benchmarks/bench_learn.py                 # inference part (a few minutes)
     python benchmarks/bench_learn.py --al            # + AL on /tmp/sim and MiraBest
+    python benchmarks/bench_learn.py --predict-only  # predict_collection per backend only
 
 Figures are printed and written to benchmarks/results/bench_learn.json (+ PNG curves).
 Assumption for the real-time rate: a single-beam FRB search producing SURVEY_RATE
@@ -65,6 +66,13 @@ def bench_inference(args) -> dict:
     stream = np.tile(all_x, (max(1, args.stream // len(all_x)) + 1, 1, 1, 1))[:args.stream]
     shape = tuple(all_x.shape[1:])
 
+    if args.predict_only:
+        coll_res = bench_collection(coll, ck, n_items=args.collection_n, batch_size=args.batch_size,
+                                    repeat=args.repeat)
+        return {"n_items": len(coll), "input_size": args.size, "train_seconds": round(train_s, 1),
+                "torch_threads": torch.get_num_threads(), "collection": coll_res,
+                "survey_rate_assumed": args.survey_rate}
+
     rows = {}
 
     def record(name, size, proba_fn):
@@ -95,7 +103,8 @@ def bench_inference(args) -> dict:
     sess_p = OnnxClassifier(ponnx)
     record("pruned+int8 (gzip)", gz, lambda x: sess_p.predict_proba(x, batch_size=bs))
 
-    coll_res = bench_collection(coll, ck, n_items=args.collection_n, batch_size=bs)
+    coll_res = bench_collection(coll, ck, n_items=args.collection_n, batch_size=bs,
+                                repeat=args.repeat)
     coll_rate = coll_res["end_to_end_cand_per_s"]
     out = {"n_items": len(coll), "input_size": args.size, "classes": cfg["classes"],
            "train_seconds": round(train_s, 1), "n_test": int(len(y_test)),
@@ -113,7 +122,7 @@ def bench_inference(args) -> dict:
     return out
 
 
-def bench_collection(coll, ck, *, n_items: int, batch_size: int) -> dict:
+def bench_collection(coll, ck, *, n_items: int, batch_size: int, repeat: int = 3) -> dict:
     """predict_collection on a Collection of ``n_items`` candidates (the simulated ones
     repeated), model already imported: end to end (read + prepare + model + write), with
     and without the prefetch thread, and the read / read+prepare stages alone."""
@@ -166,10 +175,57 @@ def bench_collection(coll, ck, *, n_items: int, batch_size: int) -> dict:
           f"whole path without prefetch {res['no_prefetch_cand_per_s']}/s, with prefetch "
           f"{res['prefetch_cand_per_s']}/s, with load + hash + derived-column write "
           f"{res['end_to_end_cand_per_s']}/s", flush=True)
+    res["backends"] = bench_backends(big, ck, batch_size=batch_size, repeat=repeat)
     import shutil
 
     shutil.rmtree(big_path.parent, ignore_errors=True)
     return res
+
+
+def bench_backends(coll, ck, *, batch_size: int, repeat: int = 3) -> dict:
+    """``predict_collection(..., backend=b)`` end to end (checkpoint hash, model load, read,
+    prepare, model, derived-column write) for torch / onnx / onnx-int8, interleaved
+    ``repeat`` times so that all three see the same machine load. The first ONNX call of a
+    checkpoint exports it (and quantises it for int8): timed separately, cache emptied."""
+    import os
+    import shutil
+
+    from workbench.learn.export import onnx_cache_dir
+    from workbench.learn.infer import BACKENDS, predict_collection
+
+    n = len(coll)
+    shutil.rmtree(onnx_cache_dir(ck), ignore_errors=True)
+    out = {b: {"seconds": []} for b in BACKENDS}
+    for b in BACKENDS:  # cold: includes the export (+ quantisation) for the ONNX backends
+        t0 = time.perf_counter()
+        ref = predict_collection(coll, ck, batch_size=batch_size, write=True, backend=b)
+        out[b]["first_call_s"] = round(time.perf_counter() - t0, 2)
+        out[b]["labels"] = ref["pred_label"].to_numpy()
+    for _ in range(repeat):
+        for b in BACKENDS:
+            t0 = time.perf_counter()
+            predict_collection(coll, ck, batch_size=batch_size, write=True, backend=b)
+            out[b]["seconds"].append(time.perf_counter() - t0)
+    load = os.getloadavg()
+    for b in BACKENDS:
+        t = np.array(out[b].pop("seconds"))
+        out[b].update({"best_cand_per_s": round(n / t.min(), 1),
+                       "median_cand_per_s": round(n / np.median(t), 1),
+                       "same_label_as_torch": round(float(
+                           (out[b].pop("labels") == out["torch"]["labels"]).mean()), 4)
+                       if b != "torch" else 1.0})
+    out["torch"].pop("labels")
+    sizes = {p.name.split(".")[1]: p.stat().st_size for p in onnx_cache_dir(ck).glob("*.onnx")}
+    print(f"predict_collection end to end, {n} candidates, batch {batch_size}, best / median "
+          f"of {repeat} interleaved runs (load average {load[0]:.2f} {load[1]:.2f}):")
+    for b in BACKENDS:
+        r = out[b]
+        print(f"  {b:10s} {r['best_cand_per_s']:8.1f} / {r['median_cand_per_s']:8.1f} cand/s"
+              f"  first call {r['first_call_s']:6.2f} s  same label as torch "
+              f"{r['same_label_as_torch']:.3f}", flush=True)
+    return {"n_items": n, "repeat": repeat, "load_average": [round(v, 2) for v in load],
+            "checkpoint_mb": round(_size(ck) / 1e6, 2),
+            "onnx_mb": {k: round(v / 1e6, 2) for k, v in sizes.items()}, **out}
 
 
 def _simulate(path, n):
@@ -229,6 +285,11 @@ def main():
     ap.add_argument("--prune", type=float, default=0.7)
     ap.add_argument("--collection-n", type=int, default=1024,
                     help="candidates in the predict_collection benchmark")
+    ap.add_argument("--predict-only", action="store_true",
+                    help="only predict_collection (torch / onnx / onnx-int8 end to end), not "
+                         "the model-variant stream comparison")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="interleaved repetitions of the backend comparison")
     ap.add_argument("--survey-rate", type=float, default=50.0, help="candidates/s assumed")
     ap.add_argument("--al", action="store_true", help="also run the AL oracle comparisons")
     ap.add_argument("--no-inference", action="store_true")
