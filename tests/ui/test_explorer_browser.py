@@ -130,6 +130,15 @@ def _wait_log(page, root: Path, kind: str, count: int, timeout_s: float = 30.0) 
     raise AssertionError(f"the kernel logged no {kind!r} #{count}: {_log(root)}")
 
 
+def _drag(page, points, *, steps: int = 2) -> None:
+    """Press the mouse at ``points[0]``, move through the others, release at the last."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for p in points[1:]:
+        page.mouse.move(*p, steps=steps)
+    page.mouse.up()
+
+
 def _shot(page, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -157,11 +166,7 @@ def test_box_selection_and_wheel_zoom(lab):
 
         ax, ay = page_xy(6.5, 3.5)
         bx, by = page_xy(13.0, -2.5)
-        page.mouse.move(ax, ay)
-        page.mouse.down()
-        page.mouse.move((ax + bx) / 2, (ay + by) / 2, steps=3)
-        page.mouse.move(bx, by, steps=3)
-        page.mouse.up()
+        _drag(page, [(ax, ay), ((ax + bx) / 2, (ay + by) / 2), (bx, by)], steps=3)
         sel = _wait_log(page, root, "select", 1)[0]["ids"]
         down, up = page.evaluate("() => [window.__ex.down, window.__ex.up]")
 
@@ -214,11 +219,7 @@ def test_box_selection_and_wheel_zoom(lab):
         page.locator(".wb-ex-bar button", has_text="lasso").first.click()
         ring = [page_xy(0.5 + 2.3 * np.cos(a), 9.5 + 2.3 * np.sin(a))
                 for a in np.linspace(0, 2 * np.pi, 7)]
-        page.mouse.move(*ring[0])
-        page.mouse.down()
-        for p in ring[1:]:
-            page.mouse.move(*p, steps=2)
-        page.mouse.up()
+        _drag(page, ring)
         sel = _wait_log(page, root, "select", 2)[1]["ids"]
         path = page.evaluate("() => window.__ex.path")
         inside = points_in_polygon(xy, [to_data(px, py) for px, py in path])
@@ -238,11 +239,7 @@ def test_box_selection_and_wheel_zoom(lab):
         box = overlay.bounding_box()
         corner = [page_xy(2.5, 9.0), page_xy(2.5, y1 + 1.6), page_xy(x0 - 1.4, y1 + 1.6),
                   page_xy(x0 - 1.4, 7.5), page_xy(2.5, 7.5), page_xy(2.5, 8.8)]
-        page.mouse.move(*corner[0])
-        page.mouse.down()
-        for p in corner[1:]:
-            page.mouse.move(*p, steps=4)
-        page.mouse.up()
+        _drag(page, corner, steps=4)
         sel = _wait_log(page, root, "select", 3)[2]["ids"]
         path = page.evaluate("() => window.__ex.path")
         outside = [not (0 <= px <= W and 0 <= py <= H) for px, py in path]
@@ -259,11 +256,9 @@ def test_box_selection_and_wheel_zoom(lab):
 
         # a box released beyond the bottom-right corner of the map stops at its edges
         page.locator(".wb-ex-bar button", has_text="box").first.click()
-        page.mouse.move(*page_xy(7.0, 3.0))
-        page.mouse.down()
-        page.mouse.move(*page_xy(x1 + 2.0, y0 - 1.8), steps=4)
-        assert page_xy(x1 + 2.0, y0 - 1.8)[1] < page.viewport_size["height"]
-        page.mouse.up()
+        release = page_xy(x1 + 2.0, y0 - 1.8)
+        assert release[1] < page.viewport_size["height"]  # off the map, still in the page
+        _drag(page, [page_xy(7.0, 3.0), release], steps=4)
         sel = _wait_log(page, root, "select", 4)[3]["ids"]
         down, up = page.evaluate("() => [window.__ex.down, window.__ex.up]")
         assert up[0] > W and up[1] > H
