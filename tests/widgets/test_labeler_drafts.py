@@ -160,3 +160,21 @@ def test_item_path_draft_in_a_campaign(tmp_path, store_url):
     assert list(df["item_id"]) == [first]
     assert df["answers"].iloc[0] == {"morphology": "FRI", "confidence": "uncertain"}
     assert len(store.drafts()) == 0 and store.campaign("c").status()["n_retired"] == 1
+
+
+def test_a_draft_older_than_its_written_source_does_not_repeat_it(radio):
+    # killed between writing the source and updating the draft: the draft still holds
+    # the source waiting for its morphology, but the store already has it
+    coll = radio
+    store = open_store(coll)
+    L = Labeler(coll, scheme="rgz", store=store, annotator="ada")
+    L.handle_click(*_component_xy(coll, 0, 1))
+    L.handle_key("Enter")
+    L.handle_key("n")
+    stale = store.drafts()["state"].iloc[0]
+    assert stale["question"] == "morphology"
+    L.handle_key("1")  # the source is written
+    store.save_draft("rg000", stale, annotator="ada", scheme="rgz")  # the lost update
+    L = Labeler(coll, scheme="rgz", store=open_store(coll), annotator="ada")
+    assert L.item_id == "rg000" and L.state["question"]["id"] == "sources"
+    assert L.state["pending"] is None and len(L.state["answers"]["sources"]) == 1

@@ -346,6 +346,12 @@ class Labeler(anywidget.AnyWidget):
         self._multi = list(state.get("multi") or [])
         self._path = state.get("path")
         self._open = bool(state.get("open"))
+        cq = self._comp_question()
+        if cq is not None and self._pending:  # killed after writing the source, before
+            _, answers = self._current_answers()  # its draft was updated: it is done
+            written = [s.get("components") for s in answers.get(cq.id, []) or []]
+            if self._pending.get("components") in written:
+                self._pending, self._qid, self._open = None, cq.id, True
         try:
             self._started = _dt.datetime.fromisoformat(state["started"])
         except (KeyError, TypeError, ValueError):
