@@ -113,11 +113,10 @@ def test_labels_from_store_refuses_dropped_answer():
     assert list(labels_from_store(None, camp)) == ["frb", "rfi"]
 
 
-def test_mlppa_trains_without_dropout_by_default_bald_needs_it(tmp_path):
+def test_mlppa_trains_without_dropout_by_default_bald_needs_it(tmp_path, make_dm_time):
     """The plain ML-PPA network is the published one (no dropout); MC dropout refuses it
     and works once dropout is asked for; the head keeps its 0.2."""
     from workbench.active.training import train_classifier
-    from workbench.io.collection import Collection, ProductSpec
     from workbench.learn.infer import load_model, mc_dropout_proba
 
     rng = np.random.default_rng(0)
@@ -125,11 +124,7 @@ def test_mlppa_trains_without_dropout_by_default_bald_needs_it(tmp_path):
     imgs = rng.normal(size=(n, 1, 32, 32)).astype(np.float32)
     truth = np.array(["a", "b"] * (n // 2))
     imgs[truth == "a", 0, 12:20, 12:20] += 3
-    cat = pd.DataFrame({"id": [f"i{k}" for k in range(n)], "ra": 0.0, "dec": 0.0,
-                        "pixscale_arcsec": 1.0, "source_file": "x", "source_hdu": 0,
-                        "truth": truth})
-    coll = Collection.create(tmp_path / "c", {"img": ProductSpec(("I",), (32, 32))})
-    coll.append(cat, {"img": imgs}, kind="image")
+    coll = make_dm_time(tmp_path / "c", imgs, truth)
     x = imgs[:6]
     kw = {"label_column": "truth", "arch": "mlppa", "size": 32, "epochs": 1, "holdout": 0}
     train_classifier(coll, tmp_path / "plain.safetensors", **kw)

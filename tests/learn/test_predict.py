@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 pytest.importorskip("torch")
 
 from workbench.cli import main  # noqa: E402
-from workbench.io.collection import Collection, ProductSpec  # noqa: E402
 from workbench.io.collection import open as open_collection  # noqa: E402
 from workbench.learn.checkpoints import file_hash  # noqa: E402
 from workbench.learn.infer import load_model, predict_stream  # noqa: E402
 
 
-def _dm_time(path, n=40, size=32, seed=0):
+def _dm_time(make, path, n=40, size=32, seed=0):
     """Fake DM-time candidates: a bright compact peak ('pulse') or a vertical stripe ('rfi')."""
     rng = np.random.default_rng(seed)
     truth = np.array(["pulse", "rfi"] * (n // 2))
@@ -26,17 +24,11 @@ def _dm_time(path, n=40, size=32, seed=0):
             imgs[i, 0] += 6 * np.exp(-((yy - 16) ** 2 / 20 + (xx - 16) ** 2 / 2))
         else:
             imgs[i, 0, :, rng.integers(4, 28)] += 5
-    cat = pd.DataFrame({"id": [f"c{i}" for i in range(n)], "ra": 0.0, "dec": 0.0,
-                        "pixscale_arcsec": np.nan, "source_file": "sim", "source_hdu": 0,
-                        "truth": truth})
-    coll = Collection.create(path, {"dm_time": ProductSpec(("intensity",), (size, size),
-                                                           axes="dm,time")})
-    coll.append(cat, {"dm_time": imgs}, kind="transient")
-    return coll
+    return make(path, imgs, truth)
 
 
-def test_train_then_predict_writes_derived_columns(tmp_path, capsys):
-    coll = _dm_time(tmp_path / "tr")
+def test_train_then_predict_writes_derived_columns(tmp_path, capsys, make_dm_time):
+    coll = _dm_time(make_dm_time, tmp_path / "tr")
     ck = tmp_path / "m.safetensors"
     main(["train", str(coll.path), "--label-column", "truth", "--model", "mlppa",
           "--size", "32", "--epochs", "15", "--lr", "3e-3", "-o", str(ck)])
@@ -56,8 +48,8 @@ def test_train_then_predict_writes_derived_columns(tmp_path, capsys):
     np.testing.assert_allclose(np.concatenate(blocks)[:, 0], cat["pred_pulse"], atol=1e-4)
 
 
-def test_predict_refuses_foreign_checkpoint(tmp_path, capsys):
-    coll = _dm_time(tmp_path / "tr", n=4)
+def test_predict_refuses_foreign_checkpoint(tmp_path, capsys, make_dm_time):
+    coll = _dm_time(make_dm_time, tmp_path / "tr", n=4)
     bad = tmp_path / "x.safetensors"
     bad.write_bytes(b"\x80\x04K\x01.")
     with pytest.raises(SystemExit) as exc:

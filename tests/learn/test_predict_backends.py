@@ -5,7 +5,6 @@ and checkpoint hash in the provenance, unexportable architectures refused clearl
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -14,14 +13,13 @@ pytest.importorskip("onnxruntime")
 from workbench.active.training import train_classifier  # noqa: E402
 from workbench.cli import main  # noqa: E402
 from workbench.core.errors import InputError, ModelError  # noqa: E402
-from workbench.io.collection import Collection, ProductSpec  # noqa: E402
 from workbench.io.collection import open as open_collection  # noqa: E402
 from workbench.learn.checkpoints import file_hash, load_checkpoint, save_checkpoint  # noqa: E402
 from workbench.learn.export import onnx_cache_dir  # noqa: E402
 from workbench.learn.infer import predict_collection  # noqa: E402
 
 
-def _candidates(path, n=96, size=64, seed=1):
+def _candidates(make, path, n=96, size=64, seed=1):
     """DM-time-like images: a compact dispersed peak ('pulse') or a vertical stripe ('rfi'),
     with the peak's brightness varied so that some items are hard (probabilities near 0.5)."""
     rng = np.random.default_rng(seed)
@@ -35,19 +33,13 @@ def _candidates(path, n=96, size=64, seed=1):
             imgs[i, 0] += amp * np.exp(-((yy - cy) ** 2 / 40 + (xx - cx) ** 2 / 3))
         else:
             imgs[i, 0, :, rng.integers(4, size - 4)] += amp
-    cat = pd.DataFrame({"id": [f"c{i:03d}" for i in range(n)], "ra": 0.0, "dec": 0.0,
-                        "pixscale_arcsec": np.nan, "source_file": "sim", "source_hdu": 0,
-                        "truth": truth})
-    coll = Collection.create(path, {"dm_time": ProductSpec(("intensity",), (size, size),
-                                                           axes="dm,time")})
-    coll.append(cat, {"dm_time": imgs}, kind="transient")
-    return coll
+    return make(path, imgs, truth)
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, make_dm_time):
     tmp = tmp_path_factory.mktemp("backends")
-    coll = _candidates(tmp / "tr")
+    coll = _candidates(make_dm_time, tmp / "tr")
     ck = tmp / "m.safetensors"
     train_classifier(coll, ck, label_column="truth", arch="mlppa", size=64, epochs=6,
                      batch_size=16, lr=2e-3, holdout=0.2, seed=0)
@@ -147,10 +139,11 @@ class _FFTHead(torch.nn.Module):
         return self.net(torch.fft.fft(x).real)
 
 
-def test_unexportable_architecture_is_a_model_error_naming_the_file(tmp_path, monkeypatch):
+def test_unexportable_architecture_is_a_model_error_naming_the_file(tmp_path, monkeypatch,
+                                                                    make_dm_time):
     from workbench.learn import classifiers
 
-    coll = _candidates(tmp_path / "tr", n=24)
+    coll = _candidates(make_dm_time, tmp_path / "tr", n=24)
     rng = np.random.default_rng(0)
     feats = rng.normal(size=(len(coll), 8)).astype(np.float32)
     ck = tmp_path / "head.safetensors"

@@ -196,7 +196,7 @@ def onnx_for_checkpoint(checkpoint, *, int8: bool = False, digest: str | None = 
     if int8:
         _atomic(target, lambda tmp: quantize_dynamic(fp32, tmp))
     for old in folder.glob("*.onnx"):  # exports of an earlier version of the checkpoint
-        if not old.name.startswith(digest):
+        if not old.name.startswith((digest, ".")):  # (".tmp-*": another export under way)
             old.unlink(missing_ok=True)
     return target
 
