@@ -10,6 +10,8 @@ Layout of a Collection folder::
           axes.parquet           per item and product, the physical axes (JSON)
       derived/<name>.parquet     derived columns (keyed by row), see ``add_columns``
       derived/<name>.zarr        derived arrays, see ``add_array``
+      derived/<name>.<suffix>    derived files (e.g. fitted map models, SHA-256 in the
+                                 manifest), see ``add_file``
 
 The manifest is the single commit point: every append writes its segment under a temporary
 name, renames it into place and then replaces ``collection.json`` atomically. A writer that
@@ -564,6 +566,39 @@ class Collection:
         ok = pos >= 0
         out[ok] = arr[pos[ok]]
         return out
+
+    def add_file(self, name: str, data: bytes, *, suffix: str = ".bin", made: dict | None = None,
+                 tool: str | None = None, version: str | None = None,
+                 params: dict | None = None) -> str:
+        """Store a derived file that is not per item (e.g. a fitted map model); the manifest
+        records its SHA-256 (returned), which :meth:`derived_file` checks on every read."""
+        import hashlib
+
+        root = self._parent or self
+        root._require_writable()
+        data = bytes(data)
+        sha = hashlib.sha256(data).hexdigest()
+        record = made or made_by(tool or name, version, **(params or {}))
+        root._write_derived(name, {"type": "file", "sha256": sha, "size": len(data),
+                                   "made_by": record}, lambda p: Path(p).write_bytes(data), suffix)
+        return sha
+
+    def derived_file(self, name: str) -> bytes:
+        """The bytes of a derived file; CollectionError if they no longer match the SHA-256
+        recorded when it was stored (never hand such bytes to a deserialiser)."""
+        import hashlib
+
+        root = self._parent or self
+        rec = root._manifest["derived"].get(name)
+        if rec is None or rec["type"] != "file":
+            raise CollectionError(f"no derived file {name!r}", path=self.path,
+                                  hint="see `workbench info COLLECTION` for derived data")
+        data = (root.path / "derived" / rec["file"]).read_bytes()
+        if hashlib.sha256(data).hexdigest() != rec["sha256"]:
+            raise CollectionError(f"derived file {name!r} ({rec['file']}) does not match the "
+                                  "SHA-256 recorded in the manifest; it was changed after it "
+                                  "was written", path=self.path, hint="recompute it")
+        return data
 
     def remove_derived(self, name: str) -> None:
         """Delete a derived column set or array."""
