@@ -19,7 +19,8 @@ import pandas as pd
 from workbench.core.errors import InputError, ModelError
 
 __all__ = ["load_model", "predict_proba", "predict_logits", "mc_dropout_proba",
-           "prepare_inputs", "predict_collection", "predict_stream", "softmax", "BACKENDS", "load_logits_fn"]
+           "prepare_inputs", "predict_collection", "predict_stream", "softmax", "BACKENDS",
+           "load_logits_fn"]
 
 #: Inference backends of :func:`predict_collection` (and ``workbench predict --backend``).
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -103,7 +104,11 @@ def predict_proba(model, x: np.ndarray, *, batch_size: int = 256, temperature: f
 def mc_dropout_proba(model, x: np.ndarray, *, samples: int = 10, batch_size: int = 256,
                      seed: int = 0) -> np.ndarray:
     """Monte-Carlo dropout: ``(samples, n, k)`` probabilities with dropout left on
-    (Gal & Ghahramani 2016, arXiv:1506.02142); input to BALD."""
+    (Gal & Ghahramani 2016, arXiv:1506.02142); input to BALD.
+
+    The model needs dropout layers with ``p > 0`` (a :class:`ModelError` otherwise): the
+    plain ML-PPA network has none, so BALD rounds train it with ``dropout=0.2``.
+    """
     import torch
 
     drops = [m for m in model.modules() if isinstance(m, torch.nn.Dropout) and m.p > 0]
@@ -247,8 +252,8 @@ def predict_collection(coll, model_path, *, batch_size: int = 256, write: bool =
 
     ``backend`` is one of :data:`BACKENDS`: ``torch`` (default; on ``device``), ``onnx``
     (the checkpoint exported to ONNX fp32, same predictions as torch to ~1e-6) or
-    ``onnx-int8`` (dynamic int8 weights of the dense layers: 4x smaller, faster on CPU,
-    probabilities differ by up to a few per cent). The ONNX exports run with onnxruntime
+    ``onnx-int8`` (dynamic int8 weights of the dense layers: 4x smaller, faster on CPU;
+    probabilities moved by ~1e-3 in the tests, labels near 0.5 may flip). The ONNX exports run with onnxruntime
     on CPU and are cached beside the checkpoint, keyed by its SHA-256
     (:func:`workbench.learn.export.onnx_for_checkpoint`); the first call exports.
 
