@@ -102,14 +102,28 @@ def embed(collection, checkpoint, batch_size, device, force):
               show_default=True, help="Cluster the 2-D map or the embeddings themselves "
               "(outlier scores always use the embeddings).")
 @click.option("--seed", type=int, default=0, show_default=True)
-def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, space, seed):
+@click.option("--transform-new", is_flag=True,
+              help="Do not refit: place the items that have no map position yet (added since "
+              "the map was made) on the stored map of --method, as it was fitted.")
+def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, space, seed,
+         transform_new):
     """Project COLLECTION's embeddings to 2-D (columns <method>_x, <method>_y) and cluster
-    them (columns cluster, cluster_prob, outlier_glosh), stored as derived columns."""
-    from workbench.embed.store import cluster_and_store, map_and_store
+    them (columns cluster, cluster_prob, outlier_glosh), stored as derived columns.
+
+    The fitted map is saved beside the Collection (derived file map-<method>-model-*, its
+    SHA-256 in the manifest), so a later `workbench map COLLECTION --transform-new` places
+    new items on the same map.
+    """
+    from workbench.embed.store import cluster_and_store, map_and_store, place_new_items
     from workbench.io.collection import open as open_collection
 
     coll = open_collection(collection, "r+")
     t0 = time.perf_counter()
+    if transform_new:
+        name, placed = place_new_items(coll, method=method)
+        click.echo(f"placed {len(placed)} new items on {name} without refitting "
+                   f"({time.perf_counter() - t0:.1f} s)")
+        return
     name, xy = map_and_store(coll, method=method, embedding=embedding, seed=seed,
                              n_neighbors=n_neighbors)
     click.echo(f"stored {name}: {len(xy)} points ({time.perf_counter() - t0:.1f} s)")

@@ -76,7 +76,14 @@ class AnomalyScorer:
         self.min_cluster_size = min_cluster_size
         self.random_state = random_state
 
-    def fit(self, X, y=None) -> AnomalyScorer:
+    def fit(self, X, y=None, *, knn=None) -> AnomalyScorer:
+        """Score the rows of ``X`` (n, d).
+
+        ``knn``: optional ``(indices, distances)`` (n, k), each row's nearest neighbours in
+        ``X`` as given, itself first (e.g. a UMAP map's :attr:`~UMAPMap.knn_graph_` with
+        ``X = map.reduce(embeddings)``): ``glosh`` (above 20,000 items) and ``knn`` (when
+        ``k`` < the graph's width) then reuse it instead of searching again.
+        """
         if self.method not in METHODS:
             raise InputError(f"unknown anomaly method {self.method!r}; choose one of {METHODS}")
         X = _check(X)
@@ -85,9 +92,11 @@ class AnomalyScorer:
 
             cl = HDBSCANClusterer(min_cluster_size=self.min_cluster_size,
                                   min_samples=self.k, pca_components=self.pca_components,
-                                  random_state=self.random_state).fit(X)
+                                  random_state=self.random_state).fit(X, knn=knn)
             self.clusterer_ = cl
             scores = cl.outlier_scores_
+        elif self.method == "knn" and knn is not None and np.shape(knn[1])[1] > self.k:
+            scores = np.asarray(knn[1])[:, self.k]
         else:
             kk = resolve_pca(self.pca_components, *X.shape)
             if kk is not None:

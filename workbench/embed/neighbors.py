@@ -1,7 +1,14 @@
-"""k-nearest-neighbour similarity search in embedding space ("more like this").
+"""k-nearest-neighbour similarity search in embedding space ("more like this"), and the
+k-nearest-neighbour graph of a whole survey.
 
-Exact search by blocked matrix products (numpy BLAS): one query against 1,000,000 vectors of
-128 dimensions takes ~50 ms, so no approximate index is needed at survey-cutout scale.
+:class:`SimilarityIndex`: exact search by blocked matrix products (numpy BLAS): one query
+against 1,000,000 vectors of 128 dimensions takes ~50 ms, so no approximate index is needed
+for single queries at survey-cutout scale.
+
+:func:`knn_graph`: every item's k nearest neighbours at once (the graph UMAP and the
+graph-based HDBSCAN/GLOSH in :mod:`workbench.embed.cluster` are built on): exact below
+``exact_below`` items, nearest-neighbour descent (pynndescent, Dong, Moses & Li 2011; a
+umap-learn dependency) above.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ import numpy as np
 
 from workbench.embed.projection import _check
 
-__all__ = ["SimilarityIndex"]
+__all__ = ["SimilarityIndex", "knn_graph"]
 
 
 class SimilarityIndex:
@@ -74,3 +81,41 @@ class SimilarityIndex:
         idx, d = self.query(self.vectors_[i][None], k + 1)
         keep = idx[0] != i
         return idx[0][keep][:k], d[0][keep][:k]
+
+
+def knn_graph(X, k: int, *, exact_below: int = 20000, random_state: int | None = 0
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest neighbours of every row of ``X`` (euclidean), itself first.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    k : int
+        Neighbours per item, the item itself included (as umap-learn counts them).
+    exact_below : int
+        Exact blocked search up to this many items; approximate nearest-neighbour descent
+        (pynndescent) above. Data of at most 3 dimensions (maps) always use an exact kd-tree.
+    random_state : int or None
+        Seed of the descent (None: multi-threaded, not bit-reproducible).
+
+    Returns
+    -------
+    indices : ndarray of int64, shape (n, k)
+    distances : ndarray of float32, shape (n, k), ascending along each row
+    """
+    X = _check(X)
+    k = min(int(k), len(X))
+    if X.shape[1] <= 3:  # maps: an exact kd-tree is fastest
+        from sklearn.neighbors import NearestNeighbors
+
+        d, idx = NearestNeighbors(n_neighbors=k, algorithm="kd_tree").fit(X).kneighbors(X)
+        return idx.astype(np.int64), d.astype(np.float32)
+    if len(X) <= exact_below:
+        idx, d = SimilarityIndex(metric="euclidean").fit(X).query(X, k)
+        return idx.astype(np.int64), d.astype(np.float32)
+    from pynndescent import NNDescent
+
+    nnd = NNDescent(X, n_neighbors=k, random_state=random_state, low_memory=True,
+                    n_jobs=1 if random_state is not None else -1)
+    idx, d = nnd.neighbor_graph
+    return np.asarray(idx, dtype=np.int64), np.asarray(d, dtype=np.float32)

@@ -79,6 +79,17 @@ class UMAPMap(_Reduced):
         use every core; False always seeds, True never does.
     low_memory : bool
         umap-learn's low-memory nearest-neighbour descent.
+
+    Attributes
+    ----------
+    embedding_ : ndarray (n, 2)
+    pca_ : sklearn PCA or None
+    umap_ : umap.UMAP
+    knn_graph_ : tuple of ndarray (n, k)
+        UMAP's nearest-neighbour graph ``(indices, distances)`` in the space of
+        :meth:`reduce` (item itself first): reused by the graph-based HDBSCAN/GLOSH of
+        :mod:`workbench.embed.cluster`, so map and outlier scores need one neighbour search.
+    seeded_ : bool
     """
 
     name = "umap"
@@ -114,7 +125,18 @@ class UMAPMap(_Reduced):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs value.*")
             self.embedding_ = np.asarray(self.umap_.fit_transform(Xr), dtype=np.float32)
+        if hasattr(self.umap_, "_knn_indices"):
+            self.knn_graph_ = (self.umap_._knn_indices, self.umap_._knn_dists)
+        else:  # umap-learn's small-data path keeps only a distance matrix
+            from workbench.embed.neighbors import knn_graph
+
+            self.knn_graph_ = knn_graph(Xr, self.umap_.n_neighbors)
         return self
+
+    def reduce(self, X) -> np.ndarray:
+        """The embeddings in the space the map (and :attr:`knn_graph_`) was built in:
+        (m, d) -> (m, d'), PCA-reduced when ``pca_`` is set."""
+        return self._reduce(_check(X))
 
     def transform(self, X) -> np.ndarray:
         """Place new items on the fitted map, (m, d) -> (m, 2); the map is not refitted."""
