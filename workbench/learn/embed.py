@@ -110,7 +110,8 @@ def embed_collection(coll, checkpoint, *, batch_size: int = 256, device=None,
             return EmbedResult(name, arr.astype(np.float32), True, time.perf_counter() - t0)
     enc, meta = load_encoder(checkpoint, device=device)
     train = meta.get("train", {})
-    ds = CollectionImages(coll, train.get("product"), size=train.get("size"))
+    ds = CollectionImages(coll, train.get("product"), size=train.get("size"),
+                          crop=train.get("crop"), stretch=train.get("stretch"))
     if ds.n_channels != enc.config["in_channels"]:
         raise ModelError(f"encoder takes {enc.config['in_channels']} channel(s), product "
                          f"{ds.product!r} has {ds.n_channels}", path=checkpoint)
@@ -118,6 +119,7 @@ def embed_collection(coll, checkpoint, *, batch_size: int = 256, device=None,
     coll.add_array(name, emb, tool="workbench.learn.embed", ids=ds.ids,
                    params={"checkpoint": str(checkpoint), "encoder_hash": digest,
                            "encoder": meta["encoder"], "method": meta.get("method", {}),
-                           "product": ds.product, "size": ds.size,
+                           "product": ds.product, "size": ds.size, "crop": ds.crop,
+                           "stretch": ds.stretch or "linear",
                            "trained_on": meta.get("data", {}).get("hash")})
     return EmbedResult(name, emb, False, time.perf_counter() - t0)
