@@ -85,7 +85,7 @@ def _batch_seed(seed: int, epoch: int, step: int) -> int:
     return (int(seed) * 1_000_003 + epoch * 10_007 + step) % (2**62)
 
 
-def train_ssl(data, *, out, method: str = "byol", epochs: int = 30, batch_size: int = 128,
+def train_ssl(data, *, out, method: str = "simclr", epochs: int = 30, batch_size: int = 128,
               size: int | None = 64, product: str | None = None, lr: float = 3e-3,
               crop: float | None = None, stretch: str | None = "asinh",
               weight_decay: float = 1e-5, seed: int = 0, encoder: dict | None = None,
@@ -102,8 +102,10 @@ def train_ssl(data, *, out, method: str = "byol", epochs: int = 30, batch_size: 
         ``product`` and ``size``).
     out : path-like
         The checkpoint to write (and to resume from when ``resume``).
-    method : {"byol", "simclr"}
-        BYOL (Grill et al. 2020) or SimCLR (Chen et al. 2020).
+    method : {"simclr", "byol"}
+        SimCLR (Chen et al. 2020, the default) or BYOL (Grill et al. 2020). At CPU budgets
+        (minutes) SimCLR learned useful features on MiraBest and BYOL did not beat an
+        untrained encoder (``benchmarks/bench_discover.py --only mirabest``).
     epochs, batch_size, lr, weight_decay, seed
         Training budget (AdamW, cosine learning-rate decay per step) and seed.
     size : int or None
