@@ -38,6 +38,11 @@ FRI, FRII = (100, 102, 104), (200, 201)
 
 
 def _cv_scores(X, y, seed=0):
+    """5-fold CV accuracy of kNN (k=20) and logistic regression on standardised features.
+
+    The folds depend only on ``y`` and ``seed`` (StratifiedKFold, shuffled), so every feature
+    set scored with the same ``seed`` is split into exactly the same folds.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
@@ -64,15 +69,33 @@ def _ingested_mirabest(path: Path | None, tmp: Path) -> Path:
     return dst
 
 
+def _mean_sd(rows: list[dict]) -> dict:
+    out = {}
+    for k in rows[0]:
+        v = np.array([r[k] for r in rows], float)
+        out[k] = f"{v.mean():.3f} +- {v.std():.3f}" if len(v) > 1 else round(float(v[0]), 3)
+    return out
+
+
 def bench_mirabest(args) -> dict:
+    """SSL on all 1,255 MiraBest images (labels unused), scored on confident FRI vs FRII.
+
+    Three feature sets on the same 5 folds: the SSL embeddings (one encoder per training
+    seed), the same architecture untrained (one per seed), and raw pixels at 32 x 32 (with
+    the SSL input preparation and with the old linear full-field one). ``--mb-old`` also
+    trains the previous recipe (linear peak-normalised full field, strong augmentations,
+    BYOL) for a side-by-side comparison.
+    """
     import torch
 
     import workbench
+    from workbench.learn.augment import Augment
     from workbench.learn.data import CollectionImages
     from workbench.learn.embed import embed_collection, embed_images
     from workbench.learn.encoders import ResNetEncoder
     from workbench.learn.train import train_ssl
 
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     tmp = Path(tempfile.mkdtemp())
     try:
         path = _ingested_mirabest(Path(args.mirabest) if args.mirabest else None, tmp)
@@ -80,22 +103,53 @@ def bench_mirabest(args) -> dict:
         code = coll.catalog["label_code"].to_numpy()
         keep = np.isin(code, FRI + FRII)
         y = np.isin(code[keep], FRII).astype(int)
-        t = time.perf_counter()
-        res = train_ssl(coll, out=tmp / "enc.safetensors", method=args.method,
-                        epochs=args.epochs, size=args.size, seed=0)
-        train_s = time.perf_counter() - t
-        emb = embed_collection(coll, tmp / "enc.safetensors").embeddings
-        raw = CollectionImages(coll, size=32).tensor.reshape(len(coll), -1).numpy()
-        torch.manual_seed(0)
-        rand = embed_images(CollectionImages(coll, size=args.size),
-                            ResNetEncoder(1).eval())
-        out = {"n_fri": int((y == 0).sum()), "n_frii": int((y == 1).sum()),
-               "method": args.method, "epochs": args.epochs, "size": args.size,
-               "train_s": round(train_s, 1), "steps": res.steps, "device": res.device,
-               "encoder": "ResNet width 16, 3 stages, stem stride 2, 128-D"}
-        for name, X in (("ssl", emb), ("raw_pixels_32x32", raw), ("random_init_encoder", rand)):
-            knn, lr = _cv_scores(X[keep], y)
-            out[name] = {"knn20_acc": round(knn, 3), "logreg_acc": round(lr, 3)}
+        new = dict(method=args.method, epochs=args.epochs, size=args.size, crop=args.crop)
+        recipes = {"new": {k: v for k, v in new.items() if v is not None}}
+        if args.mb_old:
+            recipes["old"] = dict(method="byol", epochs=10, size=64, crop=None,
+                                  stretch="linear", lr=1e-3, batch_size=128,
+                                  augment=Augment.strong(), method_options={},
+                                  encoder={"width": 16, "depth": (1, 1, 1), "out_dim": 128})
+        out = {"n_pretrain": len(coll), "n_fri": int((y == 0).sum()),
+               "n_frii": int((y == 1).sum()), "seeds": list(args.seeds),
+               "cv": "StratifiedKFold(5, shuffle, random_state=0), same folds for all",
+               "torch_threads": torch.get_num_threads(), "load_avg": os.getloadavg()}
+        for rname, rec in recipes.items():
+            ssl_rows, rand_rows, runs = [], [], []
+            for seed in args.seeds:
+                ck = tmp / f"enc-{rname}-{seed}.safetensors"
+                t, c = time.perf_counter(), time.process_time()
+                res = train_ssl(coll, out=ck, seed=seed, **rec)
+                runs.append({"seed": seed, "wall_s": round(time.perf_counter() - t, 1),
+                             "cpu_s": round(time.process_time() - c, 1), "steps": res.steps,
+                             "final_loss": round(res.history[-1]["loss"], 4)})
+                emb = embed_collection(coll, ck).embeddings
+                from workbench.learn.checkpoints import read_metadata
+
+                meta = read_metadata(ck)
+                tr = meta["train"]
+                ds = CollectionImages(coll, tr["product"], size=tr["size"], crop=tr["crop"],
+                                      stretch=tr["stretch"])
+                torch.manual_seed(seed)
+                enc_cfg = {k: v for k, v in meta["encoder"].items() if k != "arch"}
+                rand = embed_images(ds, ResNetEncoder(**enc_cfg).eval())
+                for rows, X in ((ssl_rows, emb), (rand_rows, rand)):
+                    knn, lr = _cv_scores(X[keep], y)
+                    rows.append({"knn20": knn, "logreg": lr})
+                print(f"  {rname} seed {seed}: {runs[-1]} ssl {ssl_rows[-1]} "
+                      f"random {rand_rows[-1]}", flush=True)
+            pix = ds.tensor
+            pix = torch.nn.functional.interpolate(pix, size=(32, 32), mode="area")
+            knn, lr = _cv_scores(pix.reshape(len(pix), -1).numpy()[keep], y)
+            out[rname] = {"train": {k: v for k, v in tr.items() if k != "augment"},
+                          "augment": tr["augment"], "encoder": meta["encoder"],
+                          "method_options": meta["method"], "runs": runs,
+                          "ssl": _mean_sd(ssl_rows), "random_init_encoder": _mean_sd(rand_rows),
+                          "pixels_32x32_same_prep": {"knn20": round(knn, 3),
+                                                     "logreg": round(lr, 3)}}
+        old = CollectionImages(coll, size=32).tensor
+        knn, lr = _cv_scores(old.reshape(len(old), -1).numpy()[keep], y)
+        out["pixels_32x32_linear_full_field"] = {"knn20": round(knn, 3), "logreg": round(lr, 3)}
         return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -140,7 +194,9 @@ def bench_rare(args) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _synthetic_embeddings(n, d=128, k=30, seed=0):
+def _synthetic_embeddings(n, d=128, k=30, seed=0, outliers=0.0):
+    """n x d float32: k Gaussian clusters on a 16-D subspace plus noise; the last
+    ``round(outliers * n)`` rows are outliers, uniform over the clusters' latent box."""
     rng = np.random.default_rng(seed)
     latent = 16
     basis = np.linalg.qr(rng.normal(size=(d, latent)))[0]
@@ -148,24 +204,41 @@ def _synthetic_embeddings(n, d=128, k=30, seed=0):
     sizes = rng.dirichlet(np.full(k, 0.7))
     lab = rng.choice(k, n, p=sizes)
     Z = centres[lab] + rng.normal(0, 1, (n, latent)) * rng.uniform(0.5, 1.5, k)[lab, None]
+    n_out = int(round(outliers * n))
+    if n_out:
+        Z[n - n_out:] = rng.uniform(Z.min(0), Z.max(0), (n_out, latent))
     X = Z @ basis.T + rng.normal(0, 0.3, (n, d))
     return X.astype(np.float32)
+
+
+MAP_OUTLIERS = 0.01  # fraction of injected outliers in the maps benchmark
+
+
+def _outlier_auc(n, scores):
+    from sklearn.metrics import roc_auc_score
+
+    truth = np.zeros(n)
+    truth[n - int(round(MAP_OUTLIERS * n)):] = 1
+    return round(float(roc_auc_score(truth, scores)), 4)
 
 
 def _pipeline_child(which, n, outdir, q):
     import warnings
 
     warnings.simplefilter("ignore")
-    X = _synthetic_embeddings(n)
+    X = _synthetic_embeddings(n, outliers=MAP_OUTLIERS)
     t = time.perf_counter()
     if which == "ours":
         from workbench.embed.cluster import HDBSCANClusterer
         from workbench.embed.projection import UMAPMap
 
-        xy = UMAPMap().fit(X).embedding_
+        m = UMAPMap().fit(X)
+        xy = m.embedding_
         t_map = time.perf_counter() - t
         cl = HDBSCANClusterer().fit(xy)
-        glosh = HDBSCANClusterer().fit(X).outlier_scores_
+        t_cl = time.perf_counter() - t - t_map
+        # GLOSH in the embedding space (PCA-32), on the map's own kNN graph
+        glosh = HDBSCANClusterer().fit(m.reduce(X), knn=m.knn_graph_).outlier_scores_
         n_cl = cl.n_clusters_
     else:
         import hdbscan
@@ -174,16 +247,18 @@ def _pipeline_child(which, n, outdir, q):
         xy = umap.UMAP().fit_transform(X)
         t_map = time.perf_counter() - t
         cl = hdbscan.HDBSCAN().fit(xy)
-        glosh = cl.outlier_scores_
+        t_cl = time.perf_counter() - t - t_map
+        glosh = cl.outlier_scores_  # GLOSH on the 2-D map
         n_cl = int(cl.labels_.max() + 1)
     total = time.perf_counter() - t
     np.save(Path(outdir) / f"{which}_{n}.npy", xy)
     ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     cpu = sum(r.ru_utime + r.ru_stime for r in ru)
-    q.put({"wall_s": round(total, 1), "map_s": round(t_map, 1), "cpu_s": round(cpu, 1),
-           "n_clusters": int(n_cl),
-           "glosh_finite": bool(np.isfinite(glosh).all()),
-           "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)})
+    q.put({"wall_s": round(total, 1), "map_s": round(t_map, 1), "cluster_s": round(t_cl, 1),
+           "outliers_s": round(total - t_map - t_cl, 1), "cpu_s": round(cpu, 1),
+           "n_clusters": int(n_cl), "glosh_outlier_auc": _outlier_auc(n, np.nan_to_num(glosh)),
+           "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+           "load_avg_after": [round(v, 1) for v in os.getloadavg()]})
 
 
 def _quality(X, xy, seed=0, m=2000, k=10):
@@ -201,10 +276,10 @@ def _quality(X, xy, seed=0, m=2000, k=10):
 
 def bench_maps(args) -> dict:
     ctx = mp.get_context("spawn")
-    out = {}
+    out = {"load_avg_before": [round(v, 1) for v in os.getloadavg()]}
     tmp = Path(tempfile.mkdtemp())
     for n in args.sizes:
-        X = _synthetic_embeddings(n)
+        X = _synthetic_embeddings(n, outliers=MAP_OUTLIERS)
         for which in ("ours", "plain"):
             q = ctx.Queue()
             p = ctx.Process(target=_pipeline_child, args=(which, n, str(tmp), q))
@@ -218,10 +293,12 @@ def bench_maps(args) -> dict:
             print(f"  maps {which} n={n}: {r}", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
     out["note"] = ("ours: UMAP on PCA-32 (auto above 20k items) + HDBSCAN on the 2-D map + GLOSH "
-                   "on PCA-10 embeddings; plain: umap.UMAP() defaults on 128-D + "
-                   "hdbscan.HDBSCAN() defaults on the 2-D map (plain HDBSCAN on raw 128-D is "
-                   "N^2 and was not run). Synthetic: 30 Gaussian clusters on a 16-D subspace "
-                   "of 128-D plus noise.")
+                   "in the embedding space (PCA-32) on the map's own kNN graph (graph-based "
+                   "HDBSCAN, no second neighbour search); plain: umap.UMAP() defaults on 128-D + "
+                   "hdbscan.HDBSCAN() defaults on the 2-D map, GLOSH from that 2-D clustering. "
+                   "Synthetic: 30 Gaussian clusters on a 16-D subspace of 128-D plus noise, "
+                   f"{MAP_OUTLIERS:.0%} outliers uniform over the clusters' latent box "
+                   "(glosh_outlier_auc: how well each pipeline's GLOSH ranks them).")
     return out
 
 
@@ -362,9 +439,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", choices=list(SECTIONS), default=list(SECTIONS))
     ap.add_argument("--mirabest", default="/tmp/mb", help="ingested MiraBest Collection")
-    ap.add_argument("--method", default="byol", choices=["byol", "simclr"])
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--method", default="simclr", choices=["simclr", "byol"])
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="SSL epochs (default: train_ssl's default)")
     ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--crop", type=float, default=0.64,
+                    help="mirabest: centre crop (fraction of the 150 px side) before resizing")
+    ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2],
+                    help="mirabest: SSL training seeds (one encoder each)")
+    ap.add_argument("--mb-old", action="store_true",
+                    help="mirabest: also train the previous recipe side by side")
     ap.add_argument("--rare-n", type=int, default=2000)
     ap.add_argument("--rare-epochs", type=int, default=3)
     ap.add_argument("--sizes", type=int, nargs="*", default=[100_000])
