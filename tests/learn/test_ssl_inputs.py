@@ -49,7 +49,7 @@ def test_asinh_stretch_lifts_faint_emission_and_zeroes_the_noise():
     # A lobe at 2% of the peak is lifted well above 2% of the peak (asinh ~ log there).
     lobe = (x > 0.015) & (x < 0.03)
     assert lobe.any() and s[lobe].mean() > 5 * x[lobe].mean()
-    assert stretch_images(x, "linear") is x or np.array_equal(stretch_images(x, None), x)
+    assert stretch_images(x, "linear") is x and stretch_images(x, None) is x
     with pytest.raises(ValueError, match="unknown stretch"):
         stretch_images(x, "log")
 
@@ -95,3 +95,48 @@ def test_bad_crop_or_stretch_is_refused(doubles):
         CollectionImages(doubles, size=16, stretch="log")
     with pytest.raises(CollectionError, match="crop"):
         CollectionImages(doubles, size=16, crop=-0.5)
+
+
+def _centroid_offset(x):
+    """Distance (pixels) of each image's flux-weighted centroid from the grid centre."""
+    n, _, ny, nx = x.shape
+    yy, xx = torch.meshgrid(torch.arange(ny, dtype=torch.float32),
+                            torch.arange(nx, dtype=torch.float32), indexing="ij")
+    w = x[:, 0].clamp_min(0)
+    tot = w.sum(dim=(1, 2))
+    cy = (w * yy).sum(dim=(1, 2)) / tot
+    cx = (w * xx).sum(dim=(1, 2)) / tot
+    return torch.hypot(cy - (ny - 1) / 2, cx - (nx - 1) / 2)
+
+
+def test_default_augment_keeps_a_centred_source_centred_and_its_peak_distinct():
+    from workbench.learn.augment import Augment, make_generator
+
+    side = 32
+    yy, xx = np.mgrid[:side, :side]
+    c = (side - 1) / 2
+    # A core (peak 1) and a fainter hotspot 8 px away: where the brightness sits matters.
+    img = np.exp(-((xx - c) ** 2 + (yy - c) ** 2) / 4.0) + \
+        0.6 * np.exp(-((xx - c - 8) ** 2 + (yy - c) ** 2) / 2.0)
+    x = torch.from_numpy(np.repeat(img[None, None], 256, 0).astype(np.float32))
+    gentle = Augment()(x, make_generator(0))
+    strong = Augment.strong()(x, make_generator(0))
+    base = _centroid_offset(x)
+    # Zoom to >= 80% with a shift of at most 10% of the side: the centroid moves little.
+    assert (_centroid_offset(gentle) - base).abs().max() < 0.15 * side
+    assert (_centroid_offset(strong) - base).abs().max() > (
+        _centroid_offset(gentle) - base).abs().max()
+
+    # No saturation: the brightest pixel stays a single peak, not a flat plateau, and the
+    # core stays brighter than the hotspot.
+    def plateau(a):
+        flat = a.flatten(1)
+        return (flat >= 0.995 * flat.max(1, keepdim=True).values).sum(1)
+
+    assert plateau(gentle).max() <= 4
+    assert plateau(strong).max() > 4
+    peak = gentle.flatten(1).argmax(1)
+    dist = torch.hypot(peak // side - c, peak % side - c)
+    assert dist.max() < 6  # the core (not the hotspot, 8-10 px out) is still the peak
+    assert Augment.radio() == Augment()
+    assert Augment.strong().config()["threshold_p"] > 0 == Augment().config()["threshold_p"]
