@@ -259,6 +259,11 @@ def _pipeline_child(which, n, outdir, q):
            "n_clusters": int(n_cl), "glosh_outlier_auc": _outlier_auc(n, np.nan_to_num(glosh)),
            "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
            "load_avg_after": [round(v, 1) for v in os.getloadavg()]})
+    # hdbscan's joblib (loky) workers keep a finished process alive for up to their 300 s idle
+    # timeout; that wait is not part of either pipeline, so leave without it.
+    q.close()
+    q.join_thread()
+    os._exit(0)
 
 
 def _quality(X, xy, seed=0, m=2000, k=10):

@@ -9,7 +9,7 @@ Two ways to build the cluster hierarchy (``algorithm``):
 - ``"exact"``: the ``hdbscan`` package on the data (Boruvka kd-tree; with
   ``pca_components="auto"`` the data are first reduced with PCA to 10 dimensions above 20,000
   items, where that tree is fast; raw 128-D HDBSCAN grows as N^2). Used for 2-D maps and for
-  small sets.
+  small sets; core distances single-process by default (see ``core_dist_n_jobs``).
 - ``"knn_graph"``: the minimum spanning tree of the mutual reachability distances restricted
   to the k-nearest-neighbour graph (the approach of RAPIDS cuML's HDBSCAN), with the graph's
   separate components joined by their closest sampled pair; the tree is then condensed, and
@@ -148,7 +148,11 @@ class HDBSCANClusterer:
     n_neighbors : int
         Neighbours of the kNN graph the ``knn_graph`` path builds when none is passed.
     core_dist_n_jobs : int
-        Processes for the core distances of the ``exact`` path (-1: all cores).
+        Processes for the core distances of the ``exact`` path (-1: all cores). Default 1:
+        on 2-D maps the core distances take about a second single-threaded, and hdbscan's
+        joblib (loky) workers kept the process from exiting for up to their 300 s idle
+        timeout (measured in benchmarks/bench_discover.py: that wait, not the scoring, is
+        what made the earlier 300k pipeline look slow).
 
     Attributes
     ----------
@@ -165,7 +169,7 @@ class HDBSCANClusterer:
 
     def __init__(self, *, min_cluster_size: int | None = None, min_samples: int | None = None,
                  pca_components="auto", cluster_selection_method: str = "eom",
-                 algorithm: str = "auto", n_neighbors: int = 15, core_dist_n_jobs: int = -1,
+                 algorithm: str = "auto", n_neighbors: int = 15, core_dist_n_jobs: int = 1,
                  random_state: int = 0):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples

@@ -79,6 +79,11 @@ class UMAPMap(_Reduced):
         use every core; False always seeds, True never does.
     low_memory : bool
         umap-learn's low-memory nearest-neighbour descent.
+    init : {"auto", "spectral", "pca"}
+        Starting layout. ``"auto"``: ``"pca"`` above 20,000 items, umap-learn's spectral
+        layout below. The spectral layout (an eigenproblem on the whole graph) took 21 s of a
+        44 s fit at 50,000 items; from PCA the fit took 25 s instead of 40 s, with the same
+        trustworthiness (0.975 vs 0.972) and 10-NN preservation (benchmarks/bench_discover.py).
 
     Attributes
     ----------
@@ -97,7 +102,7 @@ class UMAPMap(_Reduced):
     def __init__(self, *, n_neighbors: int = 15, min_dist: float = 0.1,
                  metric: str = "euclidean", n_epochs: int | None = None,
                  pca_components="auto", random_state: int | None = 0, parallel="auto",
-                 low_memory: bool = True):
+                 low_memory: bool = True, init: str = "auto"):
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
         self.metric = metric
@@ -106,6 +111,7 @@ class UMAPMap(_Reduced):
         self.random_state = random_state
         self.parallel = parallel
         self.low_memory = low_memory
+        self.init = init
 
     def fit(self, X, y=None) -> UMAPMap:
         import umap
@@ -115,10 +121,11 @@ class UMAPMap(_Reduced):
         par = self.parallel is True or (self.parallel == "auto" and len(X) > 20000)
         seed = None if par else self.random_state
         self.seeded_ = seed is not None
+        init = self.init if self.init != "auto" else ("pca" if len(X) > 20000 else "spectral")
         self.umap_ = umap.UMAP(n_neighbors=min(self.n_neighbors, len(X) - 1),
                                min_dist=self.min_dist, metric=self.metric,
                                n_epochs=self.n_epochs, random_state=seed,
-                               low_memory=self.low_memory, n_components=2,
+                               low_memory=self.low_memory, n_components=2, init=init,
                                transform_seed=0 if self.random_state is None else self.random_state)
         import warnings
 
