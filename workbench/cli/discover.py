@@ -136,7 +136,9 @@ def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, 
         return
     name, xy = map_and_store(coll, method=method, embedding=embedding, seed=seed,
                              n_neighbors=n_neighbors)
-    click.echo(f"stored {name}: {len(xy)} points ({time.perf_counter() - t0:.1f} s)")
+    model = coll.derived[name]["made_by"]["params"].get("model")
+    click.echo(f"stored {name}: {len(xy)} points ({time.perf_counter() - t0:.1f} s); "
+               f"fitted map saved as {model}")
     if cluster == "hdbscan":
         t1 = time.perf_counter()
         cname, labels = cluster_and_store(coll, embedding=embedding, space=space,
