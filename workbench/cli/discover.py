@@ -114,7 +114,10 @@ def embed(collection, checkpoint, batch_size, device, force):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--transform-new", is_flag=True,
               help="Do not refit: place the items that have no map position yet (added since "
-              "the map was made) on the stored map of --method, as it was fitted.")
+              "the map was made) on the stored map of --method, as it was fitted, and give "
+              "them a cluster (majority of their 10 nearest clustered items in the embedding "
+              "space; noise when those are mostly noise or too far) and outlier/anomaly scores "
+              "on the stored scale (their 10th-neighbour distance, quantile-matched).")
 def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, space, seed,
          transform_new):
     """Project COLLECTION's embeddings to 2-D (columns <method>_x, <method>_y) and cluster
@@ -133,6 +136,11 @@ def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, 
         name, placed = place_new_items(coll, method=method)
         click.echo(f"placed {len(placed)} new items on {name} without refitting "
                    f"({time.perf_counter() - t0:.1f} s)")
+        p = coll.derived.get("clusters", {}).get("made_by", {}).get("params", {})
+        if p.get("n_placed"):
+            lab = coll.catalog["cluster"].to_numpy()[p["n_fitted"]:]
+            click.echo(f"clusters: {len(lab)} placed items ({(lab < 0).sum()} noise) by "
+                       "nearest-neighbour vote")
         return
     name, xy = map_and_store(coll, method=method, embedding=embedding, seed=seed,
                              n_neighbors=n_neighbors)

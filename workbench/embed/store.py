@@ -136,7 +136,11 @@ def load_map(coll, method: str = "umap"):
 def place_new_items(coll, *, method: str = "umap") -> tuple[str, np.ndarray]:
     """Place the items that have no ``<method>_x/_y`` yet (appended after the map was made)
     on the stored map, without refitting it; the map columns are rewritten with the old
-    positions unchanged. Returns ``(set name, positions of the placed items)``."""
+    positions unchanged. Returns ``(set name, positions of the placed items)``.
+
+    Items without a cluster or anomaly score also get them, from their nearest fitted
+    neighbours in the embedding space (:mod:`workbench.embed.placement`: kNN cluster vote,
+    quantile-calibrated outlier scores); the fitted rows of those sets stay unchanged."""
     root = coll._parent or coll
     if coll._parent is not None:
         raise CollectionError("place new items on the whole Collection, not on a view",
@@ -159,6 +163,10 @@ def place_new_items(coll, *, method: str = "umap") -> tuple[str, np.ndarray]:
         made = json.loads(json.dumps(made))
         made["params"]["n_placed"] = int(made["params"].get("n_placed", 0)) + len(todo)
         coll.add_columns(set_name, {cols[0]: xy[:, 0], cols[1]: xy[:, 1]}, made=made)
+    from workbench.embed.placement import place_anomaly_scores, place_in_clusters
+
+    place_in_clusters(coll)
+    place_anomaly_scores(coll)
     return set_name, todo
 
 

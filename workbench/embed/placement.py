@@ -1,0 +1,200 @@
+"""Cluster ids and outlier scores for items placed on a stored map after it was fitted.
+
+:func:`workbench.embed.store.place_new_items` puts new items on the saved map; this module
+gives the same items the stored derived columns of the ``clusters`` set (``cluster``,
+``cluster_prob``, ``outlier_glosh``) and of every ``anomaly-<method>`` set, without refitting
+anything and leaving the rows that were fitted unchanged. All distances are euclidean in the
+embedding space the clusters were made from (exact search, :class:`SimilarityIndex`).
+
+Cluster (k-nearest-neighbour vote)
+    A new item takes the most common cluster id among its ``k`` nearest *fitted* items (noise,
+    -1, takes part in the vote and wins ties with nothing). It is noise when -1 wins, or when
+    its distance to its k-th fitted neighbour exceeds the cluster's threshold: the 99th
+    percentile of the same distance measured for the cluster's own fitted members (each
+    against the other fitted items), so a threshold follows the cluster's density.
+    ``cluster_prob`` of a placed item is the fraction of its k neighbours that voted for its
+    cluster (0 for noise): a vote share, not HDBSCAN's membership strength.
+
+Outlier scores (quantile calibration)
+    Neither GLOSH nor an isolation forest can score a point outside the data they were fitted
+    on without refitting, and the stored scores are what the anomaly ranking sorts. So each
+    new item's k-th-neighbour distance ``s`` is compared with the same distance of a sample of
+    fitted items, and mapped to the stored score at the same quantile: a new item as unusual
+    as the fitted item at quantile q gets that quantile's stored score, which keeps the score
+    scale and the ranking's meaning. For ``outlier_glosh`` the reference is the fitted members
+    of the item's assigned cluster (GLOSH is relative to the density of its cluster); for
+    noise items, and for the ``anomaly-*`` sets, it is a uniform sample of all fitted items.
+    Beyond the largest reference distance ``s_max`` the score keeps rising: bounded scores
+    (GLOSH and isolation forest, at most 1) as ``m + (1 - m) (1 - s_max / s)`` with ``m`` the
+    largest stored score, unbounded ones (k-th neighbour distance) as ``m s / s_max``.
+    Assumes the stored score rises with the k-th-neighbour distance (close for all three).
+
+Provenance: each rewritten set's record keeps its parameters and adds ``n_fitted`` (rows
+``0 .. n_fitted - 1`` were fitted, later rows placed), ``n_placed`` and ``placed_by`` (this
+rule and its ``k``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from workbench.core.errors import CollectionError
+from workbench.embed.cluster import _sample_per_group
+from workbench.embed.neighbors import SimilarityIndex
+
+__all__ = ["place_in_clusters", "place_anomaly_scores", "vote_clusters", "calibrate_scores",
+           "PLACED_BY"]
+
+#: What a placed row's provenance names.
+PLACED_BY = "workbench.embed.placement (kNN vote + quantile-calibrated scores)"
+QUANTILE = 0.99
+
+
+def vote_clusters(labels_nb: np.ndarray, dist_k: np.ndarray, thresholds: dict
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Majority cluster of each row of neighbour labels ``labels_nb`` (m, k).
+
+    ``dist_k`` (m,): each item's distance to its k-th neighbour; ``thresholds``: cluster id ->
+    the largest such distance still accepted. Returns ``(labels (m,), vote share (m,))``.
+    """
+    m, k = labels_nb.shape
+    out = np.full(m, -1, np.int64)
+    share = np.zeros(m)
+    for i in range(m):
+        u, c = np.unique(labels_nb[i], return_counts=True)
+        j = int(np.argmax(c))  # ties: the smallest id, so noise (-1) wins a tie
+        lab = int(u[j])
+        if lab >= 0 and dist_k[i] <= thresholds.get(lab, -np.inf):
+            out[i], share[i] = lab, c[j] / k
+    return out, share
+
+
+def calibrate_scores(s_ref, score_ref, s_new, *, bounded: bool) -> np.ndarray:
+    """Map distances ``s_new`` to the score scale of ``score_ref`` by quantile matching
+    against the reference distances ``s_ref`` (see the module notes)."""
+    s_ref = np.sort(np.asarray(s_ref, np.float64))
+    score_ref = np.sort(np.asarray(score_ref, np.float64))
+    s_new = np.asarray(s_new, np.float64)
+    q = np.interp(s_new, s_ref, np.linspace(0, 1, len(s_ref)))
+    out = np.quantile(score_ref, q)
+    top, m = s_ref[-1], score_ref[-1]
+    above = s_new > top
+    if above.any() and top > 0:
+        r = top / s_new[above]
+        out[above] = m + (1 - m) * (1 - r) if bounded and m <= 1 else m / r
+    return out
+
+
+class _Reference:
+    """Fitted items' embeddings and a sample of their own k-th-neighbour distances."""
+
+    def __init__(self, X_fit: np.ndarray, labels: np.ndarray, k: int, *, seed: int = 0,
+                 per_cluster: int = 300, uniform: int = 3000):
+        rng = np.random.default_rng(seed)
+        n = len(X_fit)
+        self.k = k = min(k, n - 1)
+        self.index = SimilarityIndex(metric="euclidean").fit(X_fit)
+        self.labels = labels
+        unif = rng.choice(n, min(n, uniform), replace=False)
+        S = np.union1d(unif, _sample_per_group(labels, per_cluster, rng))
+        _, d = self.index.query(X_fit[S], k + 1)  # itself first
+        self.sample, self.s = S, d[:, k]
+        self.uniform = np.isin(S, unif)
+
+    def neighbours(self, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        idx, d = self.index.query(V, self.k)
+        return idx, d[:, -1]
+
+    def thresholds(self) -> dict:
+        lab = self.labels[self.sample]
+        return {int(c): float(np.quantile(self.s[lab == c], QUANTILE))
+                for c in np.unique(lab[lab >= 0])}
+
+
+def _embedding_rows(root, name: str, rows: np.ndarray) -> np.ndarray:
+    X = np.asarray(root.derived_array(name), np.float32)
+    if np.isnan(X[rows]).any():
+        raise CollectionError(f"{int(np.isnan(X[rows]).any(axis=1).sum())} items have no {name} "
+                              "embedding", path=root.path,
+                              hint="embed them first (workbench embed COLLECTION --encoder CKPT,"
+                                   " with the checkpoint the map was made from)")
+    return X
+
+
+def _split(made: dict, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the fitted rows and of the rows still without a value."""
+    n_fit = int(made["params"].get("n_fitted", np.count_nonzero(~np.isnan(col))))
+    fitted = np.flatnonzero(~np.isnan(col[:n_fit]))
+    return fitted, np.flatnonzero(np.isnan(col))
+
+
+def _placed_record(made: dict, n_fit: int, n_new: int, k: int) -> dict:
+    made = json.loads(json.dumps(made))
+    p = made["params"]
+    p["n_fitted"] = int(p.get("n_fitted", n_fit))
+    p["n_placed"] = int(p.get("n_placed", 0)) + n_new
+    p["placed_by"] = {"rule": PLACED_BY, "k": k, "quantile": QUANTILE}
+    return made
+
+
+def place_in_clusters(coll, *, k: int = 10, seed: int = 0) -> np.ndarray:
+    """Give the items without a ``cluster`` (appended after clustering) a cluster id,
+    ``cluster_prob`` and ``outlier_glosh``; rewrites the ``clusters`` set with the fitted rows
+    unchanged. Returns the positions of the placed items (empty when none or no clusters)."""
+    root = coll._parent or coll
+    rec = root.derived.get("clusters")
+    if rec is None:
+        return np.zeros(0, np.int64)
+    made = rec["made_by"]
+    cat = root.catalog
+    lab_all = cat["cluster"].to_numpy(np.float64)
+    fitted, todo = _split(made, lab_all)
+    if not len(todo):
+        return todo
+    X = _embedding_rows(root, made["params"]["embedding"], todo)
+    lab_fit = lab_all[fitted].astype(np.int64)
+    ref = _Reference(X[fitted], lab_fit, k, seed=seed)
+    idx, s_new = ref.neighbours(X[todo])
+    labels, share = vote_clusters(lab_fit[idx], s_new, ref.thresholds())
+    glosh_fit = cat["outlier_glosh"].to_numpy(np.float64)[fitted]
+    g_ref = glosh_fit[ref.sample]
+    lab_ref = lab_fit[ref.sample]
+    glosh = np.empty(len(todo))
+    for c in np.unique(labels):
+        mine = labels == c
+        use = (lab_ref == c) if c >= 0 and np.count_nonzero(lab_ref == c) >= 20 else ref.uniform
+        glosh[mine] = calibrate_scores(ref.s[use], g_ref[use], s_new[mine], bounded=True)
+    out = {c: cat[c].to_numpy(np.float64, copy=True)
+           for c in ("cluster", "cluster_prob", "outlier_glosh")}
+    out["cluster"][todo], out["cluster_prob"][todo], out["outlier_glosh"][todo] = (
+        labels, share, glosh)
+    out["cluster"] = out["cluster"].astype(np.int64)
+    coll.add_columns("clusters", out, made=_placed_record(made, len(fitted), len(todo), ref.k))
+    return todo
+
+
+def place_anomaly_scores(coll, *, k: int = 10, seed: int = 0) -> dict:
+    """Score the items without a value in each stored ``anomaly-<method>`` set; returns
+    ``{set name: positions placed}``."""
+    root = coll._parent or coll
+    done = {}
+    for name, rec in list(root.derived.items()):
+        if rec["type"] != "columns" or not name.startswith("anomaly-"):
+            continue
+        made, col = rec["made_by"], rec["columns"][0]
+        vals = root.catalog[col].to_numpy(np.float64, copy=True)
+        fitted, todo = _split(made, vals)
+        if not len(todo):
+            continue
+        X = _embedding_rows(root, made["params"]["embedding"], todo)
+        ref = _Reference(X[fitted], np.zeros(len(fitted), np.int64), k, seed=seed)
+        _, s_new = ref.neighbours(X[todo])
+        u = ref.uniform
+        vals[todo] = calibrate_scores(ref.s[u], vals[fitted][ref.sample[u]], s_new,
+                                      bounded=made["params"].get("method") != "knn")
+        coll.add_columns(name, {col: vals}, made=_placed_record(made, len(fitted), len(todo),
+                                                                ref.k))
+        done[name] = todo
+    return done
