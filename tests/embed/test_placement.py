@@ -25,6 +25,14 @@ def _blobs(n_per=160, dim=32, k=4, seed=3, spread=4.0):
     return X, np.repeat(np.arange(k), n_per)
 
 
+def _transform_new_in_a_fresh_process(path):
+    r = subprocess.run([sys.executable, "-m", "workbench.cli", "map", str(path), "--method",
+                        "pca", "--transform-new"], capture_output=True, text=True, cwd=ROOT,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
 def test_vote_and_calibration_rules():
     nb = np.array([[0, 0, 1], [-1, -1, 0], [1, 1, 1], [0, -1, 1]])
     lab, share = vote_clusters(nb, np.array([1.0, 1.0, 5.0, 1.0]), {0: 2.0, 1: 2.0})
@@ -64,11 +72,7 @@ def test_held_out_items_get_their_blobs_cluster_and_a_far_point_is_a_top_outlier
     coll.append(pd.DataFrame({"id": [f"n{i}" for i in range(len(new))]}),
                 {"img": np.zeros((len(new), 1, 2, 2))}, kind="image")
     coll.add_array("embedding-test", np.concatenate([old, new]), tool="test")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "workbench.cli", "map", str(coll.path),
-                        "--method", "pca", "--transform-new"],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
-    assert r.returncode == 0, r.stderr
+    r = _transform_new_in_a_fresh_process(coll.path)
     assert f"clusters: {len(new)} placed items" in r.stdout
 
     back = workbench.open(coll.path)
@@ -102,8 +106,5 @@ def test_held_out_items_get_their_blobs_cluster_and_a_far_point_is_a_top_outlier
     assert back.derived["clusters"]["made_by"]["params"]["min_cluster_size"] == 40
 
     # nothing left to place: running again changes nothing
-    r2 = subprocess.run([sys.executable, "-m", "workbench.cli", "map", str(coll.path),
-                         "--method", "pca", "--transform-new"],
-                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
-    assert r2.returncode == 0, r2.stderr
+    _transform_new_in_a_fresh_process(coll.path)
     pd.testing.assert_frame_equal(workbench.open(coll.path).catalog[cols], cat[cols])
