@@ -7,16 +7,27 @@ import click
 __all__ = ["radio", "radio_mosaic"]
 
 
+def _sky_options(command):
+    """The pixel scale, beam and noise options both radio simulators take."""
+    for opt in reversed([
+        click.option("--pixscale", default=1.8, show_default=True, type=float,
+                     help="Pixel size (arcsec)."),
+        click.option("--beam", default=5.0, show_default=True, type=float,
+                     help="Restoring beam FWHM (arcsec)."),
+        click.option("--rms", default=1e-4, show_default=True, type=float,
+                     help="Noise rms (Jy/beam)."),
+    ]):
+        command = opt(command)
+    return command
+
+
 @click.command("radio")
 @click.option("--n", "n", required=True, type=click.IntRange(min=0), help="Number of cutouts.")
 @click.option("--seed", required=True, type=click.IntRange(min=0), help="Seed (same seed, same pixels).")
 @click.option("-o", "--out", required=True, type=click.Path(), help="Collection folder to create.")
 @click.option("--size", default=128, show_default=True, type=click.IntRange(min=16),
               help="Cutout side in pixels.")
-@click.option("--pixscale", default=1.8, show_default=True, type=float, help="Pixel size (arcsec).")
-@click.option("--beam", default=5.0, show_default=True, type=float,
-              help="Restoring beam FWHM (arcsec).")
-@click.option("--rms", default=1e-4, show_default=True, type=float, help="Noise rms (Jy/beam).")
+@_sky_options
 @click.option("--infrared/--no-infrared", default=True, show_default=True,
               help="Also make an infrared host-galaxy product.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
@@ -44,10 +55,7 @@ def radio(n, seed, out, size, pixscale, beam, rms, infrared, overwrite, quiet):
               help="Folder to write mosaic.fits and catalog.csv into.")
 @click.option("--size", default=4096, show_default=True, type=click.IntRange(min=16),
               help="Map side in pixels.")
-@click.option("--pixscale", default=1.8, show_default=True, type=float, help="Pixel size (arcsec).")
-@click.option("--beam", default=5.0, show_default=True, type=float,
-              help="Restoring beam FWHM (arcsec).")
-@click.option("--rms", default=1e-4, show_default=True, type=float, help="Noise rms (Jy/beam).")
+@_sky_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def radio_mosaic(n, seed, out, size, pixscale, beam, rms, quiet):
     """Simulate one large radio map (FITS) and its source catalogue (CSV).
