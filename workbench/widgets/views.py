@@ -24,6 +24,7 @@ class _ItemView(anywidget.AnyWidget):
     panels = traitlets.List([]).tag(sync=True)
     size = traitlets.Int(300).tag(sync=True)
     _controls = traitlets.Dict({}).tag(sync=True)
+    _redraw_on: tuple = ()  # display traits without an on-screen control
     item_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, coll, key=0, **kwargs):
@@ -32,7 +33,7 @@ class _ItemView(anywidget.AnyWidget):
         self._item = load_item(coll, key)
         self.item_id = self._item.id
         self._update()
-        names = [n for n in self._controls if self.has_trait(n)]
+        names = [n for n in (*self._controls, *self._redraw_on) if self.has_trait(n)]
         if names:
             self.observe(lambda _change: self._update(), names=names)
 
@@ -67,6 +68,7 @@ class RadioView(_ItemView):
     contours = traitlets.Bool(True).tag(sync=True)
     show_ir = traitlets.Bool(True).tag(sync=True)
     nsigma = traitlets.Float(3.0).tag(sync=True)
+    _redraw_on = ("nsigma",)
 
     def __init__(self, coll, key=0, **kwargs):
         kwargs.setdefault("_controls", {
