@@ -181,6 +181,7 @@ function render({ model, el }) {
     if (!h.id) { tip.style.display = "none"; return; }
     lastHoverId = h.id;
     const bytes = wbBytes(model.get("hover_png"));
+    if (tipImg.src.startsWith("blob:")) URL.revokeObjectURL(tipImg.src);  // one live thumbnail
     tipImg.src = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
     tipText.textContent = h.value !== null && h.value !== undefined ? `${h.id}\n${h.column}=${h.value}` : h.id;
     tip.style.left = Math.min(h.px + 12, canvas.width - 110) + "px";

@@ -225,6 +225,12 @@ class Explorer(anywidget.AnyWidget):
             return self._labels.reset_index(drop=True)
         return self._cat[col].reset_index(drop=True)
 
+    def _value_at(self, col: str, pos: int):
+        """One item's value of ``col`` (what :meth:`_values` holds at ``pos``, uncopied)."""
+        if col == "label" and self._labels is not None and "label" not in self._cat.columns:
+            return self._labels.iat[pos]
+        return self._cat[col].iat[pos]
+
     # ------------------------------------------------------------------ drawing
     def render(self) -> bytes:
         """The PNG of the current ``view`` (also sets ``legend``).
@@ -525,7 +531,7 @@ class Explorer(anywidget.AnyWidget):
                     return
                 self.hover_png = self.thumbnail_png(pos)
                 col = self.color_by
-                val = self._values(col).iloc[pos] if col else None
+                val = self._value_at(col, pos) if col else None
                 self.hover = {"id": str(self.ids[pos]), "px": content["px"], "py": content["py"],
                               "value": None if val is None or pd.isna(val) else str(val),
                               "column": col}

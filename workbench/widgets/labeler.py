@@ -50,18 +50,6 @@ def _now():
     return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
 
-def _live(df):
-    """Rows of an annotations DataFrame that are not retracted."""
-    if df is None or len(df) == 0:
-        return df
-    for col in ("retracted", "is_retracted"):
-        if col in df.columns:
-            df = df[~df[col].fillna(False).astype(bool)]
-    if "retracted_at" in df.columns:
-        df = df[df["retracted_at"].isna()]
-    return df
-
-
 class Labeler(anywidget.AnyWidget):
     """Label items of a Collection with a scheme, writing every answer to a label store.
 
@@ -143,13 +131,9 @@ class Labeler(anywidget.AnyWidget):
         """Read this annotator's live annotations (this scheme) from the store: the only
         copy kept here, refreshed from the store on every rebuild and updated with each
         write this Labeler makes."""
-        df = _live(self.store.annotations(annotator=self.annotator))
-        self._live = {}
-        if df is not None and len(df):
-            if "scheme" in df.columns:
-                df = df[df["scheme"] == self.scheme.name]
-            for ann_id, iid, answers in zip(df["id"], df["item_id"], df["answers"]):
-                self._live[str(iid)] = (int(ann_id), dict(answers))  # by id: latest wins
+        df = self.store.annotations(annotator=self.annotator, scheme=self.scheme.name)
+        self._live = {str(iid): (int(ann_id), dict(answers))  # rows by id: latest wins
+                      for ann_id, iid, answers in zip(df["id"], df["item_id"], df["answers"])}
 
     def _load_drafts(self) -> None:
         """This annotator's drafts (this scheme and campaign), newest first: item -> state."""
@@ -570,8 +554,8 @@ class Labeler(anywidget.AnyWidget):
             per = list(cq.per_source)
             return self._next_per_source(cq, per.index(q.id) + 1)
         # item-scope question: walk the tree, write when the path is complete
-        ann_id, answers = self._current_answers()
-        path = self._path_answers(answers)
+        ann_id, _ = self._current_answers()
+        path = dict(self._path or {})
         path[q.id] = value
         nxt = self.scheme.next_question(q.id, value)
         # drop answers no longer on the path
@@ -583,9 +567,6 @@ class Labeler(anywidget.AnyWidget):
         self._path = path
         self._qid = nxt
         return self._sync_state()
-
-    def _path_answers(self, answers: dict) -> dict:
-        return dict(self._path) if self._path else {}
 
     def _prune(self, answers: dict) -> dict:
         out, qid = {}, self.scheme.first
