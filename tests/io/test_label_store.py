@@ -307,3 +307,21 @@ def test_open_store_beside_collection(tmp_path):
     con = sqlite3.connect(tmp_path / "labels.sqlite")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
+
+
+def test_scheme_given_as_name_and_version_is_checked_against_the_campaign(tmp_path):
+    store = LabelStore(f"sqlite:///{tmp_path / 's.sqlite'}")
+    store.create_campaign("c", "fr-morphology", ["a"], retire=1)
+    with pytest.raises(StoreError, match="uses scheme 'fr-morphology'"):
+        store.annotate("a", {"no_contours": True, "sources": []}, annotator="x",
+                       scheme=("rgz", 1), campaign="c")
+    assert len(store.annotations(include_retracted=True)) == 0
+
+
+def test_items_added_later_follow_the_early_retirement_rule(tmp_path):
+    store = LabelStore(f"sqlite:///{tmp_path / 's.sqlite'}")
+    camp = store.create_campaign("c", "rgz", ["a"], retire=5, n_components={"a": 1},
+                                 early_retire={"max_components": 1, "retire": 2})
+    camp.add_items(["b", "c", "d"], n_components={"b": 1, "c": 3, "d": float("nan")})
+    rows = store.campaign("c").items().set_index("item_id")["retire_at"].to_dict()
+    assert rows == {"a": 2, "b": 2, "c": 5, "d": 5}  # unknown count (NaN): the normal rule

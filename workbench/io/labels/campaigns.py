@@ -59,6 +59,17 @@ def _chunks(seq, n=500):
         yield seq[i:i + n]
 
 
+def _retire_at(n_components, retire: int, early_retire: dict | None) -> int:
+    """An item's retirement count: ``early_retire["retire"]`` for items with at most
+    ``early_retire["max_components"]`` components (the RGZ rule), else ``retire``. An item
+    whose component count is unknown (None or NaN) keeps ``retire``."""
+    if not early_retire or n_components is None or not np.isfinite(float(n_components)):
+        return int(retire)
+    if int(n_components) <= int(early_retire["max_components"]):
+        return int(early_retire["retire"])
+    return int(retire)
+
+
 def _items_rows(conn, campaign_id, item_ids) -> dict:
     """item_id -> campaign_items row, for the given ids of one campaign."""
     ci = S.campaign_items
@@ -149,11 +160,7 @@ def create_campaign(store, name: str, scheme, item_ids: Iterable, *, retire: int
         if n_components is None:
             raise StoreError("early_retire needs each item's n_components",
                              hint="compute components first (workbench components COLLECTION)")
-        for i in ids:
-            n = n_components.get(i)
-            if n is not None and not (isinstance(n, float) and np.isnan(n)) and \
-                    int(n) <= int(early_retire["max_components"]):
-                retire_at[i] = int(early_retire["retire"])
+        retire_at = {i: _retire_at(n_components.get(i), retire, early_retire) for i in ids}
     rng = np.random.default_rng(seed)
     position = np.empty(len(ids), dtype=np.int64)
     position[rng.permutation(len(ids))] = np.arange(len(ids))
@@ -363,11 +370,8 @@ class Campaign:
             perm = np.random.default_rng((self.seed or 0) + start).permutation(len(new))
             rows = []
             for k, i in enumerate(new):
-                at = self.retire
-                er = self.early_retire
-                if er and n_components is not None and n_components.get(i) is not None \
-                        and int(n_components[i]) <= int(er["max_components"]):
-                    at = int(er["retire"])
+                at = _retire_at(None if n_components is None else n_components.get(i),
+                                self.retire, self.early_retire)
                 rows.append({"campaign_id": self.id, "item_id": i,
                              "position": int(start + perm[k]), "priority": None, "round": None,
                              "strategy": None, "retire_at": at, "n_done": 0, "n_open": 0,

@@ -281,16 +281,12 @@ class LabelStore:
             if campaign_row is None:
                 raise StoreError("say which label scheme the answers follow (scheme=...)")
             return get_scheme(campaign_row.scheme, campaign_row.scheme_version)
-        if isinstance(scheme, tuple):
-            return get_scheme(*scheme)
-        s = get_scheme(scheme)
+        s = get_scheme(*scheme) if isinstance(scheme, tuple) else get_scheme(scheme)
         if campaign_row is not None and (s.name != campaign_row.scheme
                                          or s.version != campaign_row.scheme_version):
             raise StoreError(f"campaign {campaign_row.name!r} uses scheme "
                              f"{campaign_row.scheme!r} v{campaign_row.scheme_version}, "
                              f"not {s.name!r} v{s.version}")
-        if campaign_row is None and not isinstance(scheme, Scheme):
-            return s
         return s
 
     def _campaign_row(self, conn, name):
