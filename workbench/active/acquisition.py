@@ -92,10 +92,11 @@ def coreset_order(embeddings, labelled_mask, n: int) -> tuple[np.ndarray, np.nda
     lab = np.asarray(labelled_mask, bool)
     d = np.full(len(x), np.inf)
     centres = np.flatnonzero(lab)
-    for start in range(0, len(centres), 256):
+    sq = np.einsum("ij,ij->i", x, x)
+    for start in range(0, len(centres), 256):  # |x - c|^2 = |x|^2 + |c|^2 - 2 x.c, by blocks
         c = x[centres[start:start + 256]]
-        dd = ((x[:, None, :] - c[None]) ** 2).sum(-1).min(axis=1)
-        d = np.minimum(d, dd)
+        dd = (sq[:, None] + sq[centres[start:start + 256]][None] - 2.0 * (x @ c.T)).min(axis=1)
+        d = np.minimum(d, np.maximum(dd, 0.0))
     picks, dists = [], []
     avail = ~lab
     for _ in range(min(n, int(avail.sum()))):

@@ -178,15 +178,6 @@ def open_mosaic(path, *, hdu=None, channel: int | None = None):
 
 
 
-def _decode(df: pd.DataFrame) -> pd.DataFrame:
-    """FITS tables give byte strings: decode them (ASCII/UTF-8, padding stripped)."""
-    for c in df.columns:
-        if df[c].dtype == object and len(df) and isinstance(df[c].iloc[0], bytes):
-            df[c] = [v.decode("utf-8", "replace").strip() if isinstance(v, bytes) else v
-                     for v in df[c]]
-    return df
-
-
 def _id_column(df: pd.DataFrame) -> str | None:
     lower = {c.lower(): c for c in df.columns}
     for name in _ID_COLUMNS:
@@ -247,7 +238,7 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
     if not size_arcsec or size_arcsec <= 0:
         raise InputError(f"stamp size must be positive (got {size_arcsec} arcsec)")
     cat_path = None if isinstance(catalog, pd.DataFrame) else Path(catalog)
-    cat = catalog.reset_index(drop=True) if cat_path is None else _decode(read_table(cat_path))
+    cat = catalog.reset_index(drop=True) if cat_path is None else read_table(cat_path)  # text decoded there
     ra, dec = sky_positions(cat, cat_path)
     id_col = _id_column(cat)
     stem = Path(image).name.split(".")[0]

@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from workbench.core.errors import OutputError
-from workbench.io.labels.store import ANNOTATION_COLUMNS
 
 __all__ = ["annotations_table", "consensus_table", "write_table", "write_ds9_regions",
            "export_labels", "to_astropy", "TABLE_SUFFIXES"]
@@ -257,7 +256,3 @@ def export_labels(store, campaign: str, path, *, collection=None, raw: bool = Fa
     return {"path": str(path), "rows": int(len(df)), "columns": list(map(str, df.columns)),
             "kind": kind}
 
-
-# keep the raw columns documented in one place
-RAW_COLUMNS = ["id", "item_id", "ra", "dec"] + [c for c in ANNOTATION_COLUMNS
-                                                if c not in ("id", "item_id")]
