@@ -60,3 +60,31 @@ def test_map_without_embeddings_says_what_to_do(tmp_path, capsys):
         main(["map", str(coll.path), "--method", "pca"])
     assert exc.value.code == 2
     assert "workbench embed" in capsys.readouterr().err
+
+
+def test_ctrl_c_in_train_ssl_saves_a_resumable_checkpoint(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from workbench.learn.checkpoints import read_metadata
+
+    rng = np.random.default_rng(1)
+    coll = workbench.create(tmp_path / "c", {"radio": ProductSpec(("1.4GHz",), (16, 16))})
+    coll.append(pd.DataFrame({"id": [f"s{i}" for i in range(32)]}),
+                {"radio": rng.normal(0, 1, (32, 1, 16, 16)).astype(np.float32)}, kind="radio")
+    ck = tmp_path / "enc.safetensors"
+    args = [sys.executable, "-m", "workbench.cli", "train-ssl", str(coll.path), "--epochs", "100000",
+            "-o", str(ck), "--size", "16", "--batch-size", "8", "--width", "4", "--out-dim", "8"]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    first = proc.stderr.readline()  # the first progress line: training is under way
+    assert first.startswith("epoch "), first
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, rest
+    assert "stopping after this step" in rest and "cancelled after" in rest, rest
+    assert "--resume" in rest and ck.exists()
+    meta = read_metadata(ck)
+    assert meta["complete"] is False  # saved mid-run, so --resume continues from it

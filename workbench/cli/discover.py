@@ -45,9 +45,11 @@ def train_ssl(collection, method, epochs, out, product, batch_size, size, crop, 
               out_dim, lr, seed, device, resume):
     """Train a self-supervised encoder on COLLECTION's images; save a safetensors checkpoint.
 
-    A checkpoint is written at every epoch end; Ctrl-C saves one too, and --resume continues
-    from it with the same result as an uninterrupted run.
+    A checkpoint is written at every epoch end. The first Ctrl-C stops after the current
+    step and saves a resumable checkpoint (exit code 130; a second Ctrl-C aborts at once),
+    and --resume continues from it with the same result as an uninterrupted run.
     """
+    import signal
     import threading
 
     from workbench.io.collection import open as open_collection
@@ -65,6 +67,14 @@ def train_ssl(collection, method, epochs, out, product, batch_size, size, crop, 
             click.echo(f"epoch {p['epoch'] + 1}/{epochs} step {p['step']}/{p['steps_per_epoch']} "
                        f"loss {p['loss']:.4f} ({p['images_per_s']:.0f} img/s)", err=True)
 
+    def on_sigint(_signum, _frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: stop at once
+        cancel.set()
+        click.echo("stopping after this step to save a checkpoint (Ctrl-C again to abort)",
+                   err=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         res = run(coll, out=out, method=method, epochs=epochs, batch_size=batch_size, size=size,
                   product=product, lr=lr, seed=seed, device=device, resume=resume,
@@ -72,8 +82,15 @@ def train_ssl(collection, method, epochs, out, product, batch_size, size, crop, 
                   encoder={"width": width, "out_dim": out_dim}, progress=progress,
                   cancel=cancel)
     except KeyboardInterrupt:
-        click.echo("interrupted; run again with --resume to continue", err=True)
+        click.echo("interrupted; run again with --resume to continue from the last epoch end",
+                   err=True)
         raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if res.cancelled:
+        click.echo(f"cancelled after {res.steps} steps; saved {res.path}: run again with "
+                   "--resume to continue", err=True)
+        raise SystemExit(130)
     click.echo(f"wrote {res.path} (encoder hash {res.hash[:12]}, {res.steps} steps on "
                f"{res.device}, {time.perf_counter() - t0:.1f} s)")
 
