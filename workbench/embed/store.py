@@ -40,14 +40,11 @@ _LAST_MODEL: dict = {}
 
 def latest_embedding(coll) -> str:
     """Name of the newest derived array called ``embedding-*``."""
-    root = coll._parent or coll
-    cands = [(rec.get("made_by", {}).get("created", ""), name)
-             for name, rec in root._manifest["derived"].items()
-             if rec["type"] == "array" and name.startswith("embedding")]
-    if not cands:
+    names = coll.derived_arrays("embedding")
+    if not names:
         raise CollectionError("no embeddings stored in this Collection", path=coll.path,
                               hint="run `workbench embed COLLECTION --encoder CKPT` first")
-    return max(cands)[1]
+    return names[0]
 
 
 def load_embedding(coll, name: str | None = None) -> tuple[str, np.ndarray]:

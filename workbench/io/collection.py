@@ -273,6 +273,15 @@ class Collection:
         """Name -> record of every derived column set and array (what made it, when)."""
         return json.loads(json.dumps(self._manifest["derived"]))
 
+    def derived_arrays(self, prefix: str = "") -> list[str]:
+        """Names of the derived arrays starting with ``prefix``, newest first (by the
+        ``created`` time of what made them; name order breaks ties)."""
+        root = self._parent or self
+        found = [((rec.get("made_by") or {}).get("created") or "", name)
+                 for name, rec in root._manifest["derived"].items()
+                 if rec["type"] == "array" and name.startswith(prefix)]
+        return [name for _, name in sorted(found, reverse=True)]
+
     def _base_catalog(self) -> pd.DataFrame | None:
         if self._root_cat is None:
             name = self._manifest.get("catalog")

@@ -24,12 +24,7 @@ __all__ = ["features_for", "default_source", "resolve_source", "embedding_arrays
 def embedding_arrays(coll) -> list[str]:
     """Names of the stored embedding arrays of ``coll`` (derived arrays named
     ``embedding*``), newest first."""
-    root = getattr(coll, "_parent", None) or coll
-    arrays = [(k, v) for k, v in root.derived.items()
-              if v.get("type") == "array" and k.lower().startswith("embed")]
-    arrays.sort(key=lambda kv: ((kv[1].get("made_by") or {}).get("created") or "", kv[0]),
-                reverse=True)
-    return [k for k, _ in arrays]
+    return coll.derived_arrays("embedding")  # the same rule as workbench map / anomalies
 
 
 def default_source(coll, *, size: int = 16) -> str:
