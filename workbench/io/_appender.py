@@ -45,10 +45,12 @@ def normalise_catalog(df: pd.DataFrame, kind: str | None) -> pd.DataFrame:
     return df[order].reset_index(drop=True)
 
 
-def _concat_catalogs(a: pd.DataFrame | None, b: pd.DataFrame) -> pd.DataFrame:
-    if a is None or len(a) == 0:
-        return b.reset_index(drop=True)
-    return pd.concat([a, b], ignore_index=True, sort=False)
+def _concat_catalogs(base: pd.DataFrame | None, batches: list[pd.DataFrame]) -> pd.DataFrame:
+    """The existing catalog and the staged batches as one frame, joined in one copy."""
+    parts = ([base] if base is not None and len(base) else []) + list(batches)
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    return pd.concat(parts, ignore_index=True, sort=False)
 
 
 class Appender:
@@ -58,7 +60,7 @@ class Appender:
         self._coll = coll
         self._segments: list[tuple[str, int]] = []
         self._catalogs: list[pd.DataFrame] = []
-        self._ids: set[str] = set()
+        self._ids: set[str] | None = None  # ids in the Collection and staged (read on first add)
         self.n_added = 0
 
     def add(self, catalog: pd.DataFrame, images: Mapping[str, np.ndarray],
@@ -85,7 +87,9 @@ class Appender:
         if ids.duplicated().any():
             raise CollectionError(f"duplicate ids in batch: {sorted(set(ids[ids.duplicated()]))[:5]}",
                                   path=coll.path)
-        clash = (set(ids) & self._ids) | (set(ids) & coll._id_set())
+        if self._ids is None:
+            self._ids = coll._id_set()
+        clash = set(ids) & self._ids
         if clash:
             raise CollectionError(f"ids already in the Collection: {sorted(clash)[:5]}",
                                   path=coll.path, hint="ids must be unique")
@@ -144,9 +148,7 @@ class Appender:
         if not self._segments:
             return
         coll = self._coll
-        cat = coll._base_catalog()
-        for c in self._catalogs:
-            cat = _concat_catalogs(cat, c)
+        cat = _concat_catalogs(coll._base_catalog(), self._catalogs)
         manifest = json.loads(json.dumps(coll._manifest))
         manifest["segments"] = manifest["segments"] + [
             {"name": s, "n": n} for s, n in self._segments]
