@@ -45,7 +45,7 @@ from workbench.io.filterbank import Filterbank
 from workbench.io.ingest_fits import IngestReport
 from workbench.io.progress import progress_bar
 
-__all__ = ["ChannelStats", "channel_stats", "candidate_images", "ingest_filterbank",
+__all__ = ["ChannelStats", "channel_stats", "check_candidate", "candidate_images", "ingest_filterbank",
            "transient_products"]
 
 
@@ -99,6 +99,19 @@ def transient_products(n_dm: int = 256, n_time: int = 256, n_freq: int = 256) ->
     }
 
 
+def check_candidate(fb: Filterbank, time_s: float, dm: float) -> None:
+    """Raise FilterbankError when a candidate cannot be imaged from ``fb``: its time is
+    outside the file, or the dispersion sweep at its DM is longer than the file."""
+    if not (np.isfinite(time_s) and 0 <= time_s < fb.duration):
+        raise FilterbankError(f"candidate time {time_s:g} s is outside the file "
+                              f"(0 .. {fb.duration:g} s)", path=fb.path)
+    sweep = float(dd.dispersion_delay(dm, fb.freqs).max())
+    if sweep >= fb.duration:
+        raise FilterbankError(f"the dispersion sweep at DM {dm:g} ({sweep:.3g} s) is longer "
+                              f"than the file ({fb.duration:.3g} s)", path=fb.path,
+                              hint="the DM is implausible for this band and file")
+
+
 def candidate_images(fb: Filterbank, time_s: float, dm: float, width_s: float, *,
                      stats: ChannelStats | None = None, n_dm: int = 256, n_time: int = 256,
                      n_freq: int = 256, dm_factor: float = 2.0, min_dm_span: float = 10.0,
@@ -139,14 +152,7 @@ def candidate_images(fb: Filterbank, time_s: float, dm: float, width_s: float, *
     """
     stats = channel_stats(fb) if stats is None else stats
     tsamp, nsamp = fb.tsamp, fb.nsamples
-    if not (np.isfinite(time_s) and 0 <= time_s < nsamp * tsamp):
-        raise FilterbankError(f"candidate time {time_s:g} s is outside the file "
-                              f"(0 .. {nsamp * tsamp:g} s)", path=fb.path)
-    sweep = float(dd.dispersion_delay(dm, fb.freqs).max())
-    if sweep >= nsamp * tsamp:
-        raise FilterbankError(f"the dispersion sweep at DM {dm:g} ({sweep:.3g} s) is longer "
-                              f"than the file ({nsamp * tsamp:.3g} s)", path=fb.path,
-                              hint="the DM is implausible for this band and file")
+    check_candidate(fb, time_s, dm)
     wsamp = max(1, int(round(width_s / tsamp))) if np.isfinite(width_s) else 1
     D = max(1, wsamp // 2) if decimation is None else max(1, int(decimation))
     dm_hi = max(dm_factor * dm, min_dm_span)
@@ -248,14 +254,7 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
     for k in range(len(table)):
         row = table.iloc[k]
         try:
-            if not (0 <= row.time_s < fb.duration):
-                raise FilterbankError(f"candidate time {row.time_s:g} s is outside the file "
-                                      f"(0 .. {fb.duration:g} s)", path=fb.path)
-            sweep = float(dd.dispersion_delay(row.dm, fb.freqs).max())
-            if sweep >= fb.duration:
-                raise FilterbankError(f"the dispersion sweep at DM {row.dm:g} ({sweep:.3g} s) "
-                                      f"is longer than the file ({fb.duration:.3g} s)",
-                                      path=fb.path)
+            check_candidate(fb, float(row.time_s), float(row.dm))
         except FilterbankError as exc:
             if errors == "raise":
                 raise
