@@ -199,3 +199,14 @@ def test_hsc_style_image_mask_variance_files_are_one_band_each(tmp_path):
     item = workbench.open(tmp_path / "out")["lens6"]
     for k, b in enumerate(BANDS):
         np.testing.assert_array_equal(item.images["bands"][k], _plane(6, b))
+
+
+def test_infinite_pixels_are_blanks_in_stamps(tmp_path):
+    src = _per_band_files(tmp_path / "in", objs=(1,))
+    g = _plane(1, "g")
+    g[0, :3] = [np.inf, -np.inf, np.nan]
+    (src / "obj1_g.fits").unlink()
+    _write(src / "obj1_g.fits", g, _wcs(ra=150 + 1 / 100).to_header())
+    ingest_stamps([src], tmp_path / "out")
+    img = workbench.open(tmp_path / "out")["obj1"].images["bands"][0]
+    assert np.isnan(img[0, :3]).all() and np.isfinite(img[1:]).all()

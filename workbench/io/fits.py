@@ -18,7 +18,7 @@ import numpy as np
 from workbench.core.errors import FITSError
 
 __all__ = ["FitsImage", "read_fits_image", "require_file", "sky_from_header", "fit_to_shape",
-           "pick_image_hdu", "squeeze_to_2d", "wcs_header", "beam_from_header"]
+           "pick_image_hdu", "squeeze_to_2d", "wcs_header", "beam_from_header", "to_float32"]
 
 
 @dataclass
@@ -254,20 +254,11 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
                             hint="download or copy it again")
     if raw.size == 0 or 0 in raw.shape:
         raise FITSError(f"image has zero size (shape {raw.shape})", path=path)
-    if raw.dtype.kind in "iu":
-        data = raw.astype(np.float32)
-        blank = header.get("BLANK")
-        if blank is not None:
-            data[raw == blank] = np.nan
-    else:
-        data = raw.astype(np.float32, copy=False)
-    data = squeeze_to_2d(data, header, path, channel)
+    data = squeeze_to_2d(to_float32(raw, header), header, path, channel)
     if data.ndim != 2:
         raise FITSError(f"image has {data.ndim} dimensions after dropping length-1 axes",
                         path=path)
-    finite = np.isfinite(data)
-    if not finite.all():
-        data = np.where(finite, data, np.float32(np.nan))  # +-inf are blanks too
+    finite = np.isfinite(data)  # +-inf are NaN already (to_float32)
     if not finite.any():
         raise FITSError("image is all NaN/blank", path=path, hint="nothing to show; remove it")
     if not allow_constant:
@@ -279,6 +270,20 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
     return FitsImage(data=np.ascontiguousarray(data, dtype=np.float32), header=header, hdu=idx,
                      path=str(path), wcs=wcs, ra=ra, dec=dec, pixscale_arcsec=scale,
                      bunit=str(header.get("BUNIT", "")), notes=notes)
+
+
+def to_float32(raw: np.ndarray, header) -> np.ndarray:
+    """Pixel values as float32 with blanks as NaN: ``BLANK`` in integer images, and +-inf
+    (some pipelines write it for masked pixels)."""
+    if raw.dtype.kind in "iu":
+        data = raw.astype(np.float32)
+        blank = header.get("BLANK")
+        if blank is not None:
+            data[raw == blank] = np.nan
+        return data
+    data = raw.astype(np.float32, copy=False)
+    bad = np.isinf(data)
+    return np.where(bad, np.float32(np.nan), data) if bad.any() else data
 
 
 _AIPS_BEAM = re.compile(r"BMAJ\s*=\s*([-+0-9.EeDd]+)\s+BMIN\s*=\s*([-+0-9.EeDd]+)"

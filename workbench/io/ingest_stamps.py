@@ -42,7 +42,7 @@ from workbench.core.kinds import LENS
 from workbench.io import _axes
 from workbench.io._atomic import new_folder
 from workbench.io.batching import BatchBuffer
-from workbench.io.fits import fit_to_shape, require_file, sky_from_header
+from workbench.io.fits import fit_to_shape, require_file, sky_from_header, to_float32
 from workbench.io.ingest_fits import FITS_SUFFIXES, _stem, expand_paths
 from workbench.io.progress import progress_bar
 
@@ -131,16 +131,6 @@ def _squeeze(data: np.ndarray) -> np.ndarray:
     return data
 
 
-def _as_float(raw: np.ndarray, header) -> np.ndarray:
-    if raw.dtype.kind in "iu":
-        data = raw.astype(np.float32)
-        blank = header.get("BLANK")
-        if blank is not None:
-            data[raw == blank] = np.nan
-        return data
-    return raw.astype(np.float32)
-
-
 def _cube_band_names(n: int, *headers) -> list[str] | None:
     for h in headers:
         if h is None:
@@ -200,7 +190,7 @@ def read_band_planes(path) -> list[_Plane]:
                         continue
                     if h.data is None:
                         continue
-                    hdus.append((i, h.header.copy(), _as_float(np.asarray(h.data), h.header)))
+                    hdus.append((i, h.header.copy(), to_float32(np.asarray(h.data), h.header)))
                 primary = hdul[0].header.copy()
     except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
         raise FITSError(f"cannot be read as FITS ({exc})", path=path,
