@@ -36,6 +36,19 @@ def test_candidate_formats(tmp_path):
     assert (a.fmt, b.fmt, c.fmt) == ("heimdall", "presto", "csv")
 
 
+def test_heimdall_cand_with_or_without_a_header_row(tmp_path):
+    row = "12.0 1000 1.0 2 10 56.8 20 990 1010\n"
+    (tmp_path / "plain.cand").write_text(row)
+    (tmp_path / "named.cand").write_text("snr sample time_s filter dm_trial dm members "
+                                         "begin end\n" + row)
+    plain = read_candidates(tmp_path / "plain.cand", tsamp=1e-3)
+    named = read_candidates(tmp_path / "named.cand", tsamp=1e-3)
+    assert (plain.fmt, named.fmt) == ("heimdall", "csv")
+    for cl in (plain, named):  # filter 2 = a boxcar of 2**2 samples
+        assert cl.table[["time_s", "dm", "width_s", "snr"]].iloc[0].tolist() == \
+            pytest.approx([1.0, 56.8, 0.004, 12.0])
+
+
 def test_candidate_errors(tmp_path):
     (tmp_path / "empty.csv").write_text("time_s,dm,width_s,snr\n")
     with pytest.raises(FilterbankError, match="empty") as ei:

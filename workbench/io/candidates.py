@@ -76,7 +76,7 @@ class CandidateList:
 def _load(path: Path) -> tuple[pd.DataFrame, str]:
     name = path.name.lower()
     try:
-        if name.endswith(".cand") or name.endswith(".cands") and _no_header(path):
+        if name.endswith((".cand", ".cands")) and _no_header(path):  # a header: CSV below
             df = pd.read_csv(path, sep=r"\s+", header=None, comment="#", dtype=str)
             df.columns = _HEIMDALL[: df.shape[1]] + [f"col{i}" for i in
                                                      range(len(_HEIMDALL), df.shape[1])]
