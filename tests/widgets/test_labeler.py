@@ -116,6 +116,15 @@ def test_choice_scheme_keys_and_campaign(tmp_path):
     assert df["started"].iloc[0] <= df["ended"].iloc[0]
     assert L.item_id not in (None, first)
     assert L.state["progress"]["total"] == 3 and L.state["progress"]["done"] == 1
+    calls = []
+    status = L._campaign.status
+    L._campaign.status = lambda: calls.append(1) or status()
+    seq = L.state["seq"]
+    for _ in range(5):  # redraws within one item (clicks, toggles) do not re-query it
+        L._sync_state()
+    assert calls == [] and L.state["seq"] == seq + 5
+    _msg(L, type="key", key="3")  # a write, and the next item: counts read again
+    assert len(calls) >= 1 and L.state["progress"]["done"] == 2
     # DM-time and frequency-time with physical axes
     titles = [(p["x"]["unit"], p["y"]["unit"]) for p in L.panels]
     assert titles == [("s", "pc cm^-3"), ("s", "MHz")]

@@ -117,6 +117,8 @@ class Labeler(anywidget.AnyWidget):
         self._started = _now()
         self._message = ""
         self._seq = 0
+        self._writes = 0  # store writes by this Labeler: progress is re-read after each
+        self._progress_at = None  # (item, writes) the cached campaign progress was read at
         self._reset_step()
         self.on_msg(self._on_msg)
         self._advance()
@@ -295,9 +297,16 @@ class Labeler(anywidget.AnyWidget):
         this annotator, for a selection), items in all, and this annotator's labels."""
         mine_ids = set(self._live)
         if self._campaign is not None:
-            st = self._campaign.status()
-            mine = len(mine_ids & set(self._campaign.item_ids))
-            return {"done": int(st["n_retired"]), "total": int(st["n_items"]), "mine": mine}
+            # the campaign's counts are SQL queries: read them when a new item is shown or
+            # after a write, not on every key press or click within an item
+            at = (self.item_id, self._writes)
+            if self._progress_at != at:
+                st = self._campaign.status()
+                self._campaign_counts = (int(st["n_retired"]), int(st["n_items"]),
+                                         set(self._campaign.item_ids))
+                self._progress_at = at
+            done, total, ids = self._campaign_counts
+            return {"done": done, "total": total, "mine": len(mine_ids & ids)}
         ids = self._items if self._items is not None else self._all_ids
         done = len(mine_ids & set(ids))
         return {"done": done, "total": len(ids), "mine": done}
@@ -387,13 +396,12 @@ class Labeler(anywidget.AnyWidget):
         self._live[iid] = (ann_id, answers)
         self._ann_item[ann_id] = iid
         self._written.append(ann_id)
+        self._writes += 1
         return ann_id
 
     def _retract(self, ann_id: int, *, reason: str | None = None) -> None:
-        try:
-            self.store.retract(ann_id, annotator=self.annotator, reason=reason)
-        except TypeError:
-            self.store.retract(ann_id, annotator=self.annotator)
+        self.store.retract(ann_id, annotator=self.annotator, reason=reason)
+        self._writes += 1
 
     # ------------------------------------------------------------------ events
     def _on_msg(self, _widget, content, _buffers) -> None:
