@@ -30,7 +30,7 @@ import traitlets
 
 from workbench.core.errors import InputError, StoreError
 from workbench.widgets import _panels, render
-from workbench.widgets._common import esm
+from workbench.widgets._common import esm, majority_labels
 
 __all__ = ["Explorer", "explore", "points_in_polygon", "PALETTE"]
 
@@ -194,22 +194,9 @@ class Explorer(anywidget.AnyWidget):
     def _store_labels(self):
         if self.store is None:
             return None
-        df = self.store.annotations(item_id=None)
-        if df is None or len(df) == 0:
-            return pd.Series(pd.NA, index=self.ids, dtype="object")
-        from workbench.core.schemes import get_scheme
-
-        vals = {}
-        for iid, ans, sch in zip(df["item_id"].astype(str), df["answers"], df["scheme"]):
-            try:
-                cq = get_scheme(sch).class_question
-            except Exception:  # noqa: BLE001 - unknown scheme
-                cq = None
-            v = (ans or {}).get(cq) if cq else None
-            if v is not None and not isinstance(v, (list, dict)):
-                vals.setdefault(iid, []).append(str(v))
-        maj = {k: max(set(v), key=v.count) for k, v in vals.items()}
-        return pd.Series([maj.get(i, pd.NA) for i in self.ids], index=self.ids, dtype="object")
+        maj = majority_labels(self.store, self.ids)
+        return pd.Series([maj[i][0] if i in maj and maj[i][0] is not None else pd.NA
+                          for i in map(str, self.ids)], index=self.ids, dtype="object")
 
     def _choices(self) -> list:
         if self.scheme is None:

@@ -15,7 +15,7 @@ import numpy as np
 import traitlets
 
 from workbench.widgets import _panels, render
-from workbench.widgets._common import esm, load_item
+from workbench.widgets._common import esm, load_item, majority_labels
 
 __all__ = ["Gallery"]
 
@@ -83,29 +83,8 @@ class Gallery(anywidget.AnyWidget):
     def _store_labels(self) -> dict:
         if self.store is None:
             return {}
-        df = self.store.annotations()
-        if df is None or len(df) == 0:
-            return {}
-        ids = set(self.coll.ids)
-        df = df[df["item_id"].astype(str).isin(ids)]
-        out = {}
-        for iid, grp in df.groupby("item_id"):
-            vals = []
-            for ans, sch in zip(grp["answers"], grp["scheme"]):
-                try:
-                    from workbench.core.schemes import get_scheme
-
-                    cq = get_scheme(sch).class_question
-                except Exception:  # noqa: BLE001 - unknown scheme: no class answer
-                    cq = None
-                v = (ans or {}).get(cq) if cq else None
-                if v is None and cq is None and ans:
-                    v = next(iter(ans.values()))
-                if v is not None and not isinstance(v, (list, dict)):
-                    vals.append(str(v))
-            top = max(set(vals), key=vals.count) if vals else "labelled"
-            out[str(iid)] = f"{top} ({len(grp)})"
-        return out
+        return {iid: f"{label or 'labelled'} ({n})"
+                for iid, (label, n) in majority_labels(self.store, self.coll.ids).items()}
 
     def order(self) -> np.ndarray:
         """Positions (within ``coll``) in display order."""
