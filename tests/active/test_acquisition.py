@@ -75,3 +75,15 @@ def test_random_is_seeded_and_respects_pool():
 def test_bad_input(name, kw):
     with pytest.raises(InputError):
         acquire(name, 2, **kw)
+
+
+def test_simulation_aux_inputs_come_from_the_map_estimators():
+    from workbench.active.simulate import _aux_inputs
+
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 1, (100, 8)), rng.normal(8, 1, (100, 8)), [[30.0] * 8]]
+    aux = _aux_inputs(x, ["cluster_balanced", "anomaly_first"], seed=0)
+    clusters = aux["clusters"]
+    assert len(set(clusters[:100]) - {-1}) == 1 and len(set(clusters[100:200]) - {-1}) == 1
+    assert set(clusters[:100]) - {-1} != set(clusters[100:200]) - {-1}
+    assert int(np.argmax(aux["anomaly"])) == 200  # the far point ranks first

@@ -38,17 +38,18 @@ def features_for_simulation(coll, *, source: str | None = None, n_components: in
 
 
 def _aux_inputs(x: np.ndarray, strategies: Sequence[str], seed: int) -> dict:
+    """Clusters and anomaly scores from the estimators `workbench map` / `anomalies` use."""
     aux = {}
     if "cluster_balanced" in strategies:
-        import hdbscan
+        from workbench.embed.cluster import HDBSCANClusterer
 
-        aux["clusters"] = hdbscan.HDBSCAN(min_cluster_size=max(5, len(x) // 50)).fit_predict(x)
+        aux["clusters"] = HDBSCANClusterer(min_cluster_size=max(5, len(x) // 50),
+                                           random_state=seed).fit(x).labels_
     if "anomaly_first" in strategies:
-        from sklearn.neighbors import NearestNeighbors
+        from workbench.embed.anomaly import AnomalyScorer
 
-        k = min(6, len(x))
-        d, _ = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)
-        aux["anomaly"] = d[:, 1:].mean(axis=1)
+        aux["anomaly"] = AnomalyScorer("knn", k=min(5, len(x) - 1),
+                                       random_state=seed).fit(x).scores_
     return aux
 
 
