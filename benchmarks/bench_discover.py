@@ -349,10 +349,10 @@ def bench_throughput(args) -> dict:
 
     from workbench.learn.augment import Augment, make_generator
     from workbench.learn.encoders import ResNetEncoder
+    from workbench.learn.fit import pick_device
     from workbench.learn.ssl import build_method
-    from workbench.learn.train import pick_device
 
-    dev = pick_device()
+    dev = torch.device(pick_device())
     name = torch.cuda.get_device_name() if dev.type == "cuda" else f"CPU ({os.cpu_count()} cores)"
     bs, steps = (256, 20) if dev.type == "cuda" else (32, 3)
     x = torch.randn(bs, 1, 128, 128, device=dev)

@@ -18,7 +18,7 @@ from workbench.core.errors import ModelError
 from workbench.learn.checkpoints import ENCODER_PREFIX, load_checkpoint
 from workbench.learn.data import CollectionImages, make_loader
 from workbench.learn.encoders import build_encoder
-from workbench.learn.train import pick_device
+from workbench.learn.fit import pick_device
 
 __all__ = ["load_encoder", "embed_images", "embed_collection", "embedding_name", "EmbedResult"]
 
@@ -36,7 +36,7 @@ def load_encoder(path, *, device=None) -> tuple[torch.nn.Module, dict]:
         enc.load_state_dict(state)
     except RuntimeError as exc:
         raise ModelError(f"encoder weights do not match its config ({exc})", path=path) from exc
-    return enc.to(pick_device(device)).eval(), meta
+    return enc.to(torch.device(pick_device(device))).eval(), meta
 
 
 def embedding_name(digest: str) -> str:
@@ -48,7 +48,7 @@ def embedding_name(digest: str) -> str:
 def embed_images(dataset, encoder: torch.nn.Module, *, batch_size: int = 256,
                  device=None, num_workers: int = 0) -> np.ndarray:
     """Run ``encoder`` over a dataset of ``(c, ny, nx)`` tensors -> float32 ``(n, out_dim)``."""
-    dev = pick_device(device)
+    dev = torch.device(pick_device(device))
     encoder = encoder.to(dev).eval()
     use_amp = dev.type == "cuda"
     out = []

@@ -31,9 +31,10 @@ from workbench.learn.augment import Augment, make_generator
 from workbench.learn.checkpoints import load_checkpoint, save_checkpoint
 from workbench.learn.data import CollectionImages
 from workbench.learn.encoders import build_encoder, encoder_config
+from workbench.learn.fit import pick_device
 from workbench.learn.ssl import build_method
 
-__all__ = ["train_ssl", "TrainResult", "TrainingJob", "pick_device"]
+__all__ = ["train_ssl", "TrainResult", "TrainingJob"]
 
 
 @dataclass
@@ -48,13 +49,6 @@ class TrainResult:
     cancelled: bool = False
     steps: int = 0
     device: str = "cpu"
-
-
-def pick_device(device=None) -> torch.device:
-    """``device`` if given, else CUDA when available, else CPU."""
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _opt_tensors(opt) -> tuple[dict, dict]:
@@ -146,7 +140,7 @@ def train_ssl(data, *, out, method: str = "simclr", epochs: int = 30, batch_size
     if epochs < 1 or batch_size < 2:
         raise ModelError(f"bad budget: epochs={epochs}, batch_size={batch_size}",
                          hint="epochs >= 1 and batch_size >= 2")
-    dev = pick_device(device)
+    dev = torch.device(pick_device(device))
     use_amp = (dev.type == "cuda") if amp is None else bool(amp and dev.type == "cuda")
     amp_dtype = torch.bfloat16 if (use_amp and torch.cuda.is_bf16_supported()) else torch.float16
 
