@@ -142,3 +142,26 @@ def test_mlppa_trains_without_dropout_by_default_bald_needs_it(tmp_path, make_dm
     train_classifier(coll, tmp_path / "head.safetensors", label_column="truth", arch="head",
                      features=imgs.reshape(n, -1), source="pixels", epochs=1, holdout=0)
     assert load_model(tmp_path / "head.safetensors")[1]["model"]["dropout"] == 0.2
+
+
+def test_fine_tuning_trains_the_encoder_and_rebuilds_from_its_config():
+    from workbench.learn.classifiers import FineTuneClassifier, build_model
+    from workbench.learn.encoders import build_encoder, encoder_config
+
+    torch.manual_seed(0)
+    enc = build_encoder(encoder_config(1, width=4, out_dim=8))
+    model = FineTuneClassifier(enc, 8, 2, dropout=0.0)
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (32, 1, 16, 16)).astype(np.float32)
+    y = np.array([0, 1] * 16)  # class indices into classes=
+    x[y == 1, 0, 6:10, 6:10] += 3.0
+    res = fit(model, x, y, classes=["a", "b"], epochs=3, batch_size=8, device="cpu")
+    after = res.model.encoder.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before if after[k].is_floating_point())
+    again = build_model(res.model.config)
+    again.load_state_dict(res.model.state_dict())
+    again.eval()
+    with torch.no_grad():
+        xt = torch.from_numpy(x[:4])
+        assert torch.allclose(again(xt), res.model.eval()(xt))

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from workbench.core.errors import ModelError
+from workbench.learn.encoders import build_encoder
 from workbench.learn.mlppa import MLPPA
 
 __all__ = ["EmbeddingHead", "FineTuneClassifier", "build_model", "ARCHITECTURES"]
@@ -85,19 +86,6 @@ class FineTuneClassifier(nn.Module):
         return self.head(z)
 
 
-def _build_encoder(cfg: dict) -> nn.Module:
-    try:
-        from workbench.learn import encoders
-    except ImportError as exc:  # the encoders module is optional for the other heads
-        raise ModelError("fine-tuned checkpoints need workbench.learn.encoders, which is "
-                         "not available") from exc
-    for name in ("build_encoder", "make_encoder", "encoder_from_config"):
-        fn = getattr(encoders, name, None)
-        if fn is not None:
-            return fn(cfg)
-    raise ModelError("workbench.learn.encoders has no build_encoder(config) function")
-
-
 def build_model(config: dict) -> nn.Module:
     """Rebuild a classifier module from its ``config`` (as stored in a checkpoint)."""
     arch = config.get("arch")
@@ -110,7 +98,7 @@ def build_model(config: dict) -> nn.Module:
                              hidden=tuple(config.get("hidden", ())),
                              dropout=config.get("dropout", 0.0))
     if arch == "finetune":
-        enc = _build_encoder(config.get("encoder", {}))
+        enc = build_encoder(config.get("encoder", {}))
         return FineTuneClassifier(enc, config["embed_dim"], config["n_classes"],
                                   encoder_config=config.get("encoder"),
                                   dropout=config.get("dropout", 0.0))
