@@ -72,7 +72,7 @@ class EmbedResult:
 
 
 def embed_collection(coll, checkpoint, *, batch_size: int = 256, device=None,
-                     force: bool = False, progress=None) -> EmbedResult:
+                     force: bool = False) -> EmbedResult:
     """Embed every item of ``coll`` with the encoder in ``checkpoint``; store and return.
 
     Parameters
