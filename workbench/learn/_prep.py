@@ -31,12 +31,13 @@ def prepare_images(images: np.ndarray, *, size: int | None = None,
     Non-finite pixels become 0. ``norm="per_image"`` subtracts each image's median and
     divides by its robust spread (1.4826 x MAD, or the std when the MAD is 0), then clips
     to [-20, 50], which makes the classifier independent of the survey's flux scale.
-    Resampling to ``size`` uses area averaging when shrinking and bilinear interpolation
-    when growing. Vectorised over the whole batch (torch element-wise operations, one
+    Resampling to ``size`` is :func:`workbench.learn.data.resize` (area averaging when
+    neither side grows, else bilinear), the same as for SSL training and embedding. Vectorised over the whole batch (torch element-wise operations, one
     partition per median); the input array is not modified.
     """
     import torch
-    import torch.nn.functional as F
+
+    from workbench.learn.data import resize
 
     x = np.asarray(images, dtype=np.float32)
     if x.ndim == 3:
@@ -56,11 +57,7 @@ def prepare_images(images: np.ndarray, *, size: int | None = None,
             scale[bad] = np.where(std > 0, std, 1.0)
         t.div_(torch.from_numpy(scale.astype(np.float32))[:, None]).clamp_(-20, 50)
         t = t.reshape(shape)
-    if size is not None and shape[-2:] != (size, size) and len(x):
-        if shape[-1] >= size and shape[-2] >= size:
-            t = F.adaptive_avg_pool2d(t, (size, size))
-        else:
-            t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)
+    t = resize(t, size)
     return np.ascontiguousarray(t.numpy(), dtype=np.float32)
 
 

@@ -82,12 +82,14 @@ def centre_crop(x: np.ndarray, crop: float | None) -> np.ndarray:
 
 
 def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
-    """Resize ``(n, c, ny, nx)`` to ``(n, c, size, size)`` (area when shrinking)."""
-    if size is None or tuple(x.shape[-2:]) == (size, size):
+    """Resize ``(n, c, ny, nx)`` to ``(n, c, size, size)``: area averaging when neither side
+    grows (no aliasing), bilinear otherwise. Used by SSL training, embedding and the
+    classifiers' input preparation alike."""
+    if size is None or tuple(x.shape[-2:]) == (size, size) or not len(x):
         return x
-    shrink = size < min(x.shape[-2:])
-    return F.interpolate(x, size=(size, size), mode="area" if shrink else "bilinear",
-                         **({} if shrink else {"align_corners": False}))
+    if min(x.shape[-2:]) >= size:
+        return F.adaptive_avg_pool2d(x, (size, size))
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
 
 
 def pick_product(coll, product: str | None = None) -> str:
