@@ -92,12 +92,17 @@ def component_map(coll, item) -> np.ndarray:
     return np.nan_to_num(arr, nan=0).astype(np.int32)
 
 
-def component_table(coll, item, product: str = "radio", *, channel: int = 0):
-    """Per stored component of one item: id, npix, peak, x_peak, y_peak, flux (DataFrame)."""
+def component_table(coll, item, product: str = "radio", *, channel: int = 0, labels=None):
+    """Per stored component of one item: id, npix, peak, x_peak, y_peak, flux (DataFrame).
+
+    ``labels``: the item's stored label map when the caller has it already (many items
+    read at once); by default it is read with :func:`component_map`.
+    """
     import pandas as pd
     from scipy import ndimage
 
-    lab = component_map(coll, item)
+    lab = component_map(coll, item) if labels is None else \
+        np.nan_to_num(np.asarray(labels), nan=0).astype(np.int32)
     img = np.asarray(coll[item].images[product], dtype=np.float64)
     img = img if img.ndim == 2 else img[channel]
     idx = np.arange(1, int(lab.max()) + 1)

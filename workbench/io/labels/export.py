@@ -58,13 +58,25 @@ def annotations_table(store, *, campaign: str | None = None, collection=None,
     return df
 
 
-def _pixel_to_sky(collection, item_id, x, y):
+def _item_reader(collection):
+    """``get(item_id)`` -> the Collection's Item (None if absent), each read once."""
+    cache: dict = {}
+
+    def get(item_id):
+        key = str(item_id)
+        if key not in cache:
+            try:
+                cache[key] = None if collection is None else collection[key]
+            except KeyError:
+                cache[key] = None
+        return cache[key]
+
+    return get
+
+
+def _pixel_to_sky(item, x, y):
     """Pixel (x=column, y=row) of an item's radio map -> (ra, dec) deg."""
-    if collection is None or not np.isfinite(x):
-        return np.nan, np.nan
-    try:
-        item = collection[str(item_id)]
-    except KeyError:
+    if item is None or not np.isfinite(x):
         return np.nan, np.nan
     for ax in item.axes.values():
         wcs = ax.get("wcs") if isinstance(ax, dict) else None
@@ -92,7 +104,8 @@ def consensus_table(campaign, *, collection=None, method: str | None = None,
     df.insert(1, "ra", pos["ra"].to_numpy())
     df.insert(2, "dec", pos["dec"].to_numpy())
     if "host_x" in df.columns:
-        sky = [_pixel_to_sky(collection, i, x, y)
+        get = _item_reader(collection)
+        sky = [_pixel_to_sky(get(i), x, y)
                for i, x, y in zip(df["item_id"], df["host_x"], df["host_y"])]
         df["host_ra"] = np.array([s[0] for s in sky], dtype=np.float64)
         df["host_dec"] = np.array([s[1] for s in sky], dtype=np.float64)
@@ -190,6 +203,7 @@ def write_ds9_regions(consensus: pd.DataFrame, path, *, collection=None,
              "# workbench RGZ consensus: host (x point) and components (circles) per source",
              'global color=green width=1 font="helvetica 10 normal"']
     has_sky = "host_ra" in consensus.columns
+    get = _item_reader(collection)
     for r in consensus.itertuples(index=False):
         if getattr(r, "no_contours", False):
             continue
@@ -210,7 +224,7 @@ def write_ds9_regions(consensus: pd.DataFrame, path, *, collection=None,
             for c in tab.itertuples():
                 if int(c.id) not in want:
                     continue
-                ra, dec = _pixel_to_sky(collection, r.item_id, float(c.x_peak), float(c.y_peak))
+                ra, dec = _pixel_to_sky(get(r.item_id), float(c.x_peak), float(c.y_peak))
                 if np.isfinite(ra):
                     lines.append(f"fk5;circle({ra:.7f},{dec:.7f},3\") # color=cyan "
                                  f"text={{{c.id}}}")
@@ -242,7 +256,10 @@ def export_labels(store, campaign: str, path, *, collection=None, raw: bool = Fa
         if collection is not None and "components" in collection.derived:
             from workbench.io.components import component_table
 
-            comps = {i: component_table(collection, i) for i in pd.unique(df["item_id"])}
+            view = collection.select(ids=list(pd.unique(df["item_id"])))
+            maps = view.derived_array("components")  # one read for all items, view order
+            comps = {i: component_table(collection, i, labels=m)
+                     for i, m in zip(map(str, view.ids), maps)}
         write_ds9_regions(df, path, collection=collection, components=comps)
         kind = "regions"
     elif raw:
