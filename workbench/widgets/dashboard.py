@@ -40,15 +40,14 @@ def dashboard_state(loop, *, max_queue: int = 12, max_mistakes: int = 12) -> dic
 
 
 def _thumb(coll, item_id, product=None, size=64) -> str:
-    from workbench.widgets.render import encode_png, to_rgba
+    """A data URL of the item's thumbnail, drawn as the Gallery draws it (per kind)."""
+    from workbench.widgets._panels import thumbnail
+    from workbench.widgets.render import encode_png
 
     item = coll[str(item_id)]
     prod = product or next(iter(item.images))
-    img = np.asarray(item.images[prod])
-    if img.ndim == 3:
-        img = img[0]
-    step = max(1, img.shape[0] // size)
-    png = encode_png(to_rgba(img[::step, ::step], stretch_name="asinh"))
+    img = np.asarray(item.images[prod], np.float32)
+    png = encode_png(thumbnail(img if img.ndim == 3 else img[None], str(item.meta["kind"]), size))
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
