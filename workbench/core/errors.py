@@ -19,6 +19,7 @@ __all__ = [
     "StoreError",
     "ModelError",
     "BatchError",
+    "QueryError",
 ]
 
 
@@ -90,4 +91,18 @@ class BatchError(WorkbenchError):
 
     def __init__(self, message: str, failures, *, path=None, hint=None):
         self.failures = list(failures)
+        super().__init__(message, path=path, hint=hint)
+
+
+class QueryError(InputError):
+    """A catalog query uses a construct outside the query language, or cannot be evaluated.
+
+    Queries (``Collection.select``, every ``--query``) are parsed, never executed as Python;
+    ``construct`` names what was refused (e.g. ``'@'``, ``'attribute .system'``).
+    """
+
+    def __init__(self, message: str, *, query: str | None = None, construct: str | None = None,
+                 path=None, hint: str | None = None):
+        self.query = query
+        self.construct = construct
         super().__init__(message, path=path, hint=hint)
