@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import uuid
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "fsync_dir", "new_folder"]
+from workbench.core.errors import OutputError
+
+__all__ = ["atomic_write_bytes", "fsync_dir", "new_folder", "replacing"]
 
 
 def fsync_dir(path) -> None:
@@ -47,3 +50,35 @@ def new_folder(out):
         if created:
             shutil.rmtree(out, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def replacing(path):
+    """Write an output file through a temporary file beside it, renamed over ``path`` at the end.
+
+    ``with replacing(out) as tmp: write(tmp)``: readers and the user see the old file or the
+    complete new one, never a truncated mix. If writing fails (disk full, no permission, a
+    bug, Ctrl-C) the temporary file is removed and an existing ``path`` is left exactly as it
+    was; an ``OSError`` becomes an :class:`OutputError` naming ``path``.
+    """
+    path = Path(path)
+    parent = path.parent
+    if not parent.is_dir():
+        raise OutputError("the output folder does not exist", path=path,
+                          hint="make the folder first or choose another output path")
+    if path.is_dir():
+        raise OutputError("is a folder, not a file", path=path)
+    tmp = parent / f".tmp-{uuid.uuid4().hex[:8]}-{path.name}"
+    try:
+        yield tmp
+        if tmp.exists():
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write ({exc.strerror or exc})", path=path,
+                          hint="check the folder's permissions and free space; "
+                               "an existing file there was left unchanged") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
