@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -229,12 +230,12 @@ def labels_needed(result: dict, *, baseline: str = "random") -> dict:
 
 def plot_learning_curves(result: dict, path, *, title: str = "") -> None:
     """Save a PNG of the mean learning curves (shaded +- 1 std over seeds)."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: a live kernel's backend stays as it is
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from workbench.io._atomic import replacing
 
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    fig = Figure(figsize=(6, 4), dpi=110)
+    ax = fig.subplots()
     for s, m in result["mean"].items():
         n = np.asarray(m["n_labels"])
         a = np.asarray(m["accuracy"])
@@ -250,5 +251,5 @@ def plot_learning_curves(result: dict, path, *, title: str = "") -> None:
     ax.set_title(title or "active learning vs random")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with replacing(path) as tmp:
+        fig.savefig(tmp, format=Path(path).suffix.lstrip(".").lower() or "png")

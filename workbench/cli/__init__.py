@@ -55,7 +55,11 @@ for _mod, _attr, _parent in _COMMANDS:
 
 
 def main(argv=None):
-    """Entry point: run the CLI, turning workbench errors into one clear line and exit code 2."""
+    """Entry point: run the CLI, turning workbench errors into one clear line and exit code 2.
+
+    Anything else that escapes a command is a bug: one line and exit code 1 (the traceback
+    with ``WORKBENCH_DEBUG=1``).
+    """
     try:
         cli.main(args=argv, prog_name="workbench", standalone_mode=False)
     except click.exceptions.Abort:
@@ -65,7 +69,7 @@ def main(argv=None):
         exc.show()
         sys.exit(exc.exit_code)
     except WorkbenchError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo("error: " + " ".join(str(exc).split("\n")), err=True)  # always one line
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -75,3 +79,13 @@ def main(argv=None):
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
+    except Exception as exc:  # a bug, not bad input: say so in one line, exit 1
+        import os
+
+        if os.environ.get("WORKBENCH_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:300]
+        click.echo(f"internal error: {type(exc).__name__}: {text} (a workbench bug, not your "
+                   "input's fault; rerun with WORKBENCH_DEBUG=1 for the traceback and report "
+                   "it as SECURITY.md says)", err=True)
+        sys.exit(1)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from workbench.io._atomic import replacing
+
 __all__ = ["train", "predict", "al"]
 
 
@@ -73,11 +75,12 @@ def train(collection, label_column, campaign, arch, product, size, depth, source
                            dropout=dropout, holdout=holdout, seed=seed, device=device, progress=_echo_progress)
     m = res["metrics"]
     report = Path(output).with_suffix(".json")
-    report.write_text(json.dumps({"checkpoint": str(output), "device": res["device"],
-                                  "input": res["config"]["input"] if arch == "mlppa" else
-                                  {"kind": "features", "source": res["config"]["input"]["source"]},
-                                  "metrics": m, "history": res["history"]}, indent=1,
-                                 default=str))
+    with replacing(report) as tmp:
+        tmp.write_text(json.dumps({"checkpoint": str(output), "device": res["device"],
+                                   "input": res["config"]["input"] if arch == "mlppa" else
+                                   {"kind": "features", "source": res["config"]["input"]["source"]},
+                                   "metrics": m, "history": res["history"]}, indent=1,
+                                  default=str))
     feats = "" if arch == "mlppa" else f"; features {res['config']['input']['source']}"
     click.echo(f"wrote {output} and {report.name} (device {res['device']}{feats}); held-out "
                f"n={m.get('n')} accuracy={m.get('accuracy')} auroc={m.get('auroc')}")
@@ -165,7 +168,8 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
     res["label_column"] = label_column
     res["features"] = src
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(json.dumps(res, indent=1))
+    with replacing(output) as tmp:
+        tmp.write_text(json.dumps(res, indent=1))
     if plot:
         plot_learning_curves(res, plot, title=f"{Path(collection).name}: {label_column}")
     ln = res["labels_needed"]

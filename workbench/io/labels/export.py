@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.core.errors import OutputError
+from workbench.io._atomic import replacing
 
 __all__ = ["annotations_table", "consensus_table", "write_table", "write_ds9_regions",
            "export_labels", "to_astropy", "TABLE_SUFFIXES"]
@@ -165,9 +166,7 @@ def write_table(df: pd.DataFrame, path) -> Path:
     if suffix not in TABLE_SUFFIXES:
         raise OutputError(f"unknown table format {suffix!r}; use one of {TABLE_SUFFIXES} "
                           f"(or .reg for DS9 regions)", path=path)
-    if not path.parent.exists():
-        raise OutputError("the output folder does not exist", path=path)
-    try:
+    with replacing(path) as tmp:
         if suffix == ".parquet":
             out = df.copy()
             for c in out.columns:
@@ -176,15 +175,13 @@ def write_table(df: pd.DataFrame, path) -> Path:
                               if not isinstance(v, str) else v for v in out[c]]
                     out[c] = out[c].astype("string")
             out.attrs = {}
-            out.to_parquet(path, index=False)
+            out.to_parquet(tmp, index=False)
         elif suffix == ".csv":
-            _flat(df).to_csv(path, index=False)
+            _flat(df).to_csv(tmp, index=False)
         else:
             fmt = {".fits": "fits", ".vot": "votable", ".xml": "votable",
                    ".ecsv": "ascii.ecsv"}[suffix]
-            to_astropy(df).write(path, format=fmt, overwrite=True)
-    except PermissionError as exc:
-        raise OutputError(f"cannot write ({exc.strerror})", path=path) from exc
+            to_astropy(df).write(tmp, format=fmt, overwrite=True)
     return path
 
 
@@ -231,10 +228,8 @@ def write_ds9_regions(consensus: pd.DataFrame, path, *, collection=None,
                 else:
                     lines.append(f"image;circle({c.x_peak + 1},{c.y_peak + 1},2) # color=cyan "
                                  f"text={{{c.id}}}")
-    try:
-        path.write_text("\n".join(lines) + "\n")
-    except OSError as exc:
-        raise OutputError(f"cannot write ({exc.strerror})", path=path) from exc
+    with replacing(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
     return path
 
 

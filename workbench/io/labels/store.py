@@ -92,6 +92,27 @@ def _jsonable(d):
         raise StoreError(f"value is not JSON-serialisable: {d!r} ({exc})") from exc
 
 
+#: URL schemes (SQLAlchemy dialects) a label store may use; anything else is refused
+#: before a connection is tried or a file is made.
+STORE_DIALECTS = ("sqlite", "postgresql")
+
+
+def _check_url(text: str) -> None:
+    """Refuse a store URL that is malformed or names a database the workbench does not
+    support (``foo://bar``), before anything is created."""
+    try:
+        url = sa.make_url(text)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError("not a database URL", path=text,
+                         hint="use a file path, sqlite:///FILE or postgresql+psycopg://...") \
+            from exc
+    backend = url.get_backend_name()
+    if backend not in STORE_DIALECTS:
+        safe = url.render_as_string(hide_password=True)
+        raise StoreError(f"unsupported label store URL scheme {url.drivername!r}", path=safe,
+                         hint=f"use a file path, or a URL for one of {', '.join(STORE_DIALECTS)}")
+
+
 def _check_sqlite_file(path: Path) -> None:
     """Refuse (without touching it) a file that is not an intact workbench label store."""
     if not path.exists() or path.stat().st_size == 0:
@@ -149,6 +170,7 @@ class LabelStore:
     def __init__(self, url_or_path, *, synchronous: str = "FULL"):
         text = str(url_or_path)
         if "://" in text:
+            _check_url(text)
             self.url = text
             self.path = None
             if text.startswith("sqlite:///") and len(text) > len("sqlite:///"):
@@ -171,6 +193,8 @@ class LabelStore:
             self._init_schema()
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"cannot open the label store ({exc.orig})", path=self._where) from exc
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise StoreError(f"cannot open the label store ({exc})", path=self._where) from exc
 
     # ------------------------------------------------------------------ engine
     def _make_engine(self, synchronous: str):
