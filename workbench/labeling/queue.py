@@ -1,0 +1,105 @@
+"""Which item comes next: the items shown so far (arrows move through them) and new ones.
+
+A new item is, in this order: an item with this annotator's unfinished work (a draft: the
+kernel or the page died mid-item), then the campaign's next item for the annotator (a claim,
+:meth:`workbench.io.labels.campaigns.Campaign.next_item`), or without a campaign the first
+item of the selection (``items``, else the whole Collection) that this annotator has not
+labelled and that was not shown yet.
+"""
+
+from __future__ import annotations
+
+from workbench.core.errors import StoreError
+
+__all__ = ["ItemQueue"]
+
+
+class ItemQueue:
+    """The history of items shown and a cursor into it."""
+
+    def __init__(self, ids, *, items=None, campaign=None, annotator: str, where=None):
+        self.all_ids = [str(i) for i in ids]
+        self._known = set(self.all_ids)
+        if items is not None:
+            items = [str(i) for i in items]
+            unknown = [i for i in items if i not in self._known]
+            if unknown:
+                raise KeyError(f"items not in {where}: {unknown[:5]}")
+        self.items = items
+        self.campaign = campaign
+        self.annotator = annotator
+        self.history: list[str] = []
+        self.cursor = -1
+        self._campaign_ids = None
+
+    @property
+    def current(self) -> str | None:
+        """The item shown (None when there is nothing left)."""
+        return self.history[self.cursor] if 0 <= self.cursor < len(self.history) else None
+
+    @property
+    def position(self) -> list[int]:
+        """``[k, n]``: the item shown is the k-th of the n shown so far."""
+        return [self.cursor + 1, len(self.history)]
+
+    def known(self, item_id: str) -> bool:
+        """Whether ``item_id`` is an item of the Collection."""
+        return item_id in self._known
+
+    def scope(self) -> list[str]:
+        """The items this queue hands out: the campaign's, the selection, or all."""
+        if self.campaign is not None:
+            if self._campaign_ids is None:
+                self._campaign_ids = [i for i in self.campaign.item_ids if i in self._known]
+            return self._campaign_ids
+        return self.items if self.items is not None else self.all_ids
+
+    def check(self, item_id: str) -> str:
+        """``item_id`` as a string if this queue could hand it out, else StoreError."""
+        iid = str(item_id)
+        if iid not in self.history and iid not in set(self.scope()):
+            what = f"campaign {self.campaign.name!r}" if self.campaign is not None else \
+                "this selection"
+            raise StoreError(f"item {iid!r} is not in {what}")
+        return iid
+
+    def _new(self, drafts, done) -> str | None:
+        seen = set(self.history)
+        allowed = None if self.items is None else set(self.items)
+        for iid in drafts:  # unfinished work first
+            if iid in self._known and iid not in seen and (allowed is None or iid in allowed):
+                return iid
+        if self.campaign is not None:
+            nxt = self.campaign.next_item(self.annotator)
+            return None if nxt is None else str(getattr(nxt, "item_id", nxt))
+        return next((i for i in self.scope() if i not in done and i not in seen), None)
+
+    def forward(self, drafts, done) -> None:
+        """Move to the next item: forward in the history, else a new one (or past the end
+        when nothing is left). ``drafts``: items with unfinished work, newest first;
+        ``done``: items this annotator has labelled."""
+        if self.cursor + 1 < len(self.history):
+            self.cursor += 1
+            return
+        nxt = self._new(drafts, done)
+        if nxt is None:
+            self.cursor = len(self.history)
+            return
+        self.history.append(nxt)
+        self.cursor = len(self.history) - 1
+
+    def back(self) -> bool:
+        """Move to the previous item shown; False at the first."""
+        if self.cursor > 0:
+            self.cursor -= 1
+            return True
+        return False
+
+    def goto(self, item_id: str) -> None:
+        """Show ``item_id`` (where it is in the history, else right after the cursor)."""
+        if item_id in self.history:
+            self.cursor = self.history.index(item_id)
+        else:
+            k = min(self.cursor + 1, len(self.history))
+            self.history.insert(k, item_id)
+            self.cursor = k
