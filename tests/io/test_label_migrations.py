@@ -75,6 +75,12 @@ def test_v1_store_is_upgraded_and_keeps_its_records(tmp_path):
     assert len(s.drafts()) == 0
     s.save_draft("c", {"path": {"class": "frb"}}, annotator="ann", scheme="transient",
                  campaign="old")
+    # v4: the old campaign shows the default columns, has no gold, and takes invites
+    assert camp.show_columns is None and camp.gold_rate == 0.0 and camp.gold == {}
+    assert camp.shown_columns(["id", "ra", "dec", "truth"]) == ["id", "ra", "dec"]
+    assert not camp.items()["gold"].any()
+    tok = s.invite("old", "ann")
+    assert s.annotator_for_token(tok) == ("ann", "old")
     # opening again does not migrate twice
     s2 = LabelStore(p)
     assert len(s2.annotations()) == 4
@@ -90,3 +96,31 @@ def test_store_from_newer_workbench_is_refused(tmp_path):
     con.close()
     with pytest.raises(StoreError, match="newer"):
         LabelStore(p)
+
+
+def test_v3_store_upgrades_to_v4_on_sqlite_and_postgres(store_url):
+    """A v3 store (made here by removing what v4 added) gains show_columns, gold and
+    invites on open; its campaign and annotations are untouched."""
+    import sqlalchemy as sa
+
+    s = LabelStore(store_url)
+    camp = s.create_campaign("c", "transient", ["a", "b"], retire=1)
+    camp.annotate("a", {"class": "frb"}, annotator="ann")
+    with s.engine.connect().execution_options(wb_write=True) as conn, conn.begin():
+        conn.exec_driver_sql("DROP TABLE wb_invites")
+        for table, col in (("wb_campaigns", "show_columns"), ("wb_campaigns", "gold_rate"),
+                           ("wb_campaign_items", "gold"), ("wb_campaign_items", "gold_answer")):
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {col}")
+        conn.exec_driver_sql("UPDATE wb_meta SET value = '3' WHERE key = 'schema_version'")
+    s.close()
+    s = LabelStore(store_url)
+    assert s.schema_version == SCHEMA_VERSION == 4
+    camp = s.campaign("c")
+    assert camp.show_columns is None and camp.gold == {}
+    items = camp.items().set_index("item_id")
+    assert items.loc["a", "retired"] and not items["gold"].any()
+    assert camp.next_item("bo") == "b"
+    assert s.annotator_for_token(s.invite("c", "bo")) == ("bo", "c")
+    with s.engine.connect() as conn:
+        cols = {c["name"] for c in sa.inspect(conn).get_columns("wb_campaign_items")}
+    assert {"gold", "gold_answer"} <= cols

@@ -6,6 +6,11 @@
 >>> item = camp.next_item("ada")                              # doctest: +SKIP
 >>> camp.annotate(item, {"morphology": "FRII", "confidence": "confident"}, annotator="ada")
 >>> camp.consensus()                                          # doctest: +SKIP
+>>> token = store.invite("demo", "bea")   # a personal labeling token   # doctest: +SKIP
+
+Modules, bottom up: ``_db`` (times, JSON, annotator names) and ``schema`` (tables);
+``migrations``; ``campaigns``, ``drafts``, ``invites`` and ``consensus``; ``store`` (the
+:class:`LabelStore`, which uses them); ``report`` (campaign figures) and ``export``.
 """
 
 from workbench.io.labels.campaigns import Campaign, create_campaign

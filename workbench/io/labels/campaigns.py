@@ -27,36 +27,108 @@ An item retires when its live (not retracted) annotations reach its ``retire_at`
 campaign's ``retire``, or the count of the early-retirement rule. ``early_retire`` is a
 dict ``{"max_components": 1, "retire": 5}`` (RGZ: single-component images retire after 5
 classifications instead of 20), applied with the ``n_components`` of each item.
+
+What the annotator sees
+-----------------------
+``show_columns`` lists the catalog columns shown beside the images (the id always);
+``None`` (the default) means :data:`workbench.core.blind.CAMPAIGN_DEFAULT`: the id and,
+where present, RA/Dec. :meth:`Campaign.shown_columns` applies the rule to a catalog's
+columns; every view of the campaign (notebook Labeler, served page) goes through it.
+
+Gold items
+----------
+``gold={item_id: answer}`` marks campaign items whose answer to the scheme's class question
+is known, and ``gold_rate`` is the fraction of each annotator's items drawn from them. Each
+time :meth:`Campaign.next_item` picks a new item it makes a deterministic pseudo-random
+draw (SHA-256 of the campaign, its seed, the annotator and how many items they were given
+so far): below ``gold_rate``, and if a gold item they have not seen is left, they get that
+(in the campaign's random order); otherwise an ordinary item. Gold items are handed out
+only while ordinary items remain for the annotator. Nothing the annotator is shown tells
+them apart: a gold item is an ordinary item id with the same catalog columns.
+
+Gold items never retire and are left out of the campaign's progress (``n_items``,
+``n_retired``, ``fraction_retired`` count ordinary items only; ``n_gold`` counts gold
+ones); every annotator may be given each of them once. Their annotations are kept like
+any other and measure the annotator: accuracy on gold in :meth:`Campaign.report`, and
+Dawid-Skene consensus starts each annotator's confusion matrix from their gold answers
+and clamps gold items to their known class (:mod:`workbench.io.labels.consensus`). The
+consensus of a gold item is always its gold answer.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
+from workbench.core.blind import shown_columns as _shown_columns
 from workbench.core.errors import StoreError
-from workbench.core.schemes import get_scheme
+from workbench.core.schemes import Scheme, get_scheme
+from workbench.io.labels import consensus as C
+from workbench.io.labels import report as _report
 from workbench.io.labels import schema as S
+from workbench.io.labels._db import check_annotator, chunks, default_annotator, jsonable, utcnow
 
-__all__ = ["Campaign", "create_campaign", "ORDERS"]
+__all__ = ["Campaign", "create_campaign", "ORDERS", "CLAIM_TTL", "gold_turn", "check_gold"]
 
 ORDERS = ("random", "priority")
 #: Seconds after which an open claim expires and the item returns to the pool.
 CLAIM_TTL = 3600.0
 
-
-def _now():
-    from workbench.io.labels.store import utcnow
-
-    return utcnow()
+_now = utcnow
+_chunks = chunks
 
 
-def _chunks(seq, n=500):
-    for i in range(0, len(seq), n):
-        yield seq[i:i + n]
+def gold_turn(campaign: str, seed, annotator: str, n_given: int, rate: float) -> bool:
+    """Whether the ``n_given``-th item handed to ``annotator`` should be a gold item.
+
+    A deterministic draw, uniform in [0, 1), from SHA-256 of the campaign name, its seed,
+    the annotator and ``n_given``, compared with ``rate``.
+    """
+    if not rate or rate <= 0:
+        return False
+    text = f"{campaign}\x00{seed}\x00{annotator}\x00{int(n_given)}".encode()
+    u = int.from_bytes(hashlib.sha256(text).digest()[:8], "big") / 2.0 ** 64
+    return u < float(rate)
+
+
+def check_gold(scheme: Scheme, gold: Mapping) -> dict:
+    """``{item_id: answer}`` checked against the scheme's class question (a choice);
+    answers are returned as the scheme spells them (StoreError otherwise)."""
+    qid = scheme.class_question
+    q = None if qid is None else scheme.question(qid)
+    if q is None or q.type != "choice" or q.scope != "item":
+        raise StoreError(f"gold items need an item-level class question; scheme "
+                         f"{scheme.name!r} has none")
+    by_text = {str(v): v for v in q.values}
+    out, bad = {}, []
+    for iid, v in dict(gold).items():
+        if v in q.values:
+            out[str(iid)] = jsonable(v)
+        elif str(v) in by_text:
+            out[str(iid)] = jsonable(by_text[str(v)])
+        else:
+            bad.append(v)
+    if bad:
+        raise StoreError(f"gold answers {sorted({repr(b) for b in bad})[:5]} are not among the "
+                         f"{qid!r} values {list(q.values)} of scheme {scheme.name!r}")
+    return out
+
+
+def _check_show(show_columns) -> list[str] | None:
+    if show_columns is None:
+        return None
+    if isinstance(show_columns, str):
+        show_columns = [c for c in show_columns.split(",")]
+    cols = [str(c).strip() for c in show_columns]
+    bad = [c for c in cols if not c or len(c) > 255 or not c.isprintable()]
+    if bad:
+        raise StoreError(f"show_columns has unusable column names {bad[:5]!r}")
+    return list(dict.fromkeys(cols))
 
 
 def _retire_at(n_components, retire: int, early_retire: dict | None) -> int:
@@ -70,7 +142,7 @@ def _retire_at(n_components, retire: int, early_retire: dict | None) -> int:
     return int(retire)
 
 
-def _items_rows(conn, campaign_id, item_ids) -> dict:
+def items_rows(conn, campaign_id, item_ids) -> dict:
     """item_id -> campaign_items row, for the given ids of one campaign."""
     ci = S.campaign_items
     out = {}
@@ -81,7 +153,7 @@ def _items_rows(conn, campaign_id, item_ids) -> dict:
     return out
 
 
-def _record_done(conn, crow, item_ids, annotator, when) -> None:
+def record_done(conn, crow, item_ids, annotator, when) -> None:
     """Inside an annotate transaction: close claims, count, retire."""
     ci, cl = S.campaign_items, S.claims
     for iid in item_ids:
@@ -98,23 +170,27 @@ def _record_done(conn, crow, item_ids, annotator, when) -> None:
                                            cl.c.annotator == annotator).values(state="done"))
         conn.execute(ci.update().where(ci.c.campaign_id == crow.id, ci.c.item_id == iid).values(
             n_done=ci.c.n_done + 1, n_open=ci.c.n_open + open_delta,
-            retired=(ci.c.n_done + 1) >= ci.c.retire_at))
+            retired=sa.and_(ci.c.gold == sa.false(), (ci.c.n_done + 1) >= ci.c.retire_at)))
 
 
-def _record_retraction(conn, campaign_name, item_id) -> None:
+def record_retraction(conn, campaign_name, item_id) -> None:
+    """Inside a retract transaction: the item's live count drops (it may un-retire)."""
     ci = S.campaign_items
     cid = conn.execute(sa.select(S.campaigns.c.id).where(
         S.campaigns.c.name == campaign_name)).scalar()
     if cid is None:
         return
     conn.execute(ci.update().where(ci.c.campaign_id == cid, ci.c.item_id == item_id).values(
-        n_done=ci.c.n_done - 1, retired=(ci.c.n_done - 1) >= ci.c.retire_at))
+        n_done=ci.c.n_done - 1,
+        retired=sa.and_(ci.c.gold == sa.false(), (ci.c.n_done - 1) >= ci.c.retire_at)))
 
 
 def create_campaign(store, name: str, scheme, item_ids: Iterable, *, retire: int = 3,
                     order: str = "random", early_retire: Mapping | None = None,
                     n_components: Mapping | None = None, priorities: Mapping | None = None,
-                    seed: int = 0, description: str = "", created_by: str | None = None):
+                    seed: int = 0, description: str = "", created_by: str | None = None,
+                    show_columns: Iterable[str] | None = None, gold: Mapping | None = None,
+                    gold_rate: float | None = None):
     """Make a campaign in ``store``.
 
     Parameters
@@ -124,7 +200,7 @@ def create_campaign(store, name: str, scheme, item_ids: Iterable, *, retire: int
     scheme : str or Scheme
         The label scheme (newest version when given by name).
     item_ids : iterable of str
-        The items to label (Collection ids).
+        The items to label (Collection ids), gold items included.
     retire : int
         Live annotations after which an item retires (RGZ used 20).
     order : {"random", "priority"}
@@ -138,10 +214,18 @@ def create_campaign(store, name: str, scheme, item_ids: Iterable, *, retire: int
     priorities : dict of item_id -> float, optional
         Initial priorities.
     seed : int
-        Seed of the random order.
+        Seed of the random order (and of the gold draws).
+    show_columns : list of str, optional
+        Catalog columns annotators see beside the images (the id always); None: the id and
+        RA/Dec (:data:`workbench.core.blind.CAMPAIGN_DEFAULT`). The store does not know the
+        catalog: check the names against it first (the CLI does).
+    gold : dict of item_id -> answer, optional
+        Items of ``item_ids`` whose answer to the scheme's class question is known (see
+        the module docstring).
+    gold_rate : float, optional
+        Fraction (0 < rate < 1) of each annotator's items drawn from the gold items;
+        required with ``gold``.
     """
-    from workbench.io.labels.store import default_annotator
-
     sch = get_scheme(scheme)
     ids = [str(i) for i in item_ids]
     if not ids:
@@ -153,6 +237,21 @@ def create_campaign(store, name: str, scheme, item_ids: Iterable, *, retire: int
     retire = int(retire)
     if retire < 1:
         raise StoreError(f"retire must be at least 1, not {retire}")
+    show = _check_show(show_columns)
+    gold_map = check_gold(sch, gold) if gold else {}
+    if gold_map:
+        outside = [i for i in gold_map if i not in set(ids)]
+        if outside:
+            raise StoreError(f"gold item(s) {outside[:5]} are not among the campaign's items")
+        if gold_rate is None or not 0.0 < float(gold_rate) < 1.0:
+            raise StoreError(f"campaign {name!r}: gold items need a gold rate between 0 and 1 "
+                             f"(exclusive), not {gold_rate!r}")
+        if len(gold_map) == len(ids):
+            raise StoreError(f"campaign {name!r}: every item is a gold item; nothing would be "
+                             f"labelled", hint="use fewer gold items")
+    elif gold_rate:
+        raise StoreError(f"campaign {name!r}: a gold rate needs gold items")
+    rate = float(gold_rate) if gold_map else None
     retire_at = {i: retire for i in ids}
     if early_retire:
         if not {"max_components", "retire"} <= set(early_retire):
@@ -165,6 +264,7 @@ def create_campaign(store, name: str, scheme, item_ids: Iterable, *, retire: int
     position = np.empty(len(ids), dtype=np.int64)
     position[rng.permutation(len(ids))] = np.arange(len(ids))
     prio = dict(priorities or {})
+    creator = check_annotator(created_by or default_annotator())
 
     def work(conn):
         if conn.execute(sa.select(S.campaigns.c.id).where(S.campaigns.c.name == name)).first():
@@ -173,12 +273,13 @@ def create_campaign(store, name: str, scheme, item_ids: Iterable, *, retire: int
         cid = conn.execute(S.campaigns.insert().values(
             name=name, scheme=sch.name, scheme_version=sch.version, retire=retire,
             item_order=order, early_retire=None if not early_retire else dict(early_retire),
-            seed=int(seed), description=description,
-            created_by=created_by or default_annotator(), created=_now())).inserted_primary_key[0]
+            seed=int(seed), description=description, created_by=creator, created=_now(),
+            show_columns=show, gold_rate=rate)).inserted_primary_key[0]
         rows = [{"campaign_id": cid, "item_id": i, "position": int(position[k]),
                  "priority": None if prio.get(i) is None else float(prio[i]),
                  "round": None, "strategy": None, "retire_at": retire_at[i], "n_done": 0,
-                 "n_open": 0, "retired": False} for k, i in enumerate(ids)]
+                 "n_open": 0, "retired": False, "gold": i in gold_map,
+                 "gold_answer": gold_map.get(i)} for k, i in enumerate(ids)]
         for part in _chunks(rows, 5000):
             conn.execute(S.campaign_items.insert(), part)
 
@@ -196,6 +297,11 @@ class Campaign:
     retire : int
     order : str
     early_retire : dict or None
+    show_columns : list of str or None
+        The catalog columns annotators see (None: the default rule, see
+        :meth:`shown_columns`).
+    gold_rate : float
+        Fraction of each annotator's items drawn from the gold items (0: no gold).
     claim_ttl : float
         Seconds after which an open claim expires.
     """
@@ -216,6 +322,10 @@ class Campaign:
         self.description = row.description or ""
         self.created = row.created
         self.created_by = row.created_by
+        show = row.show_columns
+        self.show_columns = None if show is None else [str(c) for c in show]
+        self.gold_rate = float(row.gold_rate or 0.0)
+        self._gold = None
 
     @property
     def scheme(self):
@@ -225,23 +335,41 @@ class Campaign:
         return (f"<Campaign {self.name!r}: scheme {self.scheme_name} v{self.scheme_version}, "
                 f"retire {self.retire}, order {self.order}>")
 
+    def shown_columns(self, columns: Iterable[str]) -> list[str]:
+        """The columns of ``columns`` (a catalog's, in its order) annotators of this campaign
+        see: its ``show_columns``, or the id and RA/Dec (see :mod:`workbench.core.blind`)."""
+        return _shown_columns(columns, self.show_columns, campaign=True)
+
     @property
     def item_ids(self) -> list[str]:
-        """The campaign's items in presentation order (ignoring priorities)."""
+        """The campaign's items (gold ones included) in presentation order (ignoring
+        priorities)."""
         ci = S.campaign_items
         with self.store._read() as conn:
             return list(conn.execute(sa.select(ci.c.item_id).where(ci.c.campaign_id == self.id)
                                      .order_by(ci.c.position)).scalars())
 
+    @property
+    def gold(self) -> dict:
+        """``{item_id: answer}`` of the gold items (the answer to the class question); for
+        the campaign lead and consensus, never for what annotators are shown."""
+        if self._gold is None:
+            ci = S.campaign_items
+            with self.store._read() as conn:
+                rows = conn.execute(sa.select(ci.c.item_id, ci.c.gold_answer).where(
+                    ci.c.campaign_id == self.id, ci.c.gold == sa.true())
+                    .order_by(ci.c.position)).all()
+            self._gold = {str(i): a for i, a in rows}
+        return dict(self._gold)
+
     # ------------------------------------------------------------------ assignment
     def next_item(self, annotator: str | None = None) -> str | None:
         """The next item for ``annotator`` (None when nothing is left for them).
 
-        See the module docstring for the guarantees under concurrency.
+        See the module docstring for the guarantees under concurrency and for how gold
+        items are mixed in.
         """
-        from workbench.io.labels.store import default_annotator
-
-        annotator = str(annotator or default_annotator())
+        annotator = check_annotator(annotator or default_annotator())
         ci, cl = S.campaign_items, S.claims
         pg = self.store.dialect == "postgresql"
 
@@ -257,6 +385,7 @@ class Campaign:
                                                  cl.c.annotator == annotator)
             q = sa.select(ci.c.item_id).where(
                 ci.c.campaign_id == self.id, ci.c.retired == sa.false(),
+                ci.c.gold == sa.false(),
                 ci.c.n_done + ci.c.n_open < ci.c.retire_at, ci.c.item_id.not_in(seen))
             if self.order == "priority":
                 q = q.order_by(ci.c.priority.desc().nulls_last(), ci.c.position)
@@ -268,6 +397,15 @@ class Campaign:
             item = conn.execute(q).scalar()
             if item is None:
                 return None
+            if self.gold_rate > 0:
+                n_given = conn.execute(sa.select(sa.func.count()).where(
+                    cl.c.campaign_id == self.id, cl.c.annotator == annotator)).scalar()
+                if gold_turn(self.name, self.seed, annotator, n_given, self.gold_rate):
+                    g = conn.execute(sa.select(ci.c.item_id).where(
+                        ci.c.campaign_id == self.id, ci.c.gold == sa.true(),
+                        ci.c.item_id.not_in(seen)).order_by(ci.c.position).limit(1)).scalar()
+                    if g is not None:
+                        item = g
             conn.execute(cl.insert().values(campaign_id=self.id, item_id=item,
                                             annotator=annotator, state="open", claimed=now))
             conn.execute(ci.update().where(ci.c.campaign_id == self.id, ci.c.item_id == item)
@@ -297,8 +435,6 @@ class Campaign:
         The item returns to the pool for others; ``annotator`` will not be given it again.
         Returns False if they held no open claim on it.
         """
-        from workbench.io.labels.store import default_annotator
-
         annotator = str(annotator or default_annotator())
         ci, cl = S.campaign_items, S.claims
 
@@ -347,7 +483,7 @@ class Campaign:
             strategy=sa.bindparam("strategy"))
 
         def work(conn):
-            known = _items_rows(conn, self.id, [r["b_item"] for r in rows])
+            known = items_rows(conn, self.id, [r["b_item"] for r in rows])
             missing = [r["b_item"] for r in rows if r["b_item"] not in known]
             if missing:
                 raise StoreError(f"item(s) {missing[:5]} are not in campaign {self.name!r}")
@@ -358,12 +494,13 @@ class Campaign:
         return self.store._tx(work)
 
     def add_items(self, item_ids: Iterable, *, n_components: Mapping | None = None) -> int:
-        """Add items to the campaign (after the existing ones); returns how many were new."""
+        """Add (ordinary) items to the campaign (after the existing ones); returns how many
+        were new."""
         ci = S.campaign_items
         ids = list(dict.fromkeys(str(i) for i in item_ids))
 
         def work(conn):
-            have = _items_rows(conn, self.id, ids)
+            have = items_rows(conn, self.id, ids)
             new = [i for i in ids if i not in have]
             start = conn.execute(sa.select(sa.func.coalesce(sa.func.max(ci.c.position), -1))
                                  .where(ci.c.campaign_id == self.id)).scalar() + 1
@@ -375,7 +512,7 @@ class Campaign:
                 rows.append({"campaign_id": self.id, "item_id": i,
                              "position": int(start + perm[k]), "priority": None, "round": None,
                              "strategy": None, "retire_at": at, "n_done": 0, "n_open": 0,
-                             "retired": False})
+                             "retired": False, "gold": False, "gold_answer": None})
             for part in _chunks(rows, 5000):
                 conn.execute(ci.insert(), part)
             return len(rows)
@@ -383,39 +520,63 @@ class Campaign:
         return self.store._tx(work)
 
     # ------------------------------------------------------------------ reading
-    def items(self):
-        """Per item: position, priority, round, strategy, retire_at, n_done, n_open, retired
-        (a DataFrame indexed by nothing, in presentation order)."""
-        import pandas as pd
-
+    def items(self) -> pd.DataFrame:
+        """Per item: position, priority, round, strategy, retire_at, n_done, n_open, retired,
+        gold (a DataFrame indexed by nothing, in presentation order)."""
         ci = S.campaign_items
         cols = ["item_id", "position", "priority", "round", "strategy", "retire_at", "n_done",
-                "n_open", "retired"]
+                "n_open", "retired", "gold"]
         with self.store._read() as conn:
             rows = conn.execute(sa.select(*[ci.c[c] for c in cols]).where(
                 ci.c.campaign_id == self.id).order_by(ci.c.position)).all()
         df = pd.DataFrame(rows, columns=cols)
         return df.astype({"item_id": "string", "position": "int64", "priority": "float64",
                           "round": "Int64", "strategy": "string", "retire_at": "int64",
-                          "n_done": "int64", "n_open": "int64", "retired": "bool"})
+                          "n_done": "int64", "n_open": "int64", "retired": "bool",
+                          "gold": "bool"})
 
-    def annotations(self, **kwargs):
+    def annotations(self, **kwargs) -> pd.DataFrame:
         """This campaign's annotations (see :meth:`LabelStore.annotations`)."""
         return self.store.annotations(campaign=self.name, **kwargs)
 
-    def status(self) -> dict:
-        """A JSON-safe summary of progress.
+    def progress(self, annotator: str | None = None) -> dict:
+        """Cheap progress figures for a labeling view (JSON-safe).
 
-        Keys: name, scheme, scheme_version, retire, order, early_retire, n_items, n_retired,
-        n_remaining, n_annotations, n_retracted, n_open, fraction_retired, annotators
-        (name -> live annotations), rounds (round -> items queued by it), created, created_by.
+        ``done`` (retired ordinary items), ``total`` (ordinary items); with an
+        ``annotator``, also ``mine`` (their live annotations in this campaign, gold ones
+        included, so the figure does not reveal which were gold).
+        """
+        ci, a, r = S.campaign_items, S.annotations, S.retractions
+        with self.store._read() as conn:
+            total, done = conn.execute(sa.select(
+                sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((ci.c.retired, 1),
+                                                                      else_=0)), 0)).where(
+                ci.c.campaign_id == self.id, ci.c.gold == sa.false())).one()
+            out = {"done": int(done), "total": int(total)}
+            if annotator is not None:
+                out["mine"] = int(conn.execute(sa.select(sa.func.count()).select_from(
+                    a.outerjoin(r, r.c.annotation_id == a.c.id)).where(
+                    a.c.campaign == self.name, a.c.annotator == str(annotator),
+                    r.c.id.is_(None))).scalar())
+        return out
+
+    def status(self) -> dict:
+        """A JSON-safe summary of progress (cheap; :meth:`report` adds per-annotator and
+        per-day figures).
+
+        Keys: name, scheme, scheme_version, retire, order, early_retire, show_columns,
+        gold_rate, n_items, n_gold, n_retired, n_remaining, n_annotations, n_retracted,
+        n_open, n_skipped, fraction_retired, annotators (name -> live annotations, gold
+        included), rounds (round -> items queued by it), created, created_by. ``n_items``,
+        ``n_retired``, ``n_remaining`` and ``fraction_retired`` count ordinary items only.
         """
         ci, a, r, cl = S.campaign_items, S.annotations, S.retractions, S.claims
         with self.store._read() as conn:
-            n_items, n_retired, n_open = conn.execute(sa.select(
-                sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((ci.c.retired, 1),
-                                                                      else_=0)), 0),
-                sa.func.coalesce(sa.func.sum(ci.c.n_open), 0)).where(
+            n_items, n_retired, n_open, n_gold = conn.execute(sa.select(
+                sa.func.coalesce(sa.func.sum(sa.case((ci.c.gold, 0), else_=1)), 0),
+                sa.func.coalesce(sa.func.sum(sa.case((ci.c.retired, 1), else_=0)), 0),
+                sa.func.coalesce(sa.func.sum(ci.c.n_open), 0),
+                sa.func.coalesce(sa.func.sum(sa.case((ci.c.gold, 1), else_=0)), 0)).where(
                 ci.c.campaign_id == self.id)).one()
             live = a.c.campaign == self.name
             joined = a.outerjoin(r, r.c.annotation_id == a.c.id)
@@ -429,11 +590,13 @@ class Campaign:
                 cl.c.campaign_id == self.id, cl.c.state == "skipped")).scalar()
         annotators = {str(k): int(v) for k, v in sorted(per)}
         n_ann = sum(annotators.values())
+        n_items, n_retired = int(n_items), int(n_retired)
         return {
             "name": self.name, "scheme": self.scheme_name, "scheme_version": self.scheme_version,
             "retire": self.retire, "order": self.order, "early_retire": self.early_retire,
-            "n_items": int(n_items), "n_retired": int(n_retired),
-            "n_remaining": int(n_items) - int(n_retired), "n_annotations": n_ann,
+            "show_columns": self.show_columns, "gold_rate": self.gold_rate,
+            "n_items": n_items, "n_gold": int(n_gold), "n_retired": n_retired,
+            "n_remaining": n_items - n_retired, "n_annotations": n_ann,
             "n_retracted": int(n_retracted), "n_open": int(n_open), "n_skipped": int(n_skipped),
             "fraction_retired": float(n_retired) / n_items if n_items else 0.0,
             "annotators": annotators, "rounds": {str(k): int(v) for k, v in rounds},
@@ -441,26 +604,49 @@ class Campaign:
             "created_by": self.created_by,
         }
 
-    def consensus(self, method: str | None = None, **kwargs):
+    def report(self) -> dict:
+        """:meth:`status` plus ``per_annotator`` and ``per_day`` figures (JSON-safe); see
+        :func:`workbench.io.labels.report.campaign_report`."""
+        return _report.campaign_report(self)
+
+    def consensus(self, method: str | None = None, **kwargs) -> pd.DataFrame:
         """Consensus labels of this campaign's live annotations.
 
         ``method``: ``"majority"`` (per question), ``"dawid-skene"`` (annotator-skill
-        weighting, ``gold={item_id: value}`` optional) or ``"rgz"`` (source identification;
-        the default for schemes with a components question). See
-        :mod:`workbench.io.labels.consensus`.
-        """
-        from workbench.io.labels import consensus as C
+        weighting; the campaign's gold items are passed as ``gold``, merged with any
+        ``gold={item_id: value}`` given) or ``"rgz"`` (source identification; the default
+        for schemes with a components question). See :mod:`workbench.io.labels.consensus`.
 
+        With gold items, majority and Dawid-Skene results have a ``gold`` column, and a gold
+        item's ``label`` (and class-question answer) is its gold answer, whatever the votes.
+        """
         scheme = self.scheme
         if method is None:
             method = "rgz" if any(q.type == "components" for q in scheme.questions) \
                 else "majority"
         ann = self.annotations()
         item_ids = self.item_ids
+        gold = self.gold
         if method == "majority":
-            return C.majority(ann, scheme, item_ids=item_ids, **kwargs)
+            df = C.majority(ann, scheme, item_ids=item_ids, **kwargs)
+            return _with_gold(df, gold, scheme.class_question) if gold else df
         if method in ("dawid-skene", "dawid_skene", "ds"):
-            return C.dawid_skene(ann, scheme, item_ids=item_ids, **kwargs)
+            merged = {**gold, **{str(k): v for k, v in dict(kwargs.pop("gold", None)
+                                                              or {}).items()}}
+            return C.dawid_skene(ann, scheme, item_ids=item_ids, gold=merged or None, **kwargs)
         if method == "rgz":
             return C.rgz_consensus(ann, scheme, item_ids=item_ids, **kwargs)
         raise StoreError(f"unknown consensus method {method!r}; use majority, dawid-skene or rgz")
+
+
+def _with_gold(df: pd.DataFrame, gold: Mapping, qid: str | None) -> pd.DataFrame:
+    """Majority consensus with a ``gold`` column; gold items take their gold answer."""
+    df = df.copy()
+    is_gold = df["item_id"].astype(str).isin(list(gold)).to_numpy()
+    df["gold"] = is_gold
+    if qid is not None and is_gold.any():
+        answers = [gold[i] for i in df.loc[is_gold, "item_id"].astype(str)]
+        for col in (qid, "label"):
+            if col in df.columns:
+                df.loc[is_gold, col] = answers
+    return df

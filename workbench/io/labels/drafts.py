@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from workbench.core.schemes import Scheme, get_scheme
 from workbench.io.labels import schema as S
+from workbench.io.labels._db import jsonable, loads, utcnow
 
 __all__ = ["save_draft", "discard_draft", "read_drafts", "DRAFT_COLUMNS"]
 
@@ -63,11 +64,9 @@ def save_draft(store, item_id, state: Mapping, *, annotator: str, scheme,
     campaign : str, optional
         The campaign the item comes from (None: a plain selection).
     """
-    from workbench.io.labels.store import _jsonable, utcnow
-
     sch = _scheme(scheme)
     row = {**_key(item_id, annotator, sch.name, campaign), "scheme_version": sch.version,
-           "state": _jsonable(dict(state)), "updated": utcnow()}
+           "state": jsonable(dict(state)), "updated": utcnow()}
     if store.dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -99,8 +98,6 @@ def read_drafts(store, *, annotator: str | None = None, scheme=None, campaign=..
     ``campaign=None`` selects drafts made outside campaigns; leave it out for all.
     ``campaign`` is None in the result for drafts outside campaigns.
     """
-    from workbench.io.labels.store import _loads
-
     d = S.drafts
     q = sa.select(*[d.c[c] for c in DRAFT_COLUMNS]).order_by(d.c.updated.desc())
     if annotator is not None:
@@ -116,5 +113,5 @@ def read_drafts(store, *, annotator: str | None = None, scheme=None, campaign=..
         rows = conn.execute(q).fetchall()
     df = pd.DataFrame([tuple(r) for r in rows], columns=list(DRAFT_COLUMNS))
     df["campaign"] = [None if c == "" else c for c in df["campaign"]]
-    df["state"] = [_loads(s) for s in df["state"]]
+    df["state"] = [loads(s) for s in df["state"]]
     return df

@@ -15,6 +15,9 @@ Version history
    (backfilled as ``done`` from the campaign annotations).
 3. the ``wb_drafts`` table (the Labeler's unfinished work per annotator and item; not
    annotations).
+4. campaigns gain ``show_columns`` and ``gold_rate`` (NULL for existing campaigns: the
+   default blind rule, no gold); campaign_items gain ``gold`` (false) and ``gold_answer``;
+   the ``wb_invites`` table (hashed personal tokens).
 """
 
 from __future__ import annotations
@@ -63,8 +66,17 @@ def _v2_to_v3(conn) -> None:
     S.drafts.create(conn, checkfirst=True)
 
 
+def _v3_to_v4(conn) -> None:
+    false = "false" if conn.dialect.name == "postgresql" else "0"
+    _add(conn, "wb_campaigns", "show_columns", sa.JSON())
+    _add(conn, "wb_campaigns", "gold_rate", sa.Float())
+    _add(conn, "wb_campaign_items", "gold", sa.Boolean(), false)
+    _add(conn, "wb_campaign_items", "gold_answer", sa.JSON())
+    S.invites.create(conn, checkfirst=True)
+
+
 #: from-version -> function upgrading to from-version + 1
-MIGRATIONS = {1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def upgrade(conn, version: int, *, where: str = "") -> int:

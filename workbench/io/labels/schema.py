@@ -15,12 +15,16 @@ Tables (all prefixed ``wb_`` so a shared PostgreSQL database stays tidy):
     Undo is a record: the retracted annotation's id, who retracted it, why and when.
 ``wb_campaigns``
     name, scheme + version, retirement count, order (``random``/``priority``), early
-    retirement rule (JSON), seed, creator, time.
+    retirement rule (JSON), seed, creator, time, ``show_columns`` (JSON list of the catalog
+    columns annotators see; NULL: the default rule of :mod:`workbench.core.blind`) and
+    ``gold_rate`` (fraction of each annotator's items drawn from the gold items; NULL: none).
 ``wb_campaign_items``
     Per campaign and item: position (the random order), priority (filled by active
     learning) with the round and strategy that set it, the item's own retirement count
     (``retire_at``, after early-retirement rules), ``n_done`` (live annotations),
-    ``n_open`` (items shown and not yet answered) and ``retired``.
+    ``n_open`` (items shown and not yet answered) and ``retired``; ``gold`` marks a gold
+    item (known answer ``gold_answer``, JSON, for the scheme's class question), which is
+    mixed into every annotator's queue and never retires.
 ``wb_claims``
     Per campaign, item and annotator: ``open`` (shown now), ``done``, ``skipped`` or
     ``expired``. An annotator never gets an item they have a claim row for.
@@ -30,6 +34,10 @@ Tables (all prefixed ``wb_`` so a shared PostgreSQL database stays tidy):
     answers before the question path is complete) as JSON, replaced on every change and
     deleted when the item is finished, skipped or undone. Consensus, export and campaign
     retirement never read it (see :mod:`workbench.io.labels.drafts`).
+``wb_invites``
+    Per campaign and annotator, personal labeling tokens: only the SHA-256 of the token
+    (``token_hash``), when it was made and by whom, and when it was revoked (NULL: valid).
+    See :mod:`workbench.io.labels.invites`.
 """
 
 from __future__ import annotations
@@ -37,11 +45,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = ["FORMAT", "SCHEMA_VERSION", "SOURCES", "metadata", "meta", "annotations",
-           "retractions", "campaigns", "campaign_items", "claims", "drafts"]
+           "retractions", "campaigns", "campaign_items", "claims", "drafts", "invites"]
 
 FORMAT = "workbench-labels"
 #: Current schema version; older stores are upgraded by migrations on open.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: What put an item in front of the annotator.
 SOURCES = ("random", "model", "anomaly", "bulk", "priority", "selection")
 
@@ -96,6 +104,8 @@ campaigns = sa.Table(
     sa.Column("description", sa.Text, nullable=True),
     sa.Column("created_by", sa.String(255), nullable=True),
     sa.Column("created", sa.DateTime, nullable=False),
+    sa.Column("show_columns", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("gold_rate", sa.Float, nullable=True),
 )
 
 campaign_items = sa.Table(
@@ -110,6 +120,8 @@ campaign_items = sa.Table(
     sa.Column("n_done", sa.Integer, nullable=False, server_default="0"),
     sa.Column("n_open", sa.Integer, nullable=False, server_default="0"),
     sa.Column("retired", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("gold", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("gold_answer", sa.JSON(none_as_null=True), nullable=True),
     sa.Index("ix_wb_campaign_items_pos", "campaign_id", "retired", "position"),
 )
 
@@ -133,4 +145,16 @@ drafts = sa.Table(
     sa.Column("scheme_version", sa.Integer, nullable=False),
     sa.Column("state", sa.JSON, nullable=False),
     sa.Column("updated", sa.DateTime, nullable=False),
+)
+
+invites = sa.Table(
+    "wb_invites", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", _ID, sa.ForeignKey("wb_campaigns.id"), nullable=False),
+    sa.Column("annotator", sa.String(255), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=True),
+    sa.Column("revoked", sa.DateTime, nullable=True),
+    sa.Index("ix_wb_invites_annotator", "campaign_id", "annotator"),
 )

@@ -15,10 +15,6 @@ Nothing is ever deleted: undo is a retraction record (:meth:`LabelStore.retract`
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
-import getpass
-import json
-import os
 import sqlite3
 import time
 import uuid
@@ -31,8 +27,15 @@ from sqlalchemy import event
 
 from workbench.core.errors import StoreError
 from workbench.core.schemes import Scheme, get_scheme
+from workbench.io.labels import campaigns as _campaigns
+from workbench.io.labels import drafts as _drafts
+from workbench.io.labels import invites as _invites
 from workbench.io.labels import migrations
 from workbench.io.labels import schema as S
+from workbench.io.labels._db import as_time as _as_time
+from workbench.io.labels._db import check_annotator, default_annotator, loads, utcnow
+from workbench.io.labels._db import jsonable as _jsonable
+from workbench.io.labels.campaigns import Campaign
 
 __all__ = ["LabelStore", "open_store", "default_annotator", "STORE_FILE", "ANNOTATION_COLUMNS"]
 
@@ -47,49 +50,6 @@ ANNOTATION_COLUMNS = {
     "ended": "datetime64[us, UTC]", "created": "datetime64[us, UTC]", "source": "string",
     "source_detail": "object", "campaign": "string", "bulk": "bool", "retracted": "bool",
 }
-
-
-def default_annotator() -> str:
-    """Who is labelling: ``$JUPYTERHUB_USER``, else ``$USER``, else the login name."""
-    for var in ("JUPYTERHUB_USER", "USER"):
-        v = os.environ.get(var)
-        if v:
-            return v
-    try:
-        return getpass.getuser()
-    except Exception:  # pragma: no cover - no login name at all
-        return "anonymous"
-
-
-def utcnow() -> _dt.datetime:
-    """Naive UTC now (the store keeps UTC times without tzinfo)."""
-    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
-
-
-def _as_time(t) -> _dt.datetime | None:
-    """datetime / ISO string / POSIX seconds -> naive UTC datetime."""
-    if t is None:
-        return None
-    if isinstance(t, (int, float)):
-        return _dt.datetime.fromtimestamp(float(t), _dt.UTC).replace(tzinfo=None)
-    if isinstance(t, str):
-        t = _dt.datetime.fromisoformat(t)
-    if isinstance(t, pd.Timestamp):
-        t = t.to_pydatetime()
-    if isinstance(t, _dt.datetime):
-        if t.tzinfo is not None:
-            t = t.astimezone(_dt.UTC).replace(tzinfo=None)
-        return t
-    raise StoreError(f"cannot read a time from {t!r}; give a datetime, ISO string or POSIX seconds")
-
-
-def _jsonable(d):
-    if d is None:
-        return None
-    try:
-        return json.loads(json.dumps(d, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"value is not JSON-serialisable: {d!r} ({exc})") from exc
 
 
 #: URL schemes (SQLAlchemy dialects) a label store may use; anything else is refused
@@ -379,7 +339,7 @@ class LabelStore:
                   source, source_detail, bulk, n_components, uids) -> list[int]:
         if not item_ids:
             return []
-        annotator = str(annotator or default_annotator())
+        annotator = check_annotator(annotator or default_annotator())
         if source is not None and source not in S.SOURCES:
             raise StoreError(f"source must be one of {S.SOURCES}, not {source!r}")
         started, ended = _as_time(started), _as_time(ended) or utcnow()
@@ -397,9 +357,7 @@ class LabelStore:
                     return [int(hit[0])]
             items = {}
             if crow is not None:
-                from workbench.io.labels.campaigns import _items_rows
-
-                items = _items_rows(conn, crow.id, item_ids)
+                items = _campaigns.items_rows(conn, crow.id, item_ids)
                 missing = [i for i in item_ids if str(i) not in items]
                 if missing:
                     raise StoreError(f"item(s) {missing[:5]} are not in campaign {crow.name!r}")
@@ -425,9 +383,7 @@ class LabelStore:
                 S.annotations.c.id, sort_by_parameter_order=True), rows)
             ids = [int(r[0]) for r in res]
             if crow is not None:
-                from workbench.io.labels.campaigns import _record_done
-
-                _record_done(conn, crow, [str(i) for i in item_ids], annotator, created)
+                _campaigns.record_done(conn, crow, [str(i) for i in item_ids], annotator, created)
             return ids
 
         return self._tx(work)
@@ -455,9 +411,7 @@ class LabelStore:
                 annotation_id=int(annotation_id), annotator=annotator, reason=reason,
                 created=utcnow())).inserted_primary_key[0]
             if row.campaign is not None:
-                from workbench.io.labels.campaigns import _record_retraction
-
-                _record_retraction(conn, row.campaign, row.item_id)
+                _campaigns.record_retraction(conn, row.campaign, row.item_id)
             return int(rid)
 
         return self._tx(work)
@@ -496,8 +450,6 @@ class LabelStore:
 
     def campaigns(self) -> list:
         """Every campaign in the store (:class:`Campaign` objects), by creation."""
-        from workbench.io.labels.campaigns import Campaign
-
         with self._read() as conn:
             names = conn.execute(sa.select(S.campaigns.c.name).order_by(S.campaigns.c.id)).scalars()
             names = list(names)
@@ -505,39 +457,57 @@ class LabelStore:
 
     def campaign(self, name: str):
         """The campaign called ``name`` (StoreError if none)."""
-        from workbench.io.labels.campaigns import Campaign
-
         return Campaign(self, name)
 
-    def create_campaign(self, name: str, scheme, item_ids: Iterable, **kwargs):
+    def create_campaign(self, name: str, scheme, item_ids: Iterable, *, retire: int = 3,
+                        order: str = "random", early_retire: Mapping | None = None,
+                        n_components: Mapping | None = None, priorities: Mapping | None = None,
+                        seed: int = 0, description: str = "", created_by: str | None = None,
+                        show_columns: Iterable[str] | None = None, gold: Mapping | None = None,
+                        gold_rate: float | None = None) -> Campaign:
         """Make a campaign; see :func:`workbench.io.labels.campaigns.create_campaign`."""
-        from workbench.io.labels.campaigns import create_campaign
+        return _campaigns.create_campaign(
+            self, name, scheme, item_ids, retire=retire, order=order, early_retire=early_retire,
+            n_components=n_components, priorities=priorities, seed=seed,
+            description=description, created_by=created_by, show_columns=show_columns,
+            gold=gold, gold_rate=gold_rate)
 
-        return create_campaign(self, name, scheme, item_ids, **kwargs)
+    # ------------------------------------------------------------------ invites
+    def invite(self, campaign: str, annotator: str, *, created_by: str | None = None) -> str:
+        """A new personal labeling token for ``annotator`` in ``campaign`` (their earlier
+        one stops working); only its hash is stored. See :mod:`workbench.io.labels.invites`."""
+        return _invites.invite(self, campaign, annotator, created_by=created_by)
+
+    def revoke_invite(self, campaign: str, annotator: str) -> int:
+        """Revoke ``annotator``'s token for ``campaign``; returns how many were valid."""
+        return _invites.revoke_invite(self, campaign, annotator)
+
+    def annotator_for_token(self, token, campaign: str | None = None) -> tuple[str, str] | None:
+        """``(annotator, campaign)`` for a valid token, else None (see
+        :func:`workbench.io.labels.invites.annotator_for_token`)."""
+        return _invites.annotator_for_token(self, token, campaign)
+
+    def invites(self, campaign: str | None = None) -> pd.DataFrame:
+        """Who was invited to which campaign, when, and whether it still holds (no tokens)."""
+        return _invites.read_invites(self, campaign)
 
     # ------------------------------------------------------------------ drafts
     def save_draft(self, item_id, state: Mapping, *, annotator: str, scheme,
                    campaign: str | None = None) -> None:
         """Record unfinished work on an item (not an annotation); see
         :func:`workbench.io.labels.drafts.save_draft`."""
-        from workbench.io.labels.drafts import save_draft
-
-        save_draft(self, item_id, state, annotator=annotator, scheme=scheme, campaign=campaign)
+        _drafts.save_draft(self, item_id, state, annotator=annotator, scheme=scheme, campaign=campaign)
 
     def discard_draft(self, item_id, *, annotator: str, scheme,
                       campaign: str | None = None) -> bool:
         """Delete a draft; see :func:`workbench.io.labels.drafts.discard_draft`."""
-        from workbench.io.labels.drafts import discard_draft
-
-        return discard_draft(self, item_id, annotator=annotator, scheme=scheme,
+        return _drafts.discard_draft(self, item_id, annotator=annotator, scheme=scheme,
                              campaign=campaign)
 
     def drafts(self, *, annotator: str | None = None, scheme=None, campaign=...,
                item_id=None) -> pd.DataFrame:
         """Drafts, newest first; see :func:`workbench.io.labels.drafts.read_drafts`."""
-        from workbench.io.labels.drafts import read_drafts
-
-        return read_drafts(self, annotator=annotator, scheme=scheme, campaign=campaign,
+        return _drafts.read_drafts(self, annotator=annotator, scheme=scheme, campaign=campaign,
                            item_id=item_id)
 
     def counts(self) -> dict:
@@ -557,21 +527,12 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
             out[c] = pd.to_datetime(col, utc=True).astype(dt) if len(df) else \
                 pd.Series(dtype=dt)
         elif dt == "object":
-            out[c] = pd.Series([_loads(v) for v in col], dtype=object)
+            out[c] = pd.Series([loads(v) for v in col], dtype=object)
         elif dt == "bool":
             out[c] = col.fillna(False).astype(bool)
         else:
             out[c] = col.astype(dt)
     return out
-
-
-def _loads(v):
-    if isinstance(v, str):
-        try:
-            return json.loads(v)
-        except ValueError:
-            return v
-    return v
 
 
 def open_store(collection_or_path=None, url: str | None = None, **kwargs) -> LabelStore:
