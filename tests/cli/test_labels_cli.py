@@ -71,3 +71,117 @@ def test_errors_are_workbench_errors(survey):
     assert isinstance(res.exception, SchemeError) and "known schemes" in str(res.exception)
     res = run("campaign", "status", survey, "--name", "missing")
     assert isinstance(res.exception, StoreError)
+
+
+def main(capsys, *args):
+    """Run the CLI entry point; (exit code, stdout, stderr)."""
+    from workbench.cli import main as entry
+
+    try:
+        entry([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_campaign_show_columns(survey, capsys):
+    from workbench.io.labels import open_store
+
+    code, out, _ = main(capsys, "campaign", "create", survey, "--name", "shown",
+                        "--scheme", "fr-morphology", "--show", "flux_jy, snr")
+    assert code == 0, out
+    assert "annotators see: id, flux_jy, snr" in out
+    assert open_store(survey).campaign("shown").show_columns == ["flux_jy", "snr"]
+    code, out, _ = main(capsys, "campaign", "create", survey, "--name", "blind",
+                        "--scheme", "fr-morphology")
+    assert code == 0 and "annotators see: id, ra, dec" in out
+    assert open_store(survey).campaign("blind").show_columns is None
+    code, out, err = main(capsys, "campaign", "create", survey, "--name", "bad",
+                          "--scheme", "fr-morphology", "--show", "snr,nope")
+    assert code == 2 and "nope" in err and "does not have" in err and len(err.splitlines()) == 1
+    assert "bad" not in [c.name for c in open_store(survey).campaigns()]
+    code, _, err = main(capsys, "campaign", "create", survey, "--name", "peek",
+                        "--scheme", "fr-morphology", "--show", "truth")
+    assert code == 0 and "'truth'" in err and "give the answer away" in err
+
+
+def test_campaign_gold_from_a_column(survey, capsys):
+    import workbench
+    from workbench.io.labels import open_store
+
+    cat = workbench.open(survey).catalog.set_index("id")
+    code, out, err = main(capsys, "campaign", "create", survey, "--name", "gold",
+                          "--scheme", "fr-morphology", "--gold-column", "truth",
+                          "--gold-rate", "0.2", "--seed", "4")
+    assert code == 0, err
+    camp = open_store(survey).campaign("gold")
+    gold = camp.gold
+    n_known = int(cat["truth"].isin(["FRI", "FRII", "hybrid"]).sum())
+    assert len(gold) == min(n_known, 3)  # ceil(0.2 / 0.8 * 12) = 3
+    assert all(cat.loc[i, "truth"] == v for i, v in gold.items())
+    assert camp.gold_rate == 0.2 and f"gold: {len(gold)} items" in out
+    st = json.loads(main(capsys, "campaign", "status", survey, "--name", "gold", "--json")[1])
+    assert st["n_gold"] == len(gold) and st["n_items"] == 12 - len(gold)
+    for args, msg in [(("--gold-column", "nope"), "not a catalog column"),
+                      (("--gold-column", "snr"), "no value of column 'snr'"),
+                      (("--gold-column", "truth", "--gold-rate", "1.5"), "between 0 and 1"),
+                      (("--gold-rate", "0.1"), "needs --gold-column")]:
+        code, _, err = main(capsys, "campaign", "create", survey, "--name", "g2",
+                            "--scheme", "fr-morphology", *args)
+        assert code == 2 and msg in err and len(err.splitlines()) == 1, err
+
+
+def test_campaign_invite_and_revoke(survey, capsys):
+    from urllib.parse import parse_qs, urlsplit
+
+    from workbench.io.labels import open_store
+
+    assert main(capsys, "campaign", "create", survey, "--name", "inv", "--scheme",
+                "transient")[0] == 0
+    code, out, _ = main(capsys, "campaign", "invite", survey, "--name", "inv",
+                        "--annotator", "alice")
+    assert code == 0
+    url = urlsplit(out.strip())
+    assert (url.scheme, url.netloc, url.path) == ("http", "127.0.0.1:8891",
+                                                  "/workbench/campaigns/inv/label")
+    token = parse_qs(url.query)["token"][0]
+    store = open_store(survey)
+    assert store.annotator_for_token(token) == ("alice", "inv")
+    code, out, _ = main(capsys, "campaign", "invite", survey, "--name", "inv",
+                        "--annotator", "bob", "--base-url", "https://label.example.org/")
+    assert out.startswith("https://label.example.org/workbench/campaigns/inv/label?token=")
+    code, out, _ = main(capsys, "campaign", "invite", survey, "--name", "inv",
+                        "--annotator", "alice", "--revoke")
+    assert code == 0 and "revoked" in out and token not in out
+    assert store.annotator_for_token(token) is None
+    code, _, err = main(capsys, "campaign", "invite", survey, "--name", "inv",
+                        "--annotator", "alice", "--revoke")
+    assert code == 2 and "no valid invite" in err and len(err.splitlines()) == 1
+    for args, msg in [(("--name", "nope", "--annotator", "al"), "no campaign named 'nope'"),
+                      (("--name", "nope", "--annotator", "al", "--revoke"),
+                       "no campaign named 'nope'"),
+                      (("--name", "inv", "--annotator", "al", "--base-url", "ftp://x"),
+                       "not an http(s)")]:
+        code, out, err = main(capsys, "campaign", "invite", survey, *args)
+        assert code == 2 and msg in err and len(err.splitlines()) == 1 and not out, err
+
+
+def test_campaign_status_per_annotator_and_day(survey, capsys):
+    from workbench.io.labels import open_store
+
+    assert main(capsys, "campaign", "create", survey, "--name", "st", "--scheme",
+                "transient", "--retire", "1")[0] == 0
+    camp = open_store(survey).campaign("st")
+    for who, n in (("ada", 3), ("bo", 2)):
+        for _ in range(n):
+            item = camp.next_item(who)
+            camp.annotate(item, {"class": "frb"}, annotator=who, started=0, ended=4)
+    st = json.loads(main(capsys, "campaign", "status", survey, "--name", "st", "--json")[1])
+    assert {w: a["n_annotations"] for w, a in st["per_annotator"].items()} == {"ada": 3, "bo": 2}
+    assert st["per_annotator"]["ada"]["median_seconds"] == 4.0
+    assert sum(d["annotations"] for d in st["per_day"]) == 5
+    assert sum(d["retirements"] for d in st["per_day"]) == 5 == st["n_retired"]
+    code, out, _ = main(capsys, "campaign", "status", survey, "--name", "st")
+    assert code == 0 and "ada: 3, median 4.0 s" in out

@@ -114,3 +114,41 @@ def test_gold_turn_is_deterministic_and_near_the_rate():
     assert 0.035 < sum(draws) / 4000 < 0.065
     assert draws != [gold_turn("c", 0, "bo", n, 0.05) for n in range(4000)]
     assert not any(gold_turn("c", 0, "ada", n, 0.0) for n in range(100))
+
+
+def test_campaign_gold_downweights_colluding_spammers(tmp_path):
+    """Five people drain a campaign with gold mixed in; three of them collude on random
+    answers. Majority follows them; the campaign's Dawid-Skene, fed its own gold, does not."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    classes = ["FRI", "FRII", "hybrid"]
+    ids = [f"i{k:03d}" for k in range(69)]
+    truth = {i: classes[k % 3] for k, i in enumerate(ids)}
+    gold = {i: truth[i] for i in ids[:9]}
+    s = LabelStore(tmp_path / "l.sqlite", synchronous="NORMAL")
+    camp = s.create_campaign("g", "fr-morphology", ids, retire=5, gold=gold, gold_rate=0.15)
+    spam = {i: str(rng.choice(classes)) for i in ids}  # the colluders' shared answers
+    for who in ("ann", "ben", "spam1", "spam2", "spam3"):
+        while (item := camp.next_item(who)) is not None:
+            if who.startswith("spam"):
+                ans = spam[item]
+            else:
+                t = truth[item]
+                ans = t if rng.random() < 0.85 else str(rng.choice([c for c in classes
+                                                                     if c != t]))
+            camp.annotate(item, fr(ans), annotator=who)
+    rep = camp.report()["per_annotator"]
+    assert all(rep[w]["n_gold"] >= 5 for w in rep)
+
+    def acc(df):
+        df = df[~df["gold"]]
+        return np.mean([truth[i] == lab for i, lab in zip(df["item_id"], df["label"])])
+
+    maj, ds = camp.consensus("majority"), camp.consensus("dawid-skene")
+    assert ds.attrs["model"] == "one-coin" and len(ds.attrs["clamped"]) == 5
+    assert acc(maj) < 0.5 and acc(ds) >= 0.75
+    sk = ds.attrs["skill"]
+    assert max(sk[w] for w in ("spam1", "spam2", "spam3")) < min(sk["ann"], sk["ben"]) - 0.2
+    assert max(rep[w]["gold_accuracy"] for w in ("spam1", "spam2", "spam3")) < \
+        min(rep["ann"]["gold_accuracy"], rep["ben"]["gold_accuracy"])

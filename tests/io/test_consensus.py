@@ -161,3 +161,44 @@ def test_campaign_consensus_through_the_store(tmp_path):
     assert df["components"].iloc[0] == "1,2" and df["consensus_level"].iloc[0] == 2 / 3
     with pytest.raises(SchemeError, match="component id"):
         camp.annotate("Y", {"sources": [src([0], None, "compact")]}, annotator="a")
+
+
+def _colluders(seed=0, n=90):
+    """Two honest annotators (85% right) and three spammers who always give the same random
+    answer as each other: they outvote the honest pair and agree perfectly."""
+    rng = np.random.default_rng(seed)
+    classes = ["FRI", "FRII", "hybrid"]
+    truth = {f"i{k:03d}": classes[k % 3] for k in range(n)}
+    rows = []
+    for it, t in truth.items():
+        for who in ("ann", "ben"):
+            ok = rng.random() < 0.85
+            rows.append((it, who, fr(t if ok else str(rng.choice([c for c in classes
+                                                                     if c != t])))))
+        spam = str(rng.choice(classes))
+        rows += [(it, who, fr(spam)) for who in ("spam1", "spam2", "spam3")]
+    return truth, _ann(rows)
+
+
+def test_gold_unmasks_colluding_spammers():
+    truth, ann = _colluders()
+
+    def acc(df):
+        return np.mean([truth[i] == lab for i, lab in zip(df["item_id"], df["label"])])
+
+    blind = dawid_skene(ann, "fr-morphology", model="one-coin")
+    # without gold, perfect agreement makes the spammers look better than the honest pair
+    sk = blind.attrs["skill"]
+    assert sk["spam1"] > max(sk["ann"], sk["ben"]) and acc(blind) < 0.45
+    assert acc(majority(ann, "fr-morphology")) < 0.45
+    gold = {i: truth[i] for i in list(truth)[:9]}  # 10% of the items, answered by everyone
+    ds = dawid_skene(ann, "fr-morphology", model="one-coin", gold=gold)
+    sk = ds.attrs["skill"]
+    assert acc(ds) >= 0.8
+    assert max(sk["spam1"], sk["spam2"], sk["spam3"]) < min(sk["ann"], sk["ben"]) - 0.3
+    assert sorted(ds.attrs["clamped"]) == ["ann", "ben", "spam1", "spam2", "spam3"]
+    # the gold answers only starting the fit is not enough against this majority
+    loose = dawid_skene(ann, "fr-morphology", model="one-coin", gold=gold, gold_min=None)
+    assert loose.attrs["clamped"] == [] and acc(loose) < acc(ds) - 0.1
+    # every gold item keeps its known class
+    assert (ds.set_index("item_id").loc[list(gold), "label"] == pd.Series(gold)).all()

@@ -50,9 +50,10 @@ Gold items never retire and are left out of the campaign's progress (``n_items``
 ``n_retired``, ``fraction_retired`` count ordinary items only; ``n_gold`` counts gold
 ones); every annotator may be given each of them once. Their annotations are kept like
 any other and measure the annotator: accuracy on gold in :meth:`Campaign.report`, and
-Dawid-Skene consensus starts each annotator's confusion matrix from their gold answers
-and clamps gold items to their known class (:mod:`workbench.io.labels.consensus`). The
-consensus of a gold item is always its gold answer.
+Dawid-Skene consensus (one-coin by default in a campaign with gold) weights each annotator
+by their accuracy on gold and clamps gold items to their known class
+(:mod:`workbench.io.labels.consensus`). The consensus of a gold item is always its gold
+answer.
 """
 
 from __future__ import annotations
@@ -614,8 +615,10 @@ class Campaign:
 
         ``method``: ``"majority"`` (per question), ``"dawid-skene"`` (annotator-skill
         weighting; the campaign's gold items are passed as ``gold``, merged with any
-        ``gold={item_id: value}`` given) or ``"rgz"`` (source identification; the default
-        for schemes with a components question). See :mod:`workbench.io.labels.consensus`.
+        ``gold={item_id: value}`` given, and with gold items the ``model`` defaults to
+        ``"one-coin"``, which weights annotators by their accuracy on gold) or ``"rgz"``
+        (source identification; the default for schemes with a components question). See
+        :mod:`workbench.io.labels.consensus`.
 
         With gold items, majority and Dawid-Skene results have a ``gold`` column, and a gold
         item's ``label`` (and class-question answer) is its gold answer, whatever the votes.
@@ -633,6 +636,8 @@ class Campaign:
         if method in ("dawid-skene", "dawid_skene", "ds"):
             merged = {**gold, **{str(k): v for k, v in dict(kwargs.pop("gold", None)
                                                               or {}).items()}}
+            if merged:
+                kwargs.setdefault("model", "one-coin")
             return C.dawid_skene(ann, scheme, item_ids=item_ids, gold=merged or None, **kwargs)
         if method == "rgz":
             return C.rgz_consensus(ann, scheme, item_ids=item_ids, **kwargs)

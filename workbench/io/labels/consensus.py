@@ -10,7 +10,12 @@ Three methods, each a pure function of an annotations DataFrame (as returned by
 :func:`dawid_skene`
     Annotator-skill weighting (Dawid & Skene 1979, Applied Statistics 28, 20): EM over
     per-annotator confusion matrices and class priors. Items of known class (``gold``) are
-    clamped to their class, which measures each annotator's skill against the truth.
+    clamped to their class, which measures each annotator's skill against the truth, and
+    every annotator who answered gold items starts from their confusion on those alone.
+    With ``model="one-coin"`` an annotator with enough gold answers keeps the accuracy
+    measured on them for the whole fit, so annotators who agree with one another but not
+    with the truth (colluding or copied spammers, whom agreement alone takes for experts)
+    are weighted by what they got right on gold: the model to use with gold items.
 :func:`rgz_consensus`
     Radio Galaxy Zoo source identification (Banfield et al. 2015, MNRAS 453, 2326): the
     winning component combination (how the annotator grouped components into sources, or
@@ -181,6 +186,12 @@ class DawidSkene:
         ``full``: a complete confusion matrix per annotator (Dawid & Skene); ``one-coin``:
         one accuracy per annotator, errors spread evenly over the other classes (far fewer
         parameters: better with few annotations per annotator).
+    gold_min : int or None
+        ``one-coin`` only: annotators with at least this many answers on gold items keep
+        the accuracy measured on those answers alone (``(right + 1/2) / (n + 1)``) for the
+        whole fit: what they got right on known items, not how often they agree with the
+        others, decides their weight. ``None`` or 0 (and the ``full`` model, whose many
+        cells a few gold answers cannot pin down): gold answers only start the fit.
 
     Attributes (after :meth:`fit`)
     -------------------------------
@@ -197,14 +208,17 @@ class DawidSkene:
         Expected accuracy, ``sum_k prior_k * confusion_[j, k, k]``.
     gold_accuracy_ : dict of annotator -> float
         Fraction right on the gold items they answered (NaN if none).
+    clamped_ : list of str
+        Annotators whose confusion came from their gold answers (see ``gold_min``).
     n_iter_ : int
     """
 
     def __init__(self, classes, *, max_iter: int = 100, tol: float = 1e-6,
-                 smoothing: float = 0.01, model: str = "full"):
+                 smoothing: float = 0.01, model: str = "full", gold_min: int | None = 5):
         if model not in ("full", "one-coin"):
             raise ValueError(f"model must be 'full' or 'one-coin', not {model!r}")
         self.model = model
+        self.gold_min = int(gold_min or 0)
         self.classes = list(classes)
         self.max_iter = int(max_iter)
         self.tol = float(tol)
@@ -238,32 +252,35 @@ class DawidSkene:
         np.add.at(T, (ii, ll), 1.0)
         T /= np.maximum(T.sum(1, keepdims=True), 1e-300)
         T[gmask] = gT[gmask]
+        on_gold = gmask[ii] if n_i else np.zeros(0, bool)
+        clamp, conf_gold = np.zeros(n_j, bool), None
         self.n_iter_ = 0
+        if on_gold.any():
+            # Annotators who answered gold items start from their confusion on the gold
+            # items alone (others from the vote fractions), and one E-step turns that into
+            # item posteriors: a colluding majority cannot pull the start its way.
+            prior, conf = self._m_step(T, ii, jj, ll, n_i, n_j, n_k)
+            _, conf_gold = self._m_step(gT, ii[on_gold], jj[on_gold], ll[on_gold], n_i, n_j,
+                                        n_k, smoothing=0.5)
+            n_gold = np.bincount(jj[on_gold], minlength=n_j)
+            conf[n_gold > 0] = conf_gold[n_gold > 0]
+            T = self._e_step(prior, conf, ii, jj, ll, n_i, gmask, gT)
+            if self.gold_min > 0 and self.model == "one-coin":
+                clamp = n_gold >= self.gold_min
         for it in range(1, self.max_iter + 1):
             self.n_iter_ = it
-            prior = (T.sum(0) + self.smoothing) / (n_i + n_k * self.smoothing)
-            conf = np.full((n_j, n_k, n_k), self.smoothing)
-            for k in range(n_k):
-                np.add.at(conf[:, k, :], (jj, ll), T[ii, k])
-            if self.model == "one-coin" and n_k > 1:
-                right = np.einsum("jkk->j", conf - self.smoothing) + self.smoothing
-                total = conf.sum((1, 2)) - n_k * n_k * self.smoothing + 2 * self.smoothing
-                acc = right / total
-                conf = np.broadcast_to(((1 - acc) / (n_k - 1))[:, None, None],
-                                       (n_j, n_k, n_k)).copy()
-                conf[:, np.arange(n_k), np.arange(n_k)] = acc[:, None]
-            conf /= conf.sum(2, keepdims=True)
-            logc = np.log(conf)
-            logT = np.tile(np.log(prior), (n_i, 1))
-            np.add.at(logT, ii, logc[jj, :, ll])
-            logT -= logT.max(1, keepdims=True)
-            newT = np.exp(logT)
-            newT /= newT.sum(1, keepdims=True)
-            newT[gmask] = gT[gmask]
+            prior, conf = self._m_step(T, ii, jj, ll, n_i, n_j, n_k)
+            if clamp.any():
+                conf[clamp] = conf_gold[clamp]
+            newT = self._e_step(prior, conf, ii, jj, ll, n_i, gmask, gT)
             delta = np.abs(newT - T).max() if n_i else 0.0
             T = newT
             if delta < self.tol:
                 break
+        if self.n_iter_ == 0:
+            prior, conf = self._m_step(T, ii, jj, ll, n_i, n_j, n_k)
+            if clamp.any():
+                conf[clamp] = conf_gold[clamp]
         self.items_ = [str(x) for x in items]
         self.annotators_ = [str(x) for x in people]
         self.posteriors_ = T
@@ -277,18 +294,49 @@ class DawidSkene:
             sel = (jj == j) & gmask[ii]
             gacc[p] = float(np.mean(gT[ii[sel], ll[sel]] == 1.0)) if sel.any() else float("nan")
         self.gold_accuracy_ = gacc
+        self.clamped_ = [p for j, p in enumerate(self.annotators_) if clamp[j]]
         return self
+
+
+    def _m_step(self, T, ii, jj, ll, n_i, n_j, n_k, *, smoothing: float | None = None):
+        """Class priors and confusion matrices from item posteriors ``T``."""
+        a = self.smoothing if smoothing is None else float(smoothing)
+        prior = (T.sum(0) + a) / (n_i + n_k * a)
+        conf = np.full((n_j, n_k, n_k), a)
+        for k in range(n_k):
+            np.add.at(conf[:, k, :], (jj, ll), T[ii, k])
+        if self.model == "one-coin" and n_k > 1:
+            right = np.einsum("jkk->j", conf - a) + a
+            total = conf.sum((1, 2)) - n_k * n_k * a + 2 * a
+            acc = right / total
+            conf = np.broadcast_to(((1 - acc) / (n_k - 1))[:, None, None],
+                                   (n_j, n_k, n_k)).copy()
+            conf[:, np.arange(n_k), np.arange(n_k)] = acc[:, None]
+        conf /= conf.sum(2, keepdims=True)
+        return prior, conf
+
+    @staticmethod
+    def _e_step(prior, conf, ii, jj, ll, n_i, gmask, gT):
+        """Item posteriors from priors and confusion matrices; gold items stay clamped."""
+        logc = np.log(conf)
+        logT = np.tile(np.log(prior), (n_i, 1))
+        np.add.at(logT, ii, logc[jj, :, ll])
+        logT -= logT.max(1, keepdims=True) if n_i else 0.0
+        newT = np.exp(logT)
+        newT /= newT.sum(1, keepdims=True)
+        newT[gmask] = gT[gmask]
+        return newT
 
 
 def dawid_skene(annotations: pd.DataFrame, scheme, *, question: str | None = None,
                 item_ids: Iterable | None = None, gold: Mapping | None = None,
                 max_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.01,
-                model: str = "full") -> pd.DataFrame:
+                model: str = "full", gold_min: int | None = 5) -> pd.DataFrame:
     """Skill-weighted consensus of one choice question (default: the class question).
 
     ``gold`` maps item_id -> true class for items of known class; ``model`` is ``"full"``
-    (confusion matrices) or ``"one-coin"`` (one accuracy per annotator); see
-    :class:`DawidSkene`.
+    (confusion matrices) or ``"one-coin"`` (one accuracy per annotator); annotators with at
+    least ``gold_min`` gold answers are weighted by those (see :class:`DawidSkene`).
 
     Returns
     -------
@@ -297,7 +345,8 @@ def dawid_skene(annotations: pd.DataFrame, scheme, *, question: str | None = Non
         ``probability`` (its posterior), ``gold`` (whether the item was clamped), and one
         column ``p_<class>`` per class. ``df.attrs`` holds ``skill`` and ``gold_accuracy``
         (annotator -> float), ``confusion`` (annotator -> nested list [true][answered]),
-        ``classes``, ``priors`` and ``n_iter``.
+        ``classes``, ``priors``, ``n_iter`` and ``clamped`` (annotators weighted by their
+        gold answers).
     """
     from workbench.core.schemes import get_scheme
 
@@ -313,7 +362,8 @@ def dawid_skene(annotations: pd.DataFrame, scheme, *, question: str | None = Non
     rows = [(str(r.item_id), str(r.annotator), r.answers[qid])
             for r in annotations.itertuples() if isinstance(r.answers, Mapping)
             and qid in r.answers]
-    model = DawidSkene(classes, max_iter=max_iter, tol=tol, smoothing=smoothing, model=model)
+    model = DawidSkene(classes, max_iter=max_iter, tol=tol, smoothing=smoothing, model=model,
+                       gold_min=gold_min)
     model.fit([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], gold=gold)
     counts = Counter(r[0] for r in rows)
     order = model.items_ if item_ids is None else [str(i) for i in item_ids if str(i) in counts]
@@ -334,6 +384,7 @@ def dawid_skene(annotations: pd.DataFrame, scheme, *, question: str | None = Non
         skill=model.skill_, gold_accuracy=model.gold_accuracy_, classes=classes,
         confusion={p: model.confusion_[j].tolist() for j, p in enumerate(model.annotators_)},
         priors=np.asarray(model.priors_).tolist(), n_iter=model.n_iter_, question=qid,
+        clamped=model.clamped_,
         model=model.model)
     return df
 
