@@ -22,6 +22,10 @@
 #
 # Every completed source is written to the label store at once; close the widget and
 # build it again and it shows the same state.
+#
+# Labeling is blind: beside the images the Labeler shows only the columns the campaign
+# lists (`show_columns`; by default the id and RA/Dec), never the simulator's `truth` or
+# its host position. Here the campaign opts in the S/N.
 
 # %%
 import pathlib
@@ -36,7 +40,7 @@ work = pathlib.Path(tempfile.mkdtemp(prefix="wb-06a-"))
 coll = simulate_radio(work / "radio", n=24, seed=6, size=96)
 compute_components(coll)  # the component ids every annotator refers to
 store = open_store(coll)
-store.create_campaign("rgz-demo", "rgz", coll.ids, retire=1)
+store.create_campaign("rgz-demo", "rgz", coll.ids, retire=1, show_columns=["snr"])
 coll
 
 # %% [markdown]
@@ -61,6 +65,12 @@ gallery
 # %%
 labeler = Labeler(coll, scheme="rgz", store=store, campaign="rgz-demo", annotator="you")
 labeler
+
+# %% [markdown]
+# What the annotator is shown besides the image (the truth stays in the catalog):
+
+# %%
+labeler.state["meta"]
 
 # %% [markdown]
 # What a person's clicks and keys do, scripted here so the notebook runs on its own: for
@@ -100,3 +110,15 @@ store.annotations(campaign="rgz-demo", include_retracted=True)[
 again = Labeler(coll, scheme="rgz", store=open_store(coll), campaign="rgz-demo",
                 annotator="you")
 print(again.state["progress"], again.item_id)
+
+# %% [markdown]
+# The widget is a thin view over `workbench.labeling.Session`, the labeling logic that the
+# campaign server's labeling page uses too: the same keys, clicks, drafts and undo, no
+# widget needed. A colleague's session gets the next item of the campaign:
+
+# %%
+from workbench.labeling import Session
+
+colleague = Session(coll, store, campaign="rgz-demo", annotator="colleague")
+view = colleague.view()
+view["item_id"], view["question"]["id"], view["meta"], view["progress"]

@@ -40,12 +40,18 @@ TransientView(coll, 0)
 Gallery(coll, sort_by="snr", ascending=False, page_size=16, n_cols=8)
 
 # %% [markdown]
-# Label the brightest candidates (a selection instead of a campaign):
+# Label the brightest candidates (a selection instead of a campaign). Without a campaign
+# the Labeler shows every catalog column except those that give the answer away (truths,
+# labels, predictions, scores, simulator parameters such as `true_dm`); `show=[...]`
+# chooses the columns explicitly.
 
 # %%
 bright = list(coll.catalog.sort_values("snr", ascending=False)["id"][:8])
 labeler = Labeler(coll, scheme="transient", store=store, items=bright, annotator="you")
 labeler
+
+# %%
+sorted(labeler.state["meta"])  # no truth, true_dm, injected_snr, ...
 
 # %% [markdown]
 # Scripted keys (what pressing them does): answer with the simulator's truth where it is a

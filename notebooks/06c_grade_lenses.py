@@ -15,7 +15,9 @@
 #
 # Each candidate is shown as a colour composite (Lupton et al. 2004) beside its single
 # bands. Grades: **1** A (definite), **2** B (probable), **3** C (possible), **4** not a
-# lens. **s** skips, **u** undoes, ←/→ move.
+# lens. **s** skips, **u** undoes, ←/→ move. In a campaign the grader sees only the id and
+# RA/Dec beside the images (the campaign's `show_columns`), never `truth`, `truth_class`,
+# the Einstein radius or the magnification.
 
 # %%
 import pathlib

@@ -81,7 +81,7 @@ def test_no_contours_is_one_key_and_undo_writes_a_retraction(radio):
 
 def test_rebuilt_labeler_shows_the_same_state_from_the_store(radio):
     coll, store = radio
-    L = Labeler(coll, scheme="transient" if False else "rgz", store=store, annotator="ada")
+    L = Labeler(coll, scheme="rgz", store=store, annotator="ada")
     _msg(L, type="key", key="0")  # rg000
     _msg(L, type="key", key="s")  # skip rg001
     assert L.item_id == "rg002"
@@ -117,8 +117,8 @@ def test_choice_scheme_keys_and_campaign(tmp_path):
     assert L.item_id not in (None, first)
     assert L.state["progress"]["total"] == 3 and L.state["progress"]["done"] == 1
     calls = []
-    status = L._campaign.status
-    L._campaign.status = lambda: calls.append(1) or status()
+    status = L.session._campaign.status
+    L.session._campaign.status = lambda: calls.append(1) or status()
     seq = L.state["seq"]
     for _ in range(5):  # redraws within one item (clicks, toggles) do not re-query it
         L._sync_state()
@@ -128,7 +128,12 @@ def test_choice_scheme_keys_and_campaign(tmp_path):
     # DM-time and frequency-time with physical axes
     titles = [(p["x"]["unit"], p["y"]["unit"]) for p in L.panels]
     assert titles == [("s", "pc cm^-3"), ("s", "MHz")]
-    assert any(s.startswith("S/N") for s in L.panels[0]["info"])
+    # blind: the campaign shows no S/N (not in its show list); a notebook selection does
+    assert not any("S/N" in s or "DM " in s for s in L.panels[0]["info"])
+    assert set(L.state["meta"]) <= {"id", "ra", "dec"}
+    free = Labeler(coll, scheme="transient", store=store, annotator="bob")
+    assert any(s.startswith("S/N") for s in free.panels[0]["info"])
+    assert "snr" in free.state["meta"]
 
 
 def test_catalog_text_crosses_as_data_not_markup(tmp_path):

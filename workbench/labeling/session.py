@@ -145,8 +145,7 @@ class Session:
     def shown_columns(self, columns) -> list[str]:
         """Which of ``columns`` the annotator sees (:mod:`workbench.core.blind`)."""
         if self._campaign is not None:
-            cols = shown_columns(columns, getattr(self._campaign, "show_columns", None),
-                                 campaign=True)
+            cols = self._campaign.shown_columns(columns)  # its show_columns, else id, ra, dec
             return cols if self.show is None else [c for c in cols
                                                    if c in set(self.show) | {"id"}]
         return shown_columns(columns, self.show)
