@@ -81,7 +81,17 @@ Drawing: :meth:`Session.panels` (``**options`` as the views: ``stretch``, ``cmap
 returns the panel specs the widgets draw (``_draw.js``), RGBA bytes in ``"rgba"``
 (:func:`workbench.labeling.render.encode_png` makes a PNG); :meth:`Session.outlines`
 the component outlines ``[(id, xy)]`` (:func:`workbench.labeling.render.pack_lines` packs
-them as the widget sends them); :meth:`Session.label_map` the component map.
+them as the widget sends them); :meth:`Session.label_map` the component map. To draw an
+item that is not the one shown (a server's cache rendering ahead), use the same cut:
+:func:`workbench.labeling.drawing.blind_panels` (``load_item(coll, id)``, the shown columns:
+``Campaign.shown_columns(columns)``) and :class:`workbench.labeling.components.ComponentMaps`
+(one per Collection; thread-safe loading).
+
+Modules: ``session`` (the Session), ``queue`` (which item next), ``steps`` (step state and
+its draft form), ``components`` (label maps, click -> component), ``drawing`` (the blind
+cut of an item for drawing), ``panels`` and ``render`` (items -> panel specs; pure
+functions, re-exported as ``workbench.widgets._panels`` and ``workbench.widgets.render``).
+A Session is not thread-safe: one caller at a time.
 """
 
 from workbench.labeling.session import Session

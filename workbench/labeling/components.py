@@ -4,10 +4,16 @@ The component ids of an ``rgz`` answer are those of the Collection's stored maps
 (``workbench components COLLECTION``, :mod:`workbench.io.components`), so they mean the same
 thing to every annotator and to consensus. A Collection without stored maps gets them
 computed and stored on first use when it is writable; a read-only one (or a view) gets the
-same maps computed per item, in memory.
+same maps computed per item, in memory. Stored maps are read into memory at once when they
+are small (:data:`WHOLE_BYTES`), else one item at a time. Loading (and computing) is
+serialised by a lock, so server threads sharing a Collection do not compute its maps twice
+at once.
 """
 
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -15,49 +21,68 @@ from workbench.labeling import render
 
 __all__ = ["ComponentMaps", "pick_component"]
 
+_LOADING = threading.Lock()
+
+#: Stored maps up to this size (as float64, the way they are read) are kept in memory whole.
+WHOLE_BYTES = 256 * 2**20
+
 
 class ComponentMaps:
     """Integer label maps ``(ny, nx)`` (0 = background) of the items of one Collection."""
 
+    #: Maps kept when they are read or computed one item at a time (least recent go first).
+    RECENT = 32
+
     def __init__(self, coll):
         self.coll = coll
-        self._stored = None  # the derived array, {} when there is none (per-item maps)
+        self._mode = None  # "whole" (all stored maps in memory), "stored" or "computed"
+        self._whole = None
         self._pos_of = None
+        self._recent: OrderedDict = OrderedDict()
 
     def _load(self) -> None:
-        arr = _derived(self.coll)
-        if arr is None:
+        with _LOADING:
+            if self._mode is None:
+                self._mode = self._load_now()
+
+    def _load_now(self) -> str:
+        if "components" not in self.coll.derived:
             try:
                 from workbench.io.components import compute_components
 
                 compute_components(self.coll)
-                arr = _derived(self.coll)
             except Exception:  # noqa: BLE001 - read-only view: the same maps, per item
-                arr = None
-        self._stored = arr if arr is not None else {}
+                return "computed"
+        shape = self.coll.derived["components"].get("shape") or [0]
+        if 8 * int(np.prod(shape[1:], dtype=np.int64)) * len(self.coll) > WHOLE_BYTES:
+            return "stored"
         self._pos_of = {i: k for k, i in enumerate(self.coll.ids)}
+        self._whole = self.coll.derived_array("components")
+        return "whole"
 
     def get(self, item) -> np.ndarray:
         """The label map of ``item`` (an :class:`~workbench.io.collection_types.Item`)."""
-        if self._stored is None:
+        if self._mode is None:
             self._load()
-        if isinstance(self._stored, dict):
-            if item.id not in self._stored:
+        if self._mode == "whole":
+            a = self._whole[self._pos_of[item.id]]
+            a = a[0] if a.ndim == 3 else a
+            return np.nan_to_num(a, nan=0).astype(np.int32)
+        hit = self._recent.get(item.id)
+        if hit is None:
+            if self._mode == "stored":
+                from workbench.io.components import component_map
+
+                hit = component_map(self.coll, item.id)
+            else:
                 from workbench.imaging.islands import find_components
                 from workbench.labeling.panels import find_radio
 
-                self._stored[item.id] = find_components(find_radio(item)[1])[0]
-            return self._stored[item.id]
-        a = self._stored[self._pos_of[item.id]]
-        a = a[0] if a.ndim == 3 else a
-        return np.nan_to_num(a, nan=0).astype(np.int32)
-
-
-def _derived(coll):
-    try:
-        return coll.derived_array("components")
-    except KeyError:
-        return None
+                hit = find_components(find_radio(item)[1])[0]
+            self._recent[item.id] = hit
+            while len(self._recent) > self.RECENT:
+                self._recent.popitem(last=False)
+        return hit
 
 
 def pick_component(labels: np.ndarray, x: float, y: float, *, radius: float = 3.0) -> int:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from types import SimpleNamespace
 
 from workbench.core.blind import shown_columns
 from workbench.core.errors import SchemeError, StoreError
 from workbench.labeling.components import ComponentMaps, pick_component
+from workbench.labeling.drawing import DRAW_COLUMNS, blind_panels, load_item
 from workbench.labeling.queue import ItemQueue
 from workbench.labeling.steps import Steps, jsonable
 
@@ -22,12 +22,6 @@ __all__ = ["Session", "NEVER_SHOWN", "DRAW_COLUMNS"]
 
 #: Catalog columns never shown beside the image (file names can carry a class).
 NEVER_SHOWN = ("source_file", "source_hdu")
-
-#: Catalog columns the panels need to draw (pixel scale, restoring beam, the kind of item).
-#: They reach the drawing code, never the annotator's text (the beam is drawn as a shape).
-DRAW_COLUMNS = ("kind", "pixscale_arcsec", "bmaj", "bmin", "bpa", "beam_maj_arcsec",
-                "bmaj_arcsec", "beam_fwhm_arcsec", "beam_min_arcsec", "bmin_arcsec",
-                "beam_pa_deg", "bpa_deg")
 
 #: Keys that work on every question: (key, what it does), as shown on screen.
 COMMON_KEYS = (("s", "skip"), ("u / ⌫", "undo"), ("← →", "move"), ("Enter", "submit / next"))
@@ -170,18 +164,11 @@ class Session:
         """The panels of the item shown, as the widgets draw them
         (:func:`workbench.labeling.panels.item_panels`; raw RGBA bytes in ``"rgba"``), from
         the images and only the catalog values the annotator may see (plus the pixel
-        scale and beam, drawn as shapes)."""
+        scale and beam, drawn as shapes: :func:`workbench.labeling.drawing.blind_panels`)."""
         if self.item is None:
             return []
-        from workbench.labeling.panels import item_panels
-
-        row = self._item.meta
-        keep = set(self.shown_columns(list(row.index))) | set(DRAW_COLUMNS)
-        blind = SimpleNamespace(id=self._item.id, images=self._item.images,
-                                axes=self._item.axes, meta=row[[c for c in row.index
-                                                                if c in keep]],
-                                _channels=getattr(self._item, "_channels", {}))
-        return item_panels(blind, **options)
+        shown = self.shown_columns(list(self._item.meta.index))
+        return blind_panels(self._item, shown, **options)
 
     def outlines(self) -> list:
         """Outlines of the item's components, ``[(component_id, (n, 2) display xy)]``
@@ -356,9 +343,7 @@ class Session:
         return Steps(question=self.scheme.first)
 
     def _load(self, item_id: str):
-        item = self.coll[item_id]
-        item._channels = {p: tuple(s.channels) for p, s in self.coll.products.items()}
-        return item
+        return load_item(self.coll, item_id)
 
     def _load_live(self) -> None:
         """This annotator's live annotations (this scheme) from the store: the only copy
