@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,33 +91,113 @@ def _collection_with_embeddings(path, X, ids):
     return coll
 
 
-def test_a_fresh_process_places_new_items_where_the_fitting_session_does(tmp_path):
-    from workbench.embed.store import load_map, map_and_store
-
-    Z, y, _ = _blobs_with_outliers(n_per=80, dim=32, k=3, n_out=0, spread=4.0)
-    old, new = Z[::2], Z[1::2][:30]
-    coll = _collection_with_embeddings(tmp_path / "c", old, [f"o{i}" for i in range(len(old))])
-    map_and_store(coll, method="umap", n_neighbors=10, n_epochs=60)
-    same_session = load_map(coll).transform(new)  # the estimator fitted in this process
-    rec = coll.derived["map-umap"]["made_by"]["params"]
-    assert rec["model"] in coll.derived and rec["model_sha256"] == coll.derived[rec["model"]]["sha256"]
-
-    # new items arrive later with their embeddings; a new process places them on the map
+def _append(coll, old, new):
     coll.append(pd.DataFrame({"id": [f"n{i}" for i in range(len(new))]}),
                 {"img": np.zeros((len(new), 1, 2, 2))}, kind="image")
     coll.add_array("embedding-test", np.concatenate([old, new]), tool="test")
+
+
+def _transform_new(path, *extra):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # WORKBENCH_HOME: this test's (conftest)
+    return subprocess.run([sys.executable, "-m", "workbench.cli", "map", str(path),
+                           "--method", "umap", "--transform-new", *extra],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def test_a_fresh_process_places_new_items_where_the_fitting_session_does(tmp_path):
+    """With your own saved model (--save-model, then --exact) the placement is umap-learn's
+    transform exactly; without it (the default), from arrays, each item lands in its blob."""
+    from workbench.embed.store import load_map, map_and_store
+
+    Z, y, _ = _blobs_with_outliers(n_per=80, dim=32, k=3, n_out=0, spread=4.0)
+    old, new, y_old, y_new = Z[::2], Z[1::2][:30], y[::2], y[1::2][:30]
+    coll = _collection_with_embeddings(tmp_path / "c", old, [f"o{i}" for i in range(len(old))])
+    map_and_store(coll, method="umap", n_neighbors=10, n_epochs=60, save_model=True)
+    same_session = load_map(coll).transform(new)  # the estimator just written (trusted)
+    rec = coll.derived["map-umap"]["made_by"]["params"]
+    assert rec["model"] in coll.derived
+    assert rec["model_sha256"] == coll.derived[rec["model"]]["sha256"]
+
+    # new items arrive later with their embeddings; a new process places them on the map
+    _append(coll, old, new)
     before = coll.catalog[["umap_x", "umap_y"]].to_numpy()[: len(old)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "workbench.cli", "map", str(coll.path),
-                        "--method", "umap", "--transform-new"],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    shutil.copytree(coll.path, tmp_path / "copy")
+    r = _transform_new(coll.path, "--exact")
     assert r.returncode == 0, r.stderr
-    assert f"placed {len(new)} new items" in r.stdout
-    cat = workbench.open(coll.path).catalog
-    xy = cat[["umap_x", "umap_y"]].to_numpy()
+    assert f"placed {len(new)} new items" in r.stdout and "saved model" in r.stdout
+    back = workbench.open(coll.path)
+    xy = back.catalog[["umap_x", "umap_y"]].to_numpy()
     assert np.array_equal(xy[: len(old)], before)  # the map itself did not move
     assert np.allclose(xy[len(old):], same_session, atol=1e-4)
-    assert workbench.open(coll.path).derived["map-umap"]["made_by"]["params"]["n_placed"] == 30
+    p = back.derived["map-umap"]["made_by"]["params"]
+    assert p["n_placed"] == 30 and p["n_fitted"] == len(old)
+    assert p["placed_by"]["model_sha256"] == rec["model_sha256"]
+
+    r = _transform_new(tmp_path / "copy")  # default: arrays only
+    assert r.returncode == 0, r.stderr
+    assert f"placed {len(new)} new items on map-umap from stored arrays" in r.stdout
+    cat = workbench.open(tmp_path / "copy").catalog
+    arr = cat[["umap_x", "umap_y"]].to_numpy()
+    assert np.array_equal(arr[: len(old)], before)
+    centres = np.stack([before[y_old == b].mean(0) for b in range(3)])
+    for placed in (arr[len(old):], same_session):  # both land in each item's own blob
+        near = np.argmin(((placed[:, None] - centres[None]) ** 2).sum(-1), 1)
+        assert (near == y_new).all()
+    # and about as far from that blob's fitted points as umap-learn's transform puts them
+    radius = np.median([np.linalg.norm(before[y_old == b] - centres[b], axis=1).max()
+                        for b in range(3)])
+    assert np.linalg.norm(arr[len(old):] - centres[y_new], axis=1).max() < radius
+    p = workbench.open(tmp_path / "copy").derived["map-umap"]["made_by"]["params"]
+    assert p["placed_by"]["k"] == 10 and "fuzzy kNN" in p["placed_by"]["rule"]
+
+
+def test_array_placement_on_real_digits_is_close_to_umap_transform(tmp_path):
+    """Measured against umap-learn's own transform on sklearn's digits (20% held out): the
+    array placement lands within 3% of the map's extent (median) and reads the same digit
+    off its 10 nearest fitted items nearly as often (see workbench.embed.placement)."""
+    from sklearn.datasets import load_digits
+
+    from workbench.embed.placement import place_positions
+
+    X, y = load_digits(return_X_y=True)
+    X = X.astype(np.float32)
+    held = np.random.default_rng(1).random(len(X)) < 0.2
+    m = UMAPMap(n_neighbors=15).fit(X[~held])
+    Y = m.embedding_
+    exact = m.transform(X[held])
+    ours = place_positions(X[~held], Y, X[held], k=15)
+    err = np.linalg.norm(ours - exact, axis=1)
+    extent = np.ptp(Y, axis=0).max()
+    assert np.median(err) < 0.03 * extent and np.quantile(err, 0.9) < 0.06 * extent
+
+    from sklearn.neighbors import NearestNeighbors
+
+    nn = NearestNeighbors(n_neighbors=10).fit(Y)
+    yf = y[~held]
+
+    def digit_read(P):
+        return np.array([np.bincount(yf[r]).argmax() for r in nn.kneighbors(P)[1]])
+
+    acc_exact, acc_ours = (np.mean(digit_read(P) == y[held]) for P in (exact, ours))
+    assert acc_ours > 0.9 and acc_ours >= acc_exact - 0.03
+
+
+def test_pca_maps_place_new_items_exactly_from_their_stored_linear_part(tmp_path):
+    from workbench.embed import store
+    from workbench.embed.projection import PCAMap
+
+    Z, _, _ = _blobs_with_outliers(n_per=40, dim=16, k=3, n_out=0)
+    old, new = Z[:90], Z[90:]
+    coll = _collection_with_embeddings(tmp_path / "c", old, [f"o{i}" for i in range(len(old))])
+    store.map_and_store(coll, method="pca")
+    p = coll.derived["map-pca"]["made_by"]["params"]
+    assert "model" not in p  # nothing pickled unless asked
+    lin = coll.derived[p["linear"]]
+    assert lin["type"] == "file" and lin["made_by"]["params"]["shape"] == [3, 16]
+    _append(coll, old, new)
+    store.place_new_items(coll, method="pca")
+    xy = workbench.open(coll.path).catalog[["pca_x", "pca_y"]].to_numpy()
+    assert np.allclose(xy[len(old):], PCAMap().fit(old).transform(new), atol=1e-4)
 
 
 def test_a_tampered_model_file_is_refused_without_unpickling(tmp_path):
@@ -124,7 +205,7 @@ def test_a_tampered_model_file_is_refused_without_unpickling(tmp_path):
 
     X, _, _ = _blobs_with_outliers(n_per=20, dim=4, k=2, n_out=0)
     coll = _collection_with_embeddings(tmp_path / "c", X, [f"i{i}" for i in range(len(X))])
-    store.map_and_store(coll, method="pca")
+    store.map_and_store(coll, method="pca", save_model=True)
     model = coll.derived["map-pca"]["made_by"]["params"]["model"]
     marker = tmp_path / "unpickled"
 
@@ -134,23 +215,49 @@ def test_a_tampered_model_file_is_refused_without_unpickling(tmp_path):
 
     (coll.path / "derived" / json.loads((coll.path / "collection.json").read_text())
      ["derived"][model]["file"]).write_bytes(pickle.dumps(Evil()))
-    store._LAST_MODEL.clear()
-    with pytest.raises(CollectionError, match="SHA-256"):
+    with pytest.raises(CollectionError, match="SHA-256|bytes the manifest records"):
         store.load_map(workbench.open(coll.path), "pca")
     assert not marker.exists()
 
 
-def test_refitting_replaces_the_old_model_and_old_maps_say_how_to_refit(tmp_path):
+def test_refitting_replaces_the_old_model_and_parts_and_old_maps_say_how_to_refit(tmp_path):
     from workbench.embed import store
 
     X, _, _ = _blobs_with_outliers(n_per=20, dim=4, k=2, n_out=0)
     coll = _collection_with_embeddings(tmp_path / "c", X, [f"i{i}" for i in range(len(X))])
-    store.map_and_store(coll, method="pca", seed=0)
-    first = coll.derived["map-pca"]["made_by"]["params"]["model"]
-    store.map_and_store(coll, method="pca", seed=1)
-    second = coll.derived["map-pca"]["made_by"]["params"]["model"]
-    assert first != second and first not in coll.derived and second in coll.derived
+    store.map_and_store(coll, method="pca", seed=0, save_model=True)
+    first = coll.derived["map-pca"]["made_by"]["params"]
+    store.map_and_store(coll, method="pca", seed=1, save_model=True)
+    second = coll.derived["map-pca"]["made_by"]["params"]
+    assert first["model"] != second["model"] and second["model"] in coll.derived
+    assert first["model"] not in coll.derived and first["linear"] not in coll.derived
     store.map_and_store(coll, method="pca", save_model=False)
-    store._LAST_MODEL.clear()
+    third = coll.derived["map-pca"]["made_by"]["params"]
+    assert sorted(n for n in coll.derived if n.startswith("map-pca-")) == [third["linear"]]
     with pytest.raises(CollectionError, match="refit"):
         store.load_map(coll, "pca")
+
+
+def test_a_later_process_reuses_the_stored_umap_graph_and_refuses_a_doctored_one(tmp_path):
+    from workbench.embed import store
+
+    Z, _, _ = _blobs_with_outliers(n_per=60, dim=16, k=3, n_out=4)
+    coll = _collection_with_embeddings(tmp_path / "c", Z, [f"i{i}" for i in range(len(Z))])
+    store.map_and_store(coll, method="umap", n_neighbors=12, n_epochs=30)
+    fitted = UMAPMap(n_neighbors=12, n_epochs=30).fit(Z)  # the same seed: the same graph
+    back = workbench.open(coll.path, "r+")
+    Xg, (idx, dist) = store._map_graph(back, "embedding-test", Z, "umap")
+    assert np.array_equal(idx, fitted.knn_graph_[0])
+    assert np.allclose(dist, fitted.knn_graph_[1])
+    store.cluster_and_store(back, map_method="umap", min_cluster_size=20)
+    assert back.derived["clusters"]["made_by"]["params"]["outlier_graph"] == "map-umap graph"
+    # a graph made from other items is not used
+    assert store._map_graph(back, "embedding-other", Z, "umap")[1] is None
+
+    # an index out of range (a doctored graph) is a CollectionError, not an out-of-range read
+    name = back.derived["map-umap"]["made_by"]["params"]["knn"][0]
+    bad = idx.copy()
+    bad[3, 2] = len(Z) + 10**6
+    back.add_array(name, bad, made=back.derived[name]["made_by"])
+    with pytest.raises(CollectionError, match="indices out of range"):
+        store.anomalies_and_store(workbench.open(coll.path, "r+"), method="knn")

@@ -131,27 +131,45 @@ def embed(collection, checkpoint, batch_size, device, force):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--transform-new", is_flag=True,
               help="Do not refit: place the items that have no map position yet (added since "
-              "the map was made) on the stored map of --method, as it was fitted, and give "
-              "them a cluster (majority of their 10 nearest clustered items in the embedding "
-              "space; noise when those are mostly noise or too far) and outlier/anomaly scores "
-              "on the stored scale (their 10th-neighbour distance, quantile-matched).")
+              "the map was made) on the stored map of --method, from stored arrays only "
+              "(PCA: exactly; UMAP/t-SNE: the weighted mean of the map positions of their "
+              "nearest fitted items in the embedding space), and give them a cluster "
+              "(majority of their 10 nearest clustered items in the embedding space; noise "
+              "when those are mostly noise or too far) and outlier/anomaly scores on the "
+              "stored scale (their 10th-neighbour distance, quantile-matched). Nothing in "
+              "the Collection is unpickled.")
+@click.option("--exact", is_flag=True,
+              help="With --transform-new: place new items with the estimator's own transform "
+              "(umap-learn/openTSNE) from the model file your own `workbench map "
+              "--save-model` wrote; a model whose SHA-256 is not in your trust list "
+              "($WORKBENCH_HOME/trusted-models.json, default "
+              "~/.local/share/workbench/) is refused without being read.")
+@click.option("--save-model", is_flag=True,
+              help="Also save the fitted estimator (a Python pickle) for a later "
+              "`--transform-new --exact`, and add its SHA-256 to your own trust list.")
 def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, space, seed,
-         transform_new):
+         transform_new, exact, save_model):
     """Project COLLECTION's embeddings to 2-D (columns <method>_x, <method>_y) and cluster
     them (columns cluster, cluster_prob, outlier_glosh), stored as derived columns.
 
-    The fitted map is saved beside the Collection (derived file map-<method>-model-*, its
-    SHA-256 in the manifest), so a later `workbench map COLLECTION --transform-new` places
-    new items on the same map.
+    The map is also stored as plain arrays (its PCA part, UMAP's neighbour graph), so a
+    later `workbench map COLLECTION --transform-new` places new items on the same map
+    without running anything from the Collection.
     """
     from workbench.embed.store import cluster_and_store, map_and_store, place_new_items
     from workbench.io.collection import open as open_collection
 
+    if exact and not transform_new:
+        raise click.UsageError("--exact only applies with --transform-new")
+    if save_model and transform_new:
+        raise click.UsageError("--save-model applies when fitting a map, not with "
+                               "--transform-new")
     coll = open_collection(collection, "r+")
     t0 = time.perf_counter()
     if transform_new:
-        name, placed = place_new_items(coll, method=method)
-        click.echo(f"placed {len(placed)} new items on {name} without refitting "
+        name, placed = place_new_items(coll, method=method, exact=exact)
+        how = "the saved model's transform" if exact else "stored arrays"
+        click.echo(f"placed {len(placed)} new items on {name} from {how} without refitting "
                    f"({time.perf_counter() - t0:.1f} s)")
         p = coll.derived.get("clusters", {}).get("made_by", {}).get("params", {})
         if p.get("n_placed"):
@@ -160,10 +178,10 @@ def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, 
                        "nearest-neighbour vote")
         return
     name, xy = map_and_store(coll, method=method, embedding=embedding, seed=seed,
-                             n_neighbors=n_neighbors)
+                             n_neighbors=n_neighbors, save_model=save_model)
     model = coll.derived[name]["made_by"]["params"].get("model")
-    click.echo(f"stored {name}: {len(xy)} points ({time.perf_counter() - t0:.1f} s); "
-               f"fitted map saved as {model}")
+    saved = f"; fitted model saved as {model} and trusted" if model else ""
+    click.echo(f"stored {name}: {len(xy)} points ({time.perf_counter() - t0:.1f} s){saved}")
     if cluster == "hdbscan":
         t1 = time.perf_counter()
         cname, labels = cluster_and_store(coll, embedding=embedding, space=space,

@@ -12,30 +12,33 @@ derived set          columns                                made by
 ``anomaly-<method>`` ``anomaly_<method>``                   :mod:`workbench.embed.anomaly`
 ===================  =====================================  ===================================
 
-The fitted map estimator itself is stored too, as the derived file
-``map-<method>-model-<key12>`` (``key12``: hash of its parameters and the embedding's name), a
-pickle written by :func:`map_and_store` only. Its SHA-256 is recorded twice, in the file's own
-manifest record and in the ``map-<method>`` record's parameters (``model_sha256``), and
-:func:`load_map` refuses to unpickle bytes that match either record less than exactly. A later
+A map is also kept as plain arrays and JSON parameters (:mod:`workbench.embed.map_arrays`: its
+linear part, UMAP's nearest-neighbour graph), which cannot run code when read. A later
 session places new items on the same map with :func:`place_new_items` (``workbench map
-COLLECTION --transform-new``) or ``load_map(coll).transform(vectors)``, and
-:func:`cluster_and_store` reuses the map's nearest-neighbour graph for the outlier scores.
+COLLECTION --transform-new``) from those arrays, the stored embeddings and the stored
+columns alone (:mod:`workbench.embed.placement`), and :func:`cluster_and_store` and
+:func:`anomalies_and_store` reuse the stored graph for the outlier scores.
+
+Nothing in a Collection is unpickled by default. Only with ``save_model=True``
+(``workbench map --save-model``) is the fitted estimator also written, as the pickle
+``map-<method>-model-<fit>``, and its SHA-256 added to the user's own trust list outside the
+Collection (:mod:`workbench.embed.trust`). :func:`load_map` (``place_new_items(...,
+exact=True)``, ``--transform-new --exact``) unpickles a model only when its hash is in that
+list; a model from anyone else's Collection is refused before its bytes are read.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import uuid
 
 import numpy as np
 
-from workbench.core.errors import CollectionError
+from workbench.core.errors import CollectionError, ModelError
+from workbench.embed import map_arrays, trust
 
 __all__ = ["latest_embedding", "load_embedding", "map_and_store", "load_map", "place_new_items",
            "cluster_and_store", "anomalies_and_store"]
-
-#: The last map model stored or loaded in this process: {(collection path, sha256): estimator}.
-_LAST_MODEL: dict = {}
 
 
 def latest_embedding(coll) -> str:
@@ -67,15 +70,14 @@ def _ids_key(ids) -> str:
 
 
 def map_and_store(coll, *, method: str = "umap", embedding: str | None = None, seed: int = 0,
-                  save_model: bool = True, **options):
-    """Fit a 2-D map of the embeddings and store it as ``map-<method>``; returns
-    ``(set name, xy (n, 2))``. Options go to the estimator (``n_neighbors`` for UMAP only).
+                  save_model: bool = False, **options):
+    """Fit a 2-D map of the embeddings and store it as ``map-<method>`` with its arrays (see
+    the module notes); returns ``(set name, xy (n, 2))``. Options go to the estimator
+    (``n_neighbors`` for UMAP only).
 
-    ``save_model``: also store the fitted estimator (see the module notes), so that new items
-    can be placed on this map in a later session.
+    ``save_model``: also store the fitted estimator as a pickle and add its SHA-256 to your
+    trust list (:mod:`workbench.embed.trust`), for ``place_new_items(..., exact=True)``.
     """
-    import pickle
-
     from workbench.embed.projection import make_projection
 
     name, X = load_embedding(coll, embedding)
@@ -84,104 +86,171 @@ def map_and_store(coll, *, method: str = "umap", embedding: str | None = None, s
     est = make_projection(method, random_state=seed, **options).fit(X)
     xy = est.embedding_
     set_name = f"map-{method}"
-    params = {**est.params(), "embedding": name}
+    tool = f"workbench.embed.projection.{type(est).__name__}"
     root = coll._parent or coll
-    old = root.derived.get(set_name, {}).get("made_by", {}).get("params", {}).get("model")
+    fit = uuid.uuid4().hex[:12]
+    params = {**est.params(), "embedding": name, "fit": fit}
+    if save_model:  # trusted before anything is written, so a failure here changes nothing
+        import pickle
+
+        data = pickle.dumps(est, protocol=5)
+        params.update(model=f"{set_name}-model-{fit}",
+                      model_sha256=hashlib.sha256(data).hexdigest())
+        trust.trust(params["model_sha256"], name=params["model"], collection=root.path)
+    params.update(map_arrays.write_parts(coll, set_name, est, fit, embedding=name,
+                                         ids_key=_ids_key(coll.ids)))
     if save_model:
-        key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
-        model = f"{set_name}-model-{key.hexdigest()[:12]}"
-        sha = coll.add_file(model, pickle.dumps(est, protocol=5), suffix=".pkl",
-                            tool=f"workbench.embed.projection.{type(est).__name__}",
-                            params={**params, "n_items": len(X), "ids": _ids_key(coll.ids)})
-        params.update(model=model, model_sha256=sha)
-        _LAST_MODEL.clear()
-        _LAST_MODEL[(str(root.path), sha)] = est
+        coll.add_file(params["model"], data, suffix=".pkl", tool=tool, params={"fit": fit})
     coll.add_columns(set_name, {f"{method}_x": xy[:, 0], f"{method}_y": xy[:, 1]},
-                     tool=f"workbench.embed.projection.{type(est).__name__}", params=params)
-    if old and old != params.get("model") and old in root.derived:
-        root.remove_derived(old)  # the model of the map these columns replaced
+                     tool=tool, params=params)
+    parts = [params.get("linear"), params.get("model"), *params.get("knn", [])]
+    map_arrays.remove_stale(root, set_name, [p for p in parts if p])  # of the replaced fit
     return set_name, xy
+
+
+def _map_record(root, method: str) -> dict:
+    rec = root.derived.get(f"map-{method}")
+    params = ((rec or {}).get("made_by") or {}).get("params")
+    if rec is None or rec.get("type") != "columns":
+        raise CollectionError(f"no stored {method} map", path=root.path,
+                              hint=f"run `workbench map COLLECTION --method {method}`")
+    if not isinstance(params, dict):
+        raise CollectionError(f"the map-{method} record has no parameters", path=root.path,
+                              hint=f"refit it: `workbench map COLLECTION --method {method}`")
+    return rec
 
 
 def load_map(coll, method: str = "umap"):
     """The fitted estimator of the stored ``map-<method>`` (its ``transform`` places new
-    embeddings on that map). The pickle is loaded only if its bytes match the SHA-256 that the
-    manifest and the map's own record hold."""
+    embeddings on that map), saved by your own ``map_and_store(..., save_model=True)``.
+
+    The pickle is read only when its SHA-256 (as the map's record names it) is in your trust
+    list (:mod:`workbench.embed.trust`), and unpickled only when its bytes have that hash;
+    any other model is refused with a :class:`ModelError` before its file is opened."""
     import pickle
 
     root = coll._parent or coll
-    rec = root.derived.get(f"map-{method}")
-    if rec is None:
-        raise CollectionError(f"no stored {method} map", path=root.path,
-                              hint=f"run `workbench map COLLECTION --method {method}`")
-    params = rec["made_by"]["params"]
+    params = _map_record(root, method)["made_by"]["params"]
     model, sha = params.get("model"), params.get("model_sha256")
-    mrec = root.derived.get(model) if model else None
-    if mrec is None or mrec.get("sha256") != sha:
-        raise CollectionError(f"the stored {method} map has no saved model (made before maps "
-                              "were saved, or its model file was replaced)", path=root.path,
-                              hint=f"refit it: `workbench map COLLECTION --method {method}`")
-    hit = _LAST_MODEL.get((str(root.path), sha))
-    if hit is not None:
-        return hit
-    est = pickle.loads(root.derived_file(model))  # derived_file checked the SHA-256 first
-    _LAST_MODEL.clear()
-    _LAST_MODEL[(str(root.path), sha)] = est
-    return est
+    refit = f"refit it yourself: `workbench map COLLECTION --method {method} --save-model`"
+    mrec = root.derived.get(model) if isinstance(model, str) else None
+    if mrec is None or mrec.get("type") != "file" or mrec.get("sha256") != sha:
+        raise CollectionError(f"the stored {method} map has no saved model (made without "
+                              "--save-model, or its model file was replaced)", path=root.path,
+                              hint=refit)
+    if not trust.is_trusted(sha):
+        raise ModelError(f"the {method} map's model {model} was not written by your own "
+                         f"`workbench map --save-model` (its SHA-256 is not in your trust list "
+                         f"{trust.trust_list_path()}), so it is not unpickled", path=root.path,
+                         hint=f"place new items without --exact, or {refit}")
+    data = root.derived_file(model)  # CollectionError unless the bytes match the manifest
+    if hashlib.sha256(data).hexdigest() != sha or not trust.is_trusted(sha):
+        raise ModelError(f"the {method} map's model {model} changed while it was read",
+                         path=root.path, hint=refit)
+    return pickle.loads(data)  # bytes the user's own workbench wrote (trust list)
 
 
-def place_new_items(coll, *, method: str = "umap") -> tuple[str, np.ndarray]:
+def _as_int(v, lo: int, hi: int, default: int) -> int:
+    if v is None:
+        return default
+    if not (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi):
+        raise ValueError(v)
+    return v
+
+
+def _place_from_arrays(root, method: str, params: dict, X: np.ndarray, fitted: np.ndarray,
+                       todo: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Positions of rows ``todo`` from the embeddings ``X``, the fitted rows' positions and
+    the map's stored linear part (see :mod:`workbench.embed.placement`)."""
+    from workbench.embed.placement import POSITIONS_BY, place_positions
+
+    set_name = f"map-{method}"
+    A = map_arrays.read_linear(root, set_name, params, X.shape[1])
+    if method == "pca" and A is not None:
+        return map_arrays.apply_linear(A, X[todo]), {"rule": "workbench.embed.placement "
+                                                     "(the stored linear PCA map)"}
+    if len(fitted) < 2:
+        raise CollectionError(f"{set_name} has {len(fitted)} fitted items to place new ones "
+                              "among", path=root.path, hint="refit it: workbench map COLLECTION")
+    try:
+        k = min(_as_int(params.get("n_neighbors"), 2, map_arrays.MAX_K, 15), len(fitted))
+    except ValueError as exc:
+        raise CollectionError(f"{set_name} has n_neighbors={exc.args[0]!r}", path=root.path,
+                              hint="refit it: workbench map COLLECTION") from None
+    Xf, Xn = X[fitted], X[todo]
+    if A is not None:  # the space the map was fitted in
+        Xf, Xn = map_arrays.apply_linear(A, Xf), map_arrays.apply_linear(A, Xn)
+    pos = place_positions(Xf, xy[fitted], Xn, k=k)
+    return pos, {"rule": POSITIONS_BY, "k": k, "space": "reduced" if A is not None else "embedding"}
+
+
+def place_new_items(coll, *, method: str = "umap", exact: bool = False
+                    ) -> tuple[str, np.ndarray]:
     """Place the items that have no ``<method>_x/_y`` yet (appended after the map was made)
     on the stored map, without refitting it; the map columns are rewritten with the old
     positions unchanged. Returns ``(set name, positions of the placed items)``.
 
+    By default from arrays only (:mod:`workbench.embed.placement`: fuzzy k-nearest-neighbour
+    mean of the fitted positions; exact for PCA maps); nothing is unpickled. ``exact=True``
+    uses the estimator's own ``transform`` instead, from the model saved by your own
+    ``workbench map --save-model`` (:func:`load_map`; any other model is a ModelError).
+
     Items without a cluster or anomaly score also get them, from their nearest fitted
     neighbours in the embedding space (:mod:`workbench.embed.placement`: kNN cluster vote,
     quantile-calibrated outlier scores); the fitted rows of those sets stay unchanged."""
+    from workbench.embed.placement import (
+        _embedding_rows,
+        _placed_record,
+        _split,
+        place_anomaly_scores,
+        place_in_clusters,
+    )
+
     root = coll._parent or coll
     if coll._parent is not None:
         raise CollectionError("place new items on the whole Collection, not on a view",
                               path=root.path)
-    est = load_map(coll, method)
     set_name = f"map-{method}"
-    made = root.derived[set_name]["made_by"]
+    made = _map_record(root, method)["made_by"]
+    est = load_map(coll, method) if exact else None  # refused before anything is written
     cols = [f"{method}_x", f"{method}_y"]
-    xy = coll.catalog[cols].to_numpy(np.float32)
-    todo = np.flatnonzero(np.isnan(xy).any(axis=1))
+    cat = coll.catalog
+    if not set(cols) <= set(cat.columns):
+        raise CollectionError(f"the {set_name} record has no {cols} columns", path=root.path,
+                              hint=f"refit it: workbench map COLLECTION --method {method}")
+    xy = cat[cols].to_numpy(np.float32)
+    fitted, todo = _split(made, xy[:, 0], root=root, name=set_name)
     if len(todo):
-        name = made["params"]["embedding"]
-        X = coll.derived_array(name)[todo]
-        if np.isnan(X).any():
-            raise CollectionError(f"{int(np.isnan(X).any(axis=1).sum())} new items have no "
-                                  f"{name} embedding", path=root.path,
-                                  hint="embed them first (workbench embed COLLECTION --encoder "
-                                       "CKPT, with the checkpoint the map was made from)")
-        xy[todo] = est.transform(X)
-        made = json.loads(json.dumps(made))
-        made["params"]["n_placed"] = int(made["params"].get("n_placed", 0)) + len(todo)
-        coll.add_columns(set_name, {cols[0]: xy[:, 0], cols[1]: xy[:, 1]}, made=made)
-    from workbench.embed.placement import place_anomaly_scores, place_in_clusters
-
+        params = made["params"]
+        X = _embedding_rows(root, params["embedding"], np.r_[fitted, todo])
+        if est is not None:
+            xy[todo] = est.transform(X[todo])
+            rule = {"rule": f"{made.get('name')}.transform (the trusted model saved by "
+                            "workbench map --save-model)", "model_sha256": params["model_sha256"]}
+        else:
+            xy[todo], rule = _place_from_arrays(root, method, params, X, fitted, todo, xy)
+        coll.add_columns(set_name, {cols[0]: xy[:, 0], cols[1]: xy[:, 1]},
+                         made=_placed_record(made, len(fitted), len(todo), rule))
     place_in_clusters(coll)
     place_anomaly_scores(coll)
     return set_name, todo
 
 
 def _map_graph(coll, name: str, X: np.ndarray, map_method: str):
-    """``(points, kNN graph)`` of the stored map's model when it was fitted on exactly these
-    embeddings (same name, same items), else ``(X, None)``."""
+    """``(points, kNN graph)`` of the stored map's graph when it was made from exactly these
+    embeddings (same name, same items), else ``(X, None)``; read from arrays only."""
     root = coll._parent or coll
-    try:
-        est = load_map(coll, map_method)
-    except CollectionError:
+    rec = root.derived.get(f"map-{map_method}")
+    params = ((rec or {}).get("made_by") or {}).get("params")
+    if not isinstance(params, dict):
         return X, None
-    p = root.derived[root.derived[f"map-{map_method}"]["made_by"]["params"]["model"]]
-    p = p["made_by"]["params"]
-    graph = getattr(est, "knn_graph_", None)
-    if (graph is None or p.get("embedding") != name or p.get("n_items") != len(X)
-            or p.get("ids") != _ids_key(coll.ids)):
+    set_name = f"map-{map_method}"
+    graph = map_arrays.read_graph(coll, set_name, params, embedding=name, n=len(X),
+                                  ids_key=_ids_key(coll.ids))
+    if graph is None:
         return X, None
-    return est.reduce(X), graph
+    A = map_arrays.read_linear(root, set_name, params, X.shape[1])
+    return (X if A is None else map_arrays.apply_linear(A, X)), graph
 
 
 def cluster_and_store(coll, *, embedding: str | None = None, space: str = "map",
@@ -216,7 +285,7 @@ def cluster_and_store(coll, *, embedding: str | None = None, space: str = "map",
                      params={**est.params(), "embedding": name, "space": space,
                              "map": f"map-{map_method}" if space == "map" else None,
                              "outlier_space": "embedding", "outlier_algorithm": out.algorithm_,
-                             "outlier_graph": "map model" if knn is not None else None,
+                             "outlier_graph": None if knn is None else f"map-{map_method} graph",
                              "n_clusters": est.n_clusters_, "sizes": est.cluster_sizes_})
     return "clusters", est.labels_
 
