@@ -35,6 +35,7 @@ _COMMANDS = [
     ("workbench.cli.discover", "anomalies", None),
     ("workbench.cli.labels", "schemes", None),
     ("workbench.cli.labels", "campaign", None),
+    ("workbench.cli.serve", "serve", "campaign"),
     ("workbench.cli.labels", "labels", None),
     ("workbench.cli.labels", "components", None),
     ("workbench.cli.learn", "train", None),
