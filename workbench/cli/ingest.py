@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from workbench.cli._common import parse_shape, print_report
@@ -21,10 +23,12 @@ def ingest():
 @click.option("--product", default="radio", show_default=True, help="Name of the image product.")
 @click.option("--kind", default="radio", show_default=True,
               type=click.Choice(["radio", "lens", "image", "transient"]))
-@click.option("--size", help="Common shape N or NYxNX (default: the first image's shape).")
+@click.option("--size", help="Common shape N or NYxNX, at most 4096 per side (default: the "
+              "first image's shape).")
 @click.option("--channel", type=int, help="Plane to take from cubes with a real third axis.")
 @click.option("--errors", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
-              help="Stop at the first bad file, or skip and report bad files.")
+              help="Stop at the first bad file (nothing is written), or skip and report "
+                   "every bad file with its reason.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ingest report as JSON.")
 def ingest_fits_cmd(paths, catalog, out, product, kind, size, channel, errors, overwrite, as_json):
@@ -33,7 +37,7 @@ def ingest_fits_cmd(paths, catalog, out, product, kind, size, channel, errors, o
 
     rep = ingest_fits(paths, out, catalog=catalog, product=product, kind=kind,
                       size=parse_shape(size), channel=channel, errors=errors,
-                      overwrite=overwrite, progress=not as_json)
+                      overwrite=overwrite, progress=not as_json and sys.stderr.isatty())
     if rep.unmatched_catalog_rows and not as_json:
         click.echo(f"note: {len(rep.unmatched_catalog_rows)} catalogue row(s) matched no file",
                    err=True)

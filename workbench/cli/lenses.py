@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from workbench.cli._common import parse_shape, print_report
@@ -21,7 +23,8 @@ def _parse_bands(text):
 @click.option("--bands", help="Comma-separated bands every object must have, e.g. g,r,i "
               "(default: every band found). Stored in wavelength order.")
 @click.option("--product", default="bands", show_default=True, help="Name of the image product.")
-@click.option("--size", help="Common shape N or NYxNX (default: the first object's shape).")
+@click.option("--size", help="Common shape N or NYxNX, at most 4096 per side (default: the "
+              "first object's shape).")
 @click.option("--errors", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
               help="Stop at the first bad object, or skip it and report why.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
@@ -40,7 +43,7 @@ def ingest_stamps_cmd(paths, out, bands, product, size, errors, overwrite, as_js
 
     rep = ingest_stamps(paths, out, bands=_parse_bands(bands), product=product,
                         size=parse_shape(size), errors=errors, overwrite=overwrite,
-                        progress=not as_json)
+                        progress=not as_json and sys.stderr.isatty())
     print_report(rep, as_json, f"ingested {rep.n_items} object(s) with bands "
                                f"{','.join(rep.bands)} of shape {rep.shape} into {out}")
 
@@ -56,7 +59,7 @@ def ingest_stamps_cmd(paths, out, bands, product, size, errors, overwrite, as_js
               help="Fraction of stamps that are lenses (the rest: ellipticals, spirals, "
                    "mergers, ring galaxies).")
 @click.option("--size", type=click.IntRange(min=16), default=101, show_default=True,
-              help="Stamp width in pixels.")
+              help="Stamp width in pixels (at most 4096).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
 def simulate_lenses_cmd(n, seed, out, space, lens_fraction, size, overwrite):
     """Simulate strong-lens candidates (with truth) as a Collection.
@@ -66,10 +69,13 @@ def simulate_lenses_cmd(n, seed, out, space, lens_fraction, size, overwrite):
     Moffat PSF and sky noise. Truth is in the catalog: truth (1 lens / 0 not), truth_class,
     theta_e_arcsec, lens_*, source_* and galaxy_* columns.
     """
+    from workbench.io.fits_open import check_stamp_shape, rows_per_batch
     from workbench.sims.lenses import simulate_lenses
 
+    check_stamp_shape((size, size), "--size")  # one-line error, exit 2, before anything
     coll = simulate_lenses(out, n, seed=seed, space=space, lens_fraction=lens_fraction,
-                           size=size, overwrite=overwrite)
+                           size=size, overwrite=overwrite,
+                           batch_size=rows_per_batch(200, 4 * 3 * size * size))
     cat = coll.catalog
     spec = coll.products["bands"]
     click.echo(f"simulated {len(cat)} stamp(s) ({int(cat['truth'].sum())} lenses) with bands "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -14,14 +15,15 @@ __all__ = ["ingest_mosaic_cmd"]
 @click.option("--catalog", required=True, type=click.Path(),
               help="CSV, FITS table, VOTable or Parquet with RA/Dec (deg or sexagesimal).")
 @click.option("--size", "size_arcsec", required=True, type=float,
-              help="Stamp side in arcsec (rounded to whole mosaic pixels).")
+              help="Stamp side in arcsec (rounded to whole mosaic pixels; at most 4096 px).")
 @click.option("-o", "--out", required=True, type=click.Path(), help="Collection folder to create.")
 @click.option("--product", default="radio", show_default=True, help="Name of the image product.")
 @click.option("--kind", default="radio", show_default=True,
               type=click.Choice(["radio", "lens", "image", "transient"]))
 @click.option("--channel", type=int, help="Plane to take from a cube with a real third axis.")
 @click.option("--errors", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
-              help="Positions outside the mosaic: stop with an error, or skip and list them.")
+              help="Positions outside the mosaic, or stamps that cannot be cut: stop with an "
+                   "error, or skip and list them.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ingest report as JSON.")
 def ingest_mosaic_cmd(image, catalog, size_arcsec, out, product, kind, channel, errors,
@@ -39,7 +41,7 @@ def ingest_mosaic_cmd(image, catalog, size_arcsec, out, product, kind, channel, 
         warnings.simplefilter("ignore", UserWarning)  # the report below says it all
         rep = ingest_mosaic(image, out, catalog=catalog, size_arcsec=size_arcsec,
                             product=product, kind=kind, channel=channel, errors=errors,
-                            overwrite=overwrite, progress=not as_json)
+                            overwrite=overwrite, progress=not as_json and sys.stderr.isatty())
     if as_json:
         click.echo(json.dumps(rep.to_json(), indent=1))
         return
@@ -52,6 +54,10 @@ def ingest_mosaic_cmd(image, catalog, size_arcsec, out, product, kind, channel, 
             click.echo(f"  row {r['row']} {r['id']}: ra={r['ra']:.6f} dec={r['dec']:.6f}", err=True)
         if len(rep.outside) > 50:
             click.echo(f"  ... and {len(rep.outside) - 50} more", err=True)
+    if rep.skipped:
+        click.echo(f"{len(rep.skipped)} stamp(s) could not be cut, skipped:", err=True)
+        for r in rep.skipped[:50]:
+            click.echo(f"  row {r['row']} {r['id']}: {r['reason']}", err=True)
     if rep.invalid:
         click.echo(f"{len(rep.invalid)} catalogue row(s) without RA/Dec, not cut: "
                    + ", ".join(str(r["row"]) for r in rep.invalid[:50]), err=True)

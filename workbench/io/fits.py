@@ -3,7 +3,10 @@
 Handles gzip and tile-compressed HDUs, BSCALE/BZERO and BLANK, radio cubes whose FREQ/STOKES
 axes have length 1, broken or missing WCS (warn, no sky position) and non-standard header
 cards (tolerated). Anything unusable raises :class:`~workbench.errors.FITSError` naming the
-file and what to do.
+file and what to do. Sizes a header claims are checked against the file before any data is
+read (:mod:`workbench.io.fits_open`, which documents the limits); WCS cards that are not
+finite numbers, a zero or implausible (>= 180 deg) pixel size, or a latitude outside
+[-90, 90] give a note and no sky position rather than a wrong one (:func:`wcs_problems`).
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from workbench.core.errors import FITSError
+from workbench.io.fits_open import UNPARSABLE, card_value, open_fits, require_file
 
 __all__ = ["FitsImage", "read_fits_image", "require_file", "sky_from_header", "fit_to_shape",
-           "pick_image_hdu", "squeeze_to_2d", "wcs_header", "beam_from_header", "to_float32"]
+           "pick_image_hdu", "squeeze_to_2d", "wcs_header", "wcs_problems", "beam_from_header",
+           "to_float32"]
 
 
 @dataclass
@@ -59,21 +63,30 @@ _DEGENERATE_OK = ("FREQ", "STOKES", "VRAD", "VOPT", "FELO", "VELO", "ZOPT", "WAV
 
 def _axis_names(header, naxis: int) -> list[str]:
     """CTYPE of FITS axes 1..naxis, upper-case, without the projection part."""
-    return [str(header.get(f"CTYPE{i}", "")).split("-")[0].strip().upper()
+    return [str(card_value(header, f"CTYPE{i}", "")).split("-")[0].strip().upper()
             for i in range(1, naxis + 1)]
 
 
+def _naxis(header) -> int:
+    v = card_value(header, "NAXIS", 0)
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
 def pick_image_hdu(hdul, path, hdu):
+    """``(index, hdu)`` of HDU ``hdu``, or of the first image HDU with NAXIS >= 2; judged
+    from the headers alone (no data is read)."""
     if hdu is not None:
         try:
             h = hdul[hdu]
         except (IndexError, KeyError) as exc:
             raise FITSError(f"has no HDU {hdu!r} (it has {len(hdul)})", path=path) from exc
-        if h.header.get("NAXIS", 0) < 2 or h.data is None:
+        n = _naxis(h.header)
+        if (not getattr(h, "is_image", False) or n < 2
+                or any(card_value(h.header, f"NAXIS{i}", 0) == 0 for i in range(1, n + 1))):
             raise FITSError(f"HDU {hdu!r} holds no image", path=path)
         return hdul.index_of(hdu) if not isinstance(hdu, int) else hdu, h
     for i, h in enumerate(hdul):
-        if getattr(h, "is_image", False) and h.header.get("NAXIS", 0) >= 2:
+        if getattr(h, "is_image", False) and _naxis(h.header) >= 2:
             return i, h
     raise FITSError("has no image HDU (no HDU with NAXIS >= 2)", path=path,
                     hint="is it a table? pass a file that holds an image")
@@ -123,7 +136,12 @@ def wcs_header(header):
 
     out = fits.Header()
     odd = False
-    for key, value in header.items():
+    for card in header.cards:
+        try:
+            key, value = card.keyword, card.value
+        except Exception:  # corrupt bytes: astropy cannot parse the card (VerifyError)
+            odd = True
+            continue
         if key in ("COMMENT", "HISTORY", ""):
             if isinstance(value, str) and not value.isprintable():
                 odd = True
@@ -137,6 +155,82 @@ def wcs_header(header):
 
 
 _CELESTIAL = ("RA", "DEC", "GLON", "GLAT", "ELON", "ELAT", "SLON", "SLAT", "HPLN", "HPLT")
+_LATITUDE = ("DEC", "GLAT", "ELAT", "SLAT", "HPLT")
+#: Largest plausible |CDELT| or |CDi_j| of a celestial axis, in degrees.
+MAX_PIXEL_DEG = 180.0
+
+
+def wcs_problems(header) -> list[str]:
+    """Why the celestial WCS cards of ``header`` cannot give a true sky position (empty if
+    they can, or if there is no celestial pair of axes).
+
+    wcslib silently ignores a card whose value is not a number (and uses its default, e.g.
+    CDELT = 1 deg), so the cards are checked here first: CRVAL and CRPIX of both celestial
+    axes present, finite numbers; either a CD matrix (finite, non-singular, every element
+    under :data:`MAX_PIXEL_DEG`) or CDELT (finite, non-zero, under :data:`MAX_PIXEL_DEG`)
+    with finite PC/CROTA; the latitude's CRVAL within [-90, 90]; finite LONPOLE, LATPOLE
+    and PV cards of those axes.
+    """
+    n = card_value(header, "WCSAXES", None)
+    if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= 99:
+        n = min(max(_naxis(header), 2), 99)
+    names = _axis_names(header, n)
+    sky = [i + 1 for i, name in enumerate(names) if name in _CELESTIAL]
+    if len(sky) != 2:
+        return []
+    problems: list[str] = []
+
+    def num(key, required=True):
+        v = card_value(header, key, None, raw=True)
+        if v is None:
+            if required:
+                problems.append(f"missing WCS card {key}")
+            return None
+        if v is UNPARSABLE:
+            problems.append(f"invalid WCS card {key} (unparsable value)")
+        elif isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+            problems.append(f"invalid WCS card {key} (not a number: {str(v)[:40]!r})")
+        elif not np.isfinite(v):
+            problems.append(f"invalid WCS card {key} (not finite: {v})")
+        else:
+            return float(v)
+        return None
+
+    lat = next((i for i in sky if names[i - 1] in _LATITUDE), sky[1])
+    for i in sky:
+        crval = num(f"CRVAL{i}")
+        num(f"CRPIX{i}")
+        if i == lat and crval is not None and not -90.0 <= crval <= 90.0:
+            problems.append(f"invalid WCS card CRVAL{i} (latitude {crval} outside [-90, 90])")
+    cd_keys = [f"CD{i}_{j}" for i in sky for j in sky]
+    if any(card_value(header, k, None, raw=True) is not None for k in cd_keys):
+        cd = [num(k, required=False) for k in cd_keys]
+        if all(v is not None or card_value(header, k, None, raw=True) is None
+               for k, v in zip(cd_keys, cd)):
+            a, b, c, d = (v or 0.0 for v in cd)
+            if a * d - b * c == 0:
+                problems.append("invalid WCS cards CD (singular matrix: no pixel scale)")
+            elif max(abs(a), abs(b), abs(c), abs(d)) >= MAX_PIXEL_DEG:
+                problems.append(f"invalid WCS cards CD (implausible pixel size "
+                                f">= {MAX_PIXEL_DEG:g} deg)")
+    else:
+        for i in sky:
+            cdelt = num(f"CDELT{i}")
+            if cdelt == 0:
+                problems.append(f"invalid WCS card CDELT{i} (zero)")
+            elif cdelt is not None and abs(cdelt) >= MAX_PIXEL_DEG:
+                problems.append(f"invalid WCS card CDELT{i} (implausible pixel size "
+                                f"{cdelt:g} deg)")
+            num(f"CROTA{i}", required=False)
+        for i in sky:
+            for j in sky:
+                num(f"PC{i}_{j}", required=False)
+    for key in ("LONPOLE", "LATPOLE"):
+        num(key, required=False)
+    for i in sky:
+        for m in range(0, 10):
+            num(f"PV{i}_{m}", required=False)
+    return list(dict.fromkeys(problems))
 
 
 def _celestial_wcs(hdr):
@@ -163,12 +257,17 @@ def _celestial_wcs(hdr):
 def sky_from_header(header, shape, notes: list | None = None, path=None):
     """Celestial WCS, centre (ra, dec) in deg and pixel scale in arcsec, or Nones/NaN.
 
-    A missing or broken WCS is noted (in ``notes``) and gives no sky position.
+    A missing or broken WCS is noted (in ``notes``) and gives no sky position, and so do
+    WCS cards that cannot give a true one (:func:`wcs_problems`).
     """
     from astropy.wcs.utils import proj_plane_pixel_scales
 
     notes = notes if notes is not None else []
     nan = float("nan")
+    problems = wcs_problems(header)
+    if problems:
+        notes.extend(f"{p}: no sky position" for p in problems)
+        return None, nan, nan, nan
     try:
         w = _celestial_wcs(wcs_header(header)[0])
         if not w.has_celestial or w.naxis != 2:
@@ -185,16 +284,6 @@ def sky_from_header(header, shape, notes: list | None = None, path=None):
     except Exception as exc:  # astropy raises many types for broken keywords
         notes.append(f"broken WCS ({type(exc).__name__}: {exc}): no sky position")
         return None, nan, nan, nan
-
-
-def require_file(path, error=FITSError) -> Path:
-    """``path`` as a Path; ``error`` (naming the file) if it is missing or has zero bytes."""
-    path = Path(path)
-    if not path.is_file():
-        raise error("no such file", path=path)
-    if path.stat().st_size == 0:
-        raise error("is empty (zero bytes)", path=path)
-    return path
 
 
 def read_fits_image(path, *, hdu=None, channel: int | None = None,
@@ -215,34 +304,25 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
     Raises
     ------
     FITSError
-        Empty or truncated file, no image HDU, ambiguous cube, all-NaN or constant image.
+        Empty, truncated or corrupt file (any failure of astropy or of a decompressor),
+        a header claiming more data than the file holds (see
+        :mod:`workbench.io.fits_open` for the limits), no image HDU, ambiguous cube,
+        all-NaN or constant image.
     """
-    from astropy.io import fits
     from astropy.io.fits.verify import VerifyWarning
 
     path = require_file(path)
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            with fits.open(path, memmap=False, ignore_missing_simple=True) as hdul:
-                idx, h = pick_image_hdu(hdul, path, hdu)
-                header = h.header
-                raw = h.data
-                if raw is None:
-                    raise FITSError(f"HDU {idx} has no data", path=path)
-                raw = np.asarray(raw)
-        except FITSError:
-            raise
-        except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
-            plain = path.suffix.lower() in (".fits", ".fit", ".fts")
-            if plain and path.stat().st_size % 2880:
-                raise FITSError(f"is truncated: {path.stat().st_size} bytes is not a whole number "
-                                "of 2880-byte FITS blocks", path=path,
-                                hint="download or copy it again") from exc
-            raise FITSError(f"cannot be read as FITS ({exc})", path=path,
-                            hint="the file may be truncated or not FITS; download it again") from exc
-    wcs_hdr, odd_cards = wcs_header(header)
+        with open_fits(path) as ff:  # every failure in here is a FITSError naming the file
+            idx, h = pick_image_hdu(ff.hdul, path, hdu)
+            header = h.header
+            raw = ff.read_data(idx)
+            if raw is None:
+                raise FITSError(f"HDU {idx} has no data", path=path)
+            raw = np.asarray(raw)
+    _, odd_cards = wcs_header(header)
     if odd_cards:
         notes.append("non-standard header cards (tolerated)")
     for w in caught:
@@ -266,19 +346,20 @@ def read_fits_image(path, *, hdu=None, channel: int | None = None,
         if vals.min() == vals.max():
             raise FITSError(f"image is constant (every pixel = {vals.min():g})", path=path,
                             hint="nothing to show; remove it")
-    wcs, ra, dec, scale = sky_from_header(wcs_hdr, data.shape, notes, path)
+    wcs, ra, dec, scale = sky_from_header(header, data.shape, notes, path)
     return FitsImage(data=np.ascontiguousarray(data, dtype=np.float32), header=header, hdu=idx,
                      path=str(path), wcs=wcs, ra=ra, dec=dec, pixscale_arcsec=scale,
-                     bunit=str(header.get("BUNIT", "")), notes=notes)
+                     bunit=str(card_value(header, "BUNIT", "")), notes=notes)
 
 
 def to_float32(raw: np.ndarray, header) -> np.ndarray:
-    """Pixel values as float32 with blanks as NaN: ``BLANK`` in integer images, and +-inf
-    (some pipelines write it for masked pixels)."""
+    """Pixel values as float32 with blanks as NaN: ``BLANK`` in integer images (a ``BLANK``
+    that is not a whole number is ignored), and +-inf (some pipelines write it for masked
+    pixels)."""
     if raw.dtype.kind in "iu":
         data = raw.astype(np.float32)
-        blank = header.get("BLANK")
-        if blank is not None:
+        blank = card_value(header, "BLANK")
+        if isinstance(blank, (int, np.integer)) and not isinstance(blank, bool):
             data[raw == blank] = np.nan
         return data
     data = raw.astype(np.float32, copy=False)
@@ -307,10 +388,9 @@ def beam_from_header(header) -> tuple[float, float, float]:
             return nan
         return v if np.isfinite(v) else nan
 
-    bmaj, bmin, bpa = (num(header.get(k)) if k in header else nan
-                       for k in ("BMAJ", "BMIN", "BPA"))
+    bmaj, bmin, bpa = (num(card_value(header, k, nan)) for k in ("BMAJ", "BMIN", "BPA"))
     if not bmaj > 0:
-        hist = [str(c) for c in header.get("HISTORY", [])] if "HISTORY" in header else []
+        hist = [str(c) for c in card_value(header, "HISTORY", [])]
         for line in reversed(hist):
             m = _AIPS_BEAM.search(line)
             if m:

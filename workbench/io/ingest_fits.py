@@ -1,4 +1,9 @@
-"""Turn a folder (or globs) of FITS cutouts into a Collection."""
+"""Turn a folder (or globs) of FITS cutouts into a Collection.
+
+Limits: images are read only after their headers' sizes are checked against the files
+(:mod:`workbench.io.fits_open`); the common shape is at most
+:data:`~workbench.io.fits_open.MAX_STAMP_SIDE` pixels per side.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.core.errors import BatchError, CatalogError, FITSError, InputError
+from workbench.core.errors import BatchError, CatalogError, FITSError, InputError, WorkbenchError
 from workbench.core.kinds import RADIO
 from workbench.io import _axes
 from workbench.io._atomic import new_folder
@@ -19,6 +24,7 @@ from workbench.io.batching import BatchBuffer
 from workbench.io.catalogs import FILE_COLUMNS, read_table
 from workbench.io.collection import Collection, ProductSpec
 from workbench.io.fits import beam_from_header, fit_to_shape, read_fits_image
+from workbench.io.fits_open import MAX_STAMP_SIDE, check_stamp_shape, rows_per_batch, short_reason
 from workbench.io.progress import progress_bar
 
 __all__ = ["IngestReport", "ingest_fits", "expand_paths", "FITS_SUFFIXES"]
@@ -84,16 +90,30 @@ def _catalog_by_file(catalog) -> tuple[pd.DataFrame, str]:
     lower = {c.lower(): c for c in df.columns}
     col = next((lower[n] for n in FILE_COLUMNS if n in lower), None)
     if col is None:
-        raise CatalogError(f"has no file-name column to join on (columns: {list(df.columns)})",
+        cols = [str(c)[:40] for c in df.columns[:20]] + (["..."] if len(df.columns) > 20 else [])
+        raise CatalogError(f"has no file-name column to join on (columns: {cols})",
                            path=None if isinstance(catalog, pd.DataFrame) else catalog,
                            hint=f"add a column named one of {list(FILE_COLUMNS)}")
     df = df.copy()
     df["_stem"] = df[col].astype(str).map(_stem)
     if df["_stem"].duplicated().any():
-        dup = df.loc[df["_stem"].duplicated(), col].tolist()[:3]
+        dup = [str(v)[:60] for v in df.loc[df["_stem"].duplicated(), col].tolist()[:3]]
         raise CatalogError(f"names the same file more than once: {dup}",
                            path=None if isinstance(catalog, pd.DataFrame) else catalog)
     return df, col
+
+
+def _prepare(f, channel, shape):
+    """Read one file and fit it to ``shape`` (None: its own shape, which must then be within
+    the size limit): ``(image, data, wcs, resize action, axes, beam)``."""
+    img = read_fits_image(f, channel=channel)
+    if shape is None and max(img.data.shape) > MAX_STAMP_SIDE:
+        raise InputError(f"image is {img.data.shape[0]}x{img.data.shape[1]} px, larger than "
+                         f"the {MAX_STAMP_SIDE} px per side a Collection's images may have",
+                         path=f, hint="pass size (CLI: --size NYxNX) to crop every image")
+    data, wcs, action = fit_to_shape(img.data, shape or img.data.shape, img.wcs)
+    axes = _axes.sky(wcs) if wcs is not None else None
+    return img, data, wcs, action, axes, beam_from_header(img.header)
 
 
 def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str = RADIO,
@@ -112,7 +132,9 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
     product, kind : str
         Name of the image product (default ``"radio"``) and the items' kind.
     size : (ny, nx), optional
-        Common shape. By default the shape of the first image read; other images are
+        Common shape, at most :data:`~workbench.io.fits_open.MAX_STAMP_SIDE` (4096) pixels
+        per side. By default the shape of the first image read (an image larger than that
+        cannot set it: pass ``size`` to crop); other images are
         centre-cropped or NaN-padded to it (recorded in columns ``orig_ny``, ``orig_nx``,
         ``resize``) and their WCS reference pixel shifted to match. The restoring beam
         goes into ``bmaj``, ``bmin`` (arcsec) and ``bpa`` (deg), NaN where the header has
@@ -120,7 +142,9 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
     channel : int, optional
         Plane to take from cubes with a non-degenerate third axis.
     errors : {"raise", "skip"}
-        On a bad file, stop (nothing is written) or skip it and report it.
+        On a bad file (any failure while reading or preparing it, reported as a
+        :class:`~workbench.errors.FITSError` naming the file), stop (nothing is written) or
+        skip it and report it with its reason.
 
     Returns
     -------
@@ -128,6 +152,8 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
     """
     if errors not in ("raise", "skip"):
         raise ValueError("errors must be 'raise' or 'skip'")
+    if size is not None:
+        size = check_stamp_shape(size, "size")
     files = expand_paths(paths)
     if not files:
         raise InputError(f"no FITS files found in {[str(p) for p in paths]}",
@@ -152,11 +178,15 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
         with new_folder(out), contextlib.ExitStack() as stack:
             for f in files:
                 try:
-                    img = read_fits_image(f, channel=channel)
-                except FITSError as exc:
+                    img, data, wcs, action, axes, beam = _prepare(f, channel, report.shape or size)
+                except Exception as exc:  # any failure of one file is that file's failure
+                    err = exc if isinstance(exc, WorkbenchError) else FITSError(
+                        f"cannot be ingested ({short_reason(exc)})", path=f)
                     if errors == "raise":
-                        raise
-                    report.skipped.append((str(f), exc.reason))
+                        if err is exc:
+                            raise
+                        raise err from exc
+                    report.skipped.append((str(f), err.reason))
                     bar(1)
                     continue
                 for n in img.notes:
@@ -168,8 +198,8 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
                     coll = Collection.create(out, {product: ProductSpec(
                         (product,), target, img.bunit or "", "sky")}, overwrite=overwrite)
                     app = stack.enter_context(coll.appender())
-                    buf = BatchBuffer(app, kind=kind, size=batch_size)
-                data, wcs, action = fit_to_shape(img.data, report.shape, img.wcs)
+                    buf = BatchBuffer(app, kind=kind,
+                                      size=rows_per_batch(batch_size, 4 * target[0] * target[1]))
                 report.resized[action] = report.resized.get(action, 0) + 1
                 item_id = _stem(f)
                 if item_id in ids_seen:
@@ -179,15 +209,14 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
                        "pixscale_arcsec": img.pixscale_arcsec, "source_file": str(f),
                        "source_hdu": img.hdu, "orig_ny": img.data.shape[0],
                        "orig_nx": img.data.shape[1], "resize": action}
-                row["bmaj"], row["bmin"], row["bpa"] = beam_from_header(img.header)
+                row["bmaj"], row["bmin"], row["bpa"] = beam
                 hit = cat_rows.get(_stem(f))
                 if hit is not None:
                     matched.add(_stem(f))
                     for c, v in hit.items():
                         name = c if c not in row and c != "kind" else f"{c}_catalog"
                         row[name] = v
-                buf.add(row, {product: data},
-                        {product: _axes.sky(wcs) if wcs is not None else None})
+                buf.add(row, {product: data}, {product: axes})
                 bar(1)
             if coll is None:
                 raise BatchError(f"none of the {len(files)} FITS files could be ingested",

@@ -6,6 +6,10 @@ per stamp), so a 20k x 20k map never sits whole in RAM; stamps are cut with astr
 over the mosaic's edge are NaN-padded and flagged (column ``edge``); sources whose position
 is outside the mosaic are reported (``errors="raise"``: a :class:`CatalogError` naming them;
 ``"skip"``: listed in the report), never silently dropped.
+
+Limits: the mosaic's header sizes are checked against the file before it is mapped, and a
+compressed mosaic may decompress to at most 1 GiB (:mod:`workbench.io.fits_open`); stamps
+are at most :data:`~workbench.io.fits_open.MAX_STAMP_SIDE` pixels per side.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.core.errors import CatalogError, FITSError, InputError
+from workbench.core.errors import CatalogError, FITSError, InputError, WorkbenchError
 from workbench.core.kinds import BASE_COLUMNS, RADIO
 from workbench.io import _axes
 from workbench.io._atomic import new_folder
@@ -28,9 +32,16 @@ from workbench.io.catalogs import find_radec, read_table, sky_positions
 from workbench.io.fits import (
     beam_from_header,
     pick_image_hdu,
-    require_file,
     sky_from_header,
     squeeze_to_2d,
+)
+from workbench.io.fits_open import (
+    MAX_STAMP_SIDE,
+    card_value,
+    check_stamp_shape,
+    open_fits_file,
+    rows_per_batch,
+    short_reason,
 )
 from workbench.io.progress import progress_bar
 
@@ -52,7 +63,10 @@ class MosaicIngestReport:
     outside : list of dict
         Catalogue rows whose position lies outside the mosaic: ``{"row", "id", "ra", "dec"}``.
     invalid : list of dict
-        Catalogue rows without a finite RA/Dec: ``{"row", "id"}``.
+        Catalogue rows without a finite RA/Dec (or with ``|dec| > 90``): ``{"row", "id"}``.
+    skipped : list of dict
+        With ``errors="skip"``, rows whose stamp could not be cut:
+        ``{"row", "id", "reason"}``.
     shape : (ny, nx)
         Stamp shape in pixels.
     """
@@ -68,11 +82,12 @@ class MosaicIngestReport:
     pixscale_arcsec: float = float("nan")
     mosaic_shape: tuple | None = None
     notes: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"path": self.path, "image": self.image, "catalog": self.catalog,
                 "n_items": self.n_items, "n_edge": self.n_edge, "outside": self.outside,
-                "invalid": self.invalid, "shape": list(self.shape) if self.shape else None,
+                "invalid": self.invalid, "skipped": self.skipped, "shape": list(self.shape) if self.shape else None,
                 "pixscale_arcsec": self.pixscale_arcsec,
                 "mosaic_shape": list(self.mosaic_shape) if self.mosaic_shape else None,
                 "notes": self.notes}
@@ -128,54 +143,59 @@ def open_mosaic(path, *, hdu=None, channel: int | None = None):
     """Open a FITS mosaic memory-mapped; yields a :class:`MosaicImage`.
 
     Degenerate FREQ/STOKES axes are dropped; a cube with a real third axis needs
-    ``channel``. Raises :class:`FITSError` for unreadable files, no image HDU or no
-    celestial WCS.
+    ``channel``. Raises :class:`FITSError` for unreadable files, a header claiming more
+    data than the file holds (checked before the file is mapped), unusable BSCALE/BZERO,
+    no image HDU or no celestial WCS.
     """
     from astropy.io import fits
 
-    path = require_file(path)
+    ff = open_fits_file(path, memmap=True, scale=False)
+    path = ff.path
     try:
-        hdul = fits.open(path, memmap=True, do_not_scale_image_data=True,
-                         ignore_missing_simple=True)
-    except (OSError, ValueError, TypeError) as exc:
-        raise FITSError(f"cannot be read as FITS ({exc})", path=path,
-                        hint="the file may be truncated or not FITS") from exc
-    img = None
-    try:
-        idx, h = pick_image_hdu(hdul, path, hdu)
-        header = h.header
-        notes = []
-        if isinstance(h, fits.CompImageHDU):
-            notes.append("tile-compressed HDU: decompressed whole in memory (funpack it to "
-                         "memory-map it)")
-            warnings.warn(f"{path}: tile-compressed mosaic is decompressed whole in memory; "
-                          "funpack it first to memory-map it", stacklevel=3)
-        try:
-            raw = h.data
-        except (OSError, ValueError, TypeError) as exc:
-            raise FITSError(f"image data cannot be read ({exc})", path=path,
-                            hint="the file may be truncated; download it again") from exc
-        if raw is None or raw.ndim < 2 or 0 in raw.shape:
-            raise FITSError(f"HDU {idx} holds no 2-D image", path=path)
-        data = squeeze_to_2d(raw, header, path, channel)
-        wcs, _, _, scale = sky_from_header(header, data.shape, notes, path)
-        if wcs is None:
-            raise FITSError("has no usable celestial WCS: catalogue positions cannot be placed",
-                            path=path, hint=f"check CTYPE/CRVAL/CDELT ({'; '.join(notes)})")
-        blank = header.get("BLANK") if data.dtype.kind in "iu" else None
-        img = MosaicImage(data=data, header=header, wcs=wcs, pixscale_arcsec=scale, hdu=idx,
-                          path=str(path), bscale=float(header.get("BSCALE", 1.0)),
-                          bzero=float(header.get("BZERO", 0.0)),
-                          blank=None if blank is None else int(blank),
-                          bunit=str(header.get("BUNIT", "")), notes=notes, _hdul=hdul)
+        with ff.reading():  # any failure of astropy's is a FITSError naming the file
+            idx, h = pick_image_hdu(ff.hdul, path, hdu)
+            header = h.header
+            notes = []
+            if isinstance(h, fits.CompImageHDU):
+                notes.append("tile-compressed HDU: decompressed whole in memory (funpack it "
+                             "to memory-map it)")
+                warnings.warn(f"{path}: tile-compressed mosaic is decompressed whole in "
+                              "memory; funpack it first to memory-map it", stacklevel=3)
+            raw = ff.read_data(idx)
+            if raw is None or raw.ndim < 2 or 0 in raw.shape:
+                raise FITSError(f"HDU {idx} holds no 2-D image", path=path)
+            data = squeeze_to_2d(raw, header, path, channel)
+            wcs, _, _, scale = sky_from_header(header, data.shape, notes, path)
+            if wcs is None:
+                raise FITSError("has no usable celestial WCS: catalogue positions cannot be "
+                                "placed", path=path,
+                                hint=f"check CTYPE/CRVAL/CDELT ({'; '.join(notes)})")
+            blank = card_value(header, "BLANK") if data.dtype.kind in "iu" else None
+            if isinstance(blank, bool) or not isinstance(blank, (int, np.integer)):
+                blank = None  # BLANK must be a whole number; anything else is ignored
+            img = MosaicImage(data=data, header=header, wcs=wcs, pixscale_arcsec=scale,
+                              hdu=idx, path=str(path),
+                              bscale=float(card_value(header, "BSCALE", 1.0)),
+                              bzero=float(card_value(header, "BZERO", 0.0)),
+                              blank=None if blank is None else int(blank),
+                              bunit=str(card_value(header, "BUNIT", "")), notes=notes,
+                              _hdul=ff.hdul)
         yield img
     finally:
-        if img is not None:
-            img.close()
-        else:
-            hdul.close()
+        ff.close()
 
 
+
+
+def _cut(Cutout2D, mos: MosaicImage, x: float, y: float, n: int, fill):
+    """``(stamp, axes, edge)``: the n x n float32 stamp centred on pixel (x, y) of the
+    memory-mapped mosaic (NaN beyond its edge), its sky axes, and whether it ran over."""
+    cut = Cutout2D(mos.data, (x, y), (n, n), wcs=mos.wcs, mode="partial", fill_value=fill,
+                   copy=False)
+    stamp = np.full((n, n), np.nan, np.float32)
+    stamp[cut.slices_cutout] = mos.physical(mos.data[cut.slices_original])
+    edge = cut.data.shape != (n, n) or any((s.stop - s.start) != n for s in cut.slices_cutout)
+    return stamp, _axes.sky(cut.wcs), bool(edge)
 
 
 def _id_column(df: pd.DataFrame) -> str | None:
@@ -209,7 +229,8 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
         are carried over to the items. An ``id``/``name`` column with unique values names the
         items (else ``<image stem>-<row>``).
     size_arcsec : float
-        Side of the square stamps in arcsec (rounded to whole pixels of the mosaic).
+        Side of the square stamps in arcsec (rounded to whole pixels of the mosaic; at most
+        :data:`~workbench.io.fits_open.MAX_STAMP_SIDE` pixels).
     product, kind : str
         Image product name and item kind.
     hdu, channel
@@ -217,7 +238,9 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
     errors : {"raise", "skip"}
         Catalogue rows outside the mosaic (or without a position): raise a
         :class:`CatalogError` naming them before anything is written, or leave them out and
-        list them in the report.
+        list them in the report. A row whose stamp cannot be cut (any failure) stops the
+        ingest with an :class:`InputError` naming the row (nothing is written), or is left
+        out and listed in ``report.skipped`` with its reason.
 
     Returns
     -------
@@ -235,8 +258,12 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
 
     if errors not in ("raise", "skip"):
         raise ValueError("errors must be 'raise' or 'skip'")
-    if not size_arcsec or size_arcsec <= 0:
-        raise InputError(f"stamp size must be positive (got {size_arcsec} arcsec)")
+    try:
+        size_ok = bool(np.isfinite(size_arcsec) and size_arcsec > 0)
+    except TypeError:
+        size_ok = False
+    if not size_ok:
+        raise InputError(f"stamp size must be a positive number of arcsec (got {size_arcsec!r})")
     cat_path = None if isinstance(catalog, pd.DataFrame) else Path(catalog)
     cat = catalog.reset_index(drop=True) if cat_path is None else read_table(cat_path)  # text decoded there
     ra, dec = sky_positions(cat, cat_path)
@@ -251,13 +278,24 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
         report.mosaic_shape = (ny, nx)
         report.notes = list(mos.notes)
         report.pixscale_arcsec = mos.pixscale_arcsec
-        n = max(2, int(round(size_arcsec / mos.pixscale_arcsec)))
-        report.shape = (n, n)
-        finite = np.isfinite(ra) & np.isfinite(dec)
+        n_px = size_arcsec / mos.pixscale_arcsec
+        if not n_px <= MAX_STAMP_SIDE + 0.5:
+            raise InputError(f"stamp size {size_arcsec:g} arcsec is {n_px:.0f} px of the mosaic "
+                             f"({mos.pixscale_arcsec:.3g} arcsec/px), more than the "
+                             f"{MAX_STAMP_SIDE} px per side allowed",
+                             hint=f"choose --size <= {MAX_STAMP_SIDE * mos.pixscale_arcsec:.0f}")
+        n = max(2, int(round(n_px)))
+        report.shape = check_stamp_shape((n, n), "stamp size")
+        finite = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
         x = np.full(len(cat), np.nan)
         y = np.full(len(cat), np.nan)
         if finite.any():
-            x[finite], y[finite] = mos.wcs.all_world2pix(ra[finite], dec[finite], 0)
+            try:
+                x[finite], y[finite] = mos.wcs.all_world2pix(ra[finite], dec[finite], 0,
+                                                             quiet=True)
+            except Exception as exc:
+                raise CatalogError(f"positions cannot be placed on the mosaic {image} "
+                                   f"({short_reason(exc)})", path=cat_path) from exc
         inside = finite & (x >= -0.5) & (x < nx - 0.5) & (y >= -0.5) & (y < ny - 0.5)
         report.invalid = [{"row": int(i), "id": str(ids[i])} for i in np.nonzero(~finite)[0]]
         report.outside = [{"row": int(i), "id": str(ids[i]), "ra": float(ra[i]),
@@ -268,8 +306,8 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
                 parts.append(f"{len(report.outside)} of {len(cat)} positions lie outside the "
                              f"mosaic {image} ({ny}x{nx} px): {_describe(report.outside)}")
             if report.invalid:
-                parts.append(f"{len(report.invalid)} rows have no finite RA/Dec: "
-                             f"{_describe(report.invalid)}")
+                parts.append(f"{len(report.invalid)} rows have no valid RA/Dec (non-finite, "
+                             f"or |dec| > 90): {_describe(report.invalid)}")
             raise CatalogError("; ".join(parts), path=cat_path,
                                hint="pass errors='skip' (CLI: --errors skip) to cut the others "
                                     "and list these")
@@ -300,32 +338,45 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
                 coll = Collection.create(out, {product: spec}, overwrite=overwrite,
                                          description=f"stamps of {Path(image).name}")
                 with coll.appender() as app:
-                    for start in range(0, len(keep), batch_size):
-                        rows_i = keep[start:start + batch_size]
-                        stamps = np.full((len(rows_i), n, n), np.nan, np.float32)
-                        axes, rows = [], []
-                        for k, i in enumerate(rows_i):
-                            cut = Cutout2D(mos.data, (x[i], y[i]), (n, n), wcs=mos.wcs,
-                                           mode="partial", fill_value=fill, copy=False)
-                            stamps[k][cut.slices_cutout] = mos.physical(
-                                mos.data[cut.slices_original])
-                            edge = cut.data.shape != (n, n) or any(
-                                (s.stop - s.start) != n for s in cut.slices_cutout)
-                            axes.append(_axes.sky(cut.wcs))
+                    step = rows_per_batch(batch_size, 4 * n * n)  # bounded bytes per batch
+                    for start in range(0, len(keep), step):
+                        rows_i = keep[start:start + step]
+                        stamps, axes, rows = [], [], []
+                        for i in rows_i:
+                            try:
+                                stamp, ax, edge = _cut(Cutout2D, mos, x[i], y[i], n, fill)
+                            except Exception as exc:  # one row's failure is that row's
+                                reason = (exc.reason if isinstance(exc, WorkbenchError)
+                                          else short_reason(exc))
+                                if errors == "raise":
+                                    raise InputError(f"catalogue row {i} ({ids[i]}): cannot "
+                                                     f"cut a stamp ({reason})",
+                                                     path=image) from exc
+                                report.skipped.append({"row": int(i), "id": str(ids[i]),
+                                                       "reason": reason})
+                                continue
                             row = {"id": str(ids[i]), "ra": float(ra[i]), "dec": float(dec[i]),
                                    "pixscale_arcsec": mos.pixscale_arcsec,
                                    "source_file": str(image), "source_hdu": mos.hdu,
                                    "catalog_row": int(i), "x_mosaic": float(x[i]),
                                    "y_mosaic": float(y[i]), "edge": bool(edge),
-                                   "nan_fraction": float(np.isnan(stamps[k]).mean()),
+                                   "nan_fraction": float(np.isnan(stamp).mean()),
                                    "bmaj": beam[0], "bmin": beam[1], "bpa": beam[2]}
                             for c, name in carry.items():
                                 if name not in row:
                                     row[name] = cat.at[i, c]
                             rows.append(row)
+                            stamps.append(stamp)
+                            axes.append(ax)
                             report.n_edge += int(edge)
-                        app.add(pd.DataFrame(rows), {product: stamps}, {product: axes}, kind=kind)
+                        if rows:
+                            app.add(pd.DataFrame(rows), {product: np.stack(stamps)},
+                                    {product: axes}, kind=kind)
                         bar(len(rows_i))
+                    if app.n_added == 0:
+                        raise CatalogError(f"no stamp could be cut from the mosaic {image}: "
+                                           f"{report.skipped[0]['reason'] if report.skipped else ''}",
+                                           path=cat_path)
                 report.n_items = app.n_added
         finally:
             close()

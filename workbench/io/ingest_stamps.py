@@ -23,6 +23,10 @@ default every band seen); its bands must share one shape and agree on the sky (W
 within half a pixel, pixel scales within 1 %), and no band may be all NaN. A bad object
 raises :class:`~workbench.errors.InputError` naming the object and band, or with
 ``errors="skip"`` is left out and reported.
+
+Limits: every file's header sizes are checked before its data is read
+(:mod:`workbench.io.fits_open`); stamps are at most
+:data:`~workbench.io.fits_open.MAX_STAMP_SIDE` pixels per side.
 """
 
 from __future__ import annotations
@@ -42,7 +46,15 @@ from workbench.core.kinds import LENS
 from workbench.io import _axes
 from workbench.io._atomic import new_folder
 from workbench.io.batching import BatchBuffer
-from workbench.io.fits import fit_to_shape, require_file, sky_from_header, to_float32
+from workbench.io.fits import fit_to_shape, sky_from_header, to_float32
+from workbench.io.fits_open import (
+    MAX_STAMP_SIDE,
+    card_value,
+    check_stamp_shape,
+    open_fits,
+    rows_per_batch,
+    short_reason,
+)
 from workbench.io.ingest_fits import FITS_SUFFIXES, _stem, expand_paths
 from workbench.io.progress import progress_bar
 
@@ -118,8 +130,8 @@ def _header_band(*headers) -> tuple[str | None, str | None]:
         if h is None:
             continue
         for key in FILTER_KEYS:
-            if key in h and str(h[key]).strip():
-                raw = str(h[key]).strip()
+            if str(card_value(h, key, "")).strip():
+                raw = str(card_value(h, key)).strip()
                 b = band_or_none(raw)
                 return (b.name if b else None), raw
     return None, None
@@ -135,8 +147,8 @@ def _cube_band_names(n: int, *headers) -> list[str] | None:
     for h in headers:
         if h is None:
             continue
-        if "BANDS" in h:
-            text = str(h["BANDS"]).strip()
+        if card_value(h, "BANDS") is not None:
+            text = str(card_value(h, "BANDS")).strip()
             names = [t.strip() for t in re.split(r"[,\s]+", text) if t.strip()]
             if len(names) == 1 and len(text) == n:
                 names = list(text)  # Legacy Survey cutouts: BANDS = 'grz'
@@ -145,8 +157,8 @@ def _cube_band_names(n: int, *headers) -> list[str] | None:
         for prefix in ("BAND", "FILTER"):
             for first in (1, 0):  # FITS plane order, or 0-based (BAND0 = 'g' in Legacy Survey)
                 keys = [f"{prefix}{i}" for i in range(first, first + n)]
-                if all(k in h for k in keys):
-                    return [str(h[k]).strip() for k in keys]
+                if all(card_value(h, k) is not None for k in keys):
+                    return [str(card_value(h, k)).strip() for k in keys]
     return None
 
 
@@ -159,7 +171,7 @@ _COMPANION_EXT = {"MASK", "MSK", "BPM", "DQ", "VARIANCE", "VAR", "WEIGHT", "WHT"
 
 def _science_only(hdus: list) -> list:
     """Keep only the science HDU of a one-band file with mask/variance companions."""
-    names = [str(hdr.get("EXTNAME", "")).strip().upper() for _, hdr, _ in hdus]
+    names = [str(card_value(hdr, "EXTNAME", "")).strip().upper() for _, hdr, _ in hdus]
     sci = [k for k, n in enumerate(names) if n in _SCIENCE_EXT]
     if len(hdus) > 1 and len(sci) == 1 and all(
             n in _COMPANION_EXT for k, n in enumerate(names) if k != sci[0]):
@@ -173,32 +185,29 @@ def read_band_planes(path) -> list[_Plane]:
     Raises
     ------
     FITSError
-        Unreadable file, no image, a cube without band names.
+        Unreadable, truncated or corrupt file (any failure of astropy's), a header claiming
+        more data than the file holds, no image, a cube without band names.
     InputError
         A band that cannot be told or is not a known band.
     """
-    from astropy.io import fits
-
-    path = require_file(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fits.open(path, memmap=False, ignore_missing_simple=True) as hdul:
-                hdus = []
-                for i, h in enumerate(hdul):
-                    if not getattr(h, "is_image", False) or h.header.get("NAXIS", 0) < 2:
-                        continue
-                    if h.data is None:
-                        continue
-                    hdus.append((i, h.header.copy(), to_float32(np.asarray(h.data), h.header)))
-                primary = hdul[0].header.copy()
-    except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
-        raise FITSError(f"cannot be read as FITS ({exc})", path=path,
-                        hint="the file may be truncated or not FITS; copy it again") from exc
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with open_fits(path) as ff:  # every failure in here is a FITSError naming the file
+            path = ff.path
+            hdus = []
+            for i, h in enumerate(ff.hdul):
+                naxis = card_value(h.header, "NAXIS", 0)
+                if not getattr(h, "is_image", False) or not isinstance(naxis, int) or naxis < 2:
+                    continue
+                if ff.data_bytes(i) == 0:
+                    continue
+                data = ff.read_data(i)
+                hdus.append((i, h.header, to_float32(np.asarray(data), h.header)))
+            primary = ff.hdul[0].header
     if not hdus:
         raise FITSError("has no image HDU (no HDU with NAXIS >= 2)", path=path)
     name_band, name_obj = band_from_filename(path)
-    obj_hdr = str(primary.get("OBJECT", "")).strip() or None
+    obj_hdr = str(card_value(primary, "OBJECT", "")).strip() or None
 
     hdus = _science_only(hdus)
     if len(hdus) > 1:  # multi-extension: one band per HDU
@@ -275,12 +284,16 @@ def _check_object(obj: str, planes: dict, bands: list[str]) -> None:
 
 
 def _sky(obj: str, planes: dict, bands: list[str], notes: dict):
-    """Reference (wcs, ra, dec, scale) of the object; checks the bands agree on the sky."""
+    """Reference (wcs, ra, dec, scale) of the object; checks the bands agree on the sky.
+    Why a band has no WCS (e.g. an invalid card) is counted in ``notes``."""
     ref = None
     no_wcs = []
     for b in bands:
         p = planes[b]
-        w, ra, dec, scale = sky_from_header(p.header, p.data.shape)
+        why: list[str] = []
+        w, ra, dec, scale = sky_from_header(p.header, p.data.shape, why)
+        for n in dict.fromkeys(n.split(" (")[0] for n in why):
+            notes[n] = notes.get(n, 0) + 1
         if w is None:
             no_wcs.append(b)
             continue
@@ -320,10 +333,14 @@ def _read_all(files, errors, report, bar) -> dict:
                     raise InputError(f"band {p.band} of object {p.obj!r} is given twice "
                                      f"({have[p.band].where} and {p.where})", path=f,
                                      hint="keep one file per band per object")
-        except WorkbenchError as exc:
+        except Exception as exc:  # any failure of one file is that file's failure
+            err = exc if isinstance(exc, WorkbenchError) else FITSError(
+                f"cannot be ingested ({short_reason(exc)})", path=f)
             if errors == "raise":
-                raise
-            report.skipped.append((str(f), str(exc)))
+                if err is exc:
+                    raise
+                raise err from exc
+            report.skipped.append((str(f), str(err)))
             bar(1)
             continue
         for p in planes:
@@ -353,10 +370,13 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
     kind : str
         The items' kind (``"lens"``).
     size : (ny, nx), optional
-        Common shape; by default the first object's. Other objects are centre-cropped or
-        NaN-padded to it (column ``resize``).
+        Common shape, at most :data:`~workbench.io.fits_open.MAX_STAMP_SIDE` (4096) pixels
+        per side; by default the first object's (an object larger than that cannot set it:
+        pass ``size`` to crop). Other objects are centre-cropped or NaN-padded to it
+        (column ``resize``).
     errors : {"raise", "skip"}
-        On a bad file or object, stop (nothing is written) or leave it out and report it.
+        On a bad file or object (any failure while reading or checking it), stop (nothing
+        is written) or leave it out and report it with its reason.
 
     Returns
     -------
@@ -372,6 +392,8 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
     """
     if errors not in ("raise", "skip"):
         raise ValueError("errors must be 'raise' or 'skip'")
+    if size is not None:
+        size = check_stamp_shape(size, "size")
     want = sort_bands(bands) if bands else None
     files = expand_paths(paths)
     if not files:
@@ -392,11 +414,21 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
     for obj, planes in objects.items():
         try:
             _check_object(obj, planes, want)
+            shape = planes[want[0]].data.shape
+            if size is None and max(shape) > MAX_STAMP_SIDE:
+                raise InputError(f"object {obj!r} is {shape[0]}x{shape[1]} px, larger than the "
+                                 f"{MAX_STAMP_SIDE} px per side a Collection's images may have",
+                                 path=planes[want[0]].path,
+                                 hint="pass size (CLI: --size NYxNX) to crop every object")
             sky = _sky(obj, planes, want, report.notes)
-        except InputError as exc:
+        except Exception as exc:  # any failure of one object is that object's failure
+            err = exc if isinstance(exc, WorkbenchError) else InputError(
+                f"object {obj!r} cannot be ingested ({short_reason(exc)})")
             if errors == "raise":
-                raise
-            report.skipped.append((obj, exc.reason))
+                if err is exc:
+                    raise
+                raise err from exc
+            report.skipped.append((obj, err.reason))
             continue
         good.append((obj, planes, sky))
     if not good:
@@ -407,13 +439,14 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
 
     shape = tuple(size) if size else good[0][1][want[0]].data.shape
     report.shape = shape
-    unit = str(good[0][1][want[0]].header.get("BUNIT", ""))
+    unit = str(card_value(good[0][1][want[0]].header, "BUNIT", ""))
     with new_folder(out):
         coll = Collection.create(out, {product: ProductSpec(tuple(want), shape, unit, "sky")},
                                  overwrite=overwrite,
                                  description=f"multi-band stamps ({','.join(want)})")
         with coll.appender() as app:
-            buf = BatchBuffer(app, kind=kind, size=batch_size)
+            buf = BatchBuffer(app, kind=kind, size=rows_per_batch(
+                batch_size, 4 * len(want) * shape[0] * shape[1]))
             for obj, planes, (wcs, ra, dec, scale) in good:
                 stack, action = [], "none"
                 for b in want:
