@@ -137,6 +137,8 @@ def test_invalid_answers_get_the_schemes_message(invite_server):
     assert st == 409 and "not the item shown" in json.loads(body)["message"]
     assert request(base, "POST", f"{API}/annotations", token=tok, body="[1, 2")[0] == 400
     assert request(base, "POST", f"{API}/annotations", token=tok, body=[1, 2])[0] == 400
+    assert request(base, "POST", f"{API}/key", token=tok, body="[" * 100_000)[0] == 400
+    assert request(base, "POST", f"{API}/key", token=tok, body="1" * 300_000)[0] == 413
     assert request(base, "POST", f"{API}/key", token=tok, body={"key": "x" * 50})[0] == 400
     assert request(base, "POST", f"{API}/click", token=tok, body={"x": "nan", "y": 1})[0] == 400
     store = _store(coll)

@@ -68,6 +68,30 @@ def test_campaigns_under_root_dir_and_nothing_else(lab):
     assert st == 200 and json.loads(body)["progress"]["total"] == 3
 
 
+def test_next_asks_the_campaign_again_after_nothing_was_left(lab):
+    """204 while another annotator holds every item; 200 once one is given back."""
+    base, root = lab
+    api = "/workbench/api/campaigns/fr%40projects%2Fradio2"
+    store = open_store(root / "projects" / "radio2")
+    camp = store.campaign("fr")
+    held = [i for i in (camp.next_item("zed") for _ in range(3)) if i is not None]
+    assert held
+    answered = []
+    for _ in range(4):
+        st, _, body = request(base, "GET", f"{api}/next", token=TOKEN)
+        if st == 204:
+            break
+        item = json.loads(body)["item_id"]
+        answered.append(item)
+        assert request(base, "POST", f"{api}/annotations", token=TOKEN, body={
+            "item_id": item, "answers": {"morphology": "FRI", "confidence": "uncertain"}})[0] == 201
+    assert st == 204 and not set(answered) & set(held)
+    assert camp.release("zed", held[0])
+    st, _, body = request(base, "GET", f"{api}/next", token=TOKEN)
+    store.close()
+    assert st == 200 and json.loads(body)["item_id"] == held[0]
+
+
 def test_the_annotator_is_the_servers_user(lab):
     base, root = lab
     api = "/workbench/api/campaigns/other"

@@ -93,3 +93,15 @@ def test_panel_text_follows_the_campaigns_columns(tmp_path):
     assert not any("S/N" in line for p in blind["panels"] for line in p["info"])
     assert "S/N 9.0" in shown["panels"][0]["info"]
     assert not any("DM" in line for p in shown["panels"] for line in p["info"])
+
+
+def test_the_server_loads_no_widget_library_and_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, workbench.server.app, workbench.server.handlers, "
+            "workbench.server.payload, workbench.labeling.session\n"
+            "print(sorted(m for m in ('torch', 'anywidget', 'ipywidgets', 'bokeh', 'holoviews', "
+            "'workbench.widgets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -75,7 +75,7 @@ class _API(_Campaigns, APIHandler):
             return {}
         try:
             data = json.loads(self.request.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise web.HTTPError(400, "the body is not JSON") from None
         if not isinstance(data, dict):
             raise web.HTTPError(400, "the body must be a JSON object")
@@ -165,6 +165,8 @@ class NextHandler(_API):
         want_images = self.get_argument("images", "1") != "0"
 
         def work(s, ref):
+            if s.item_id is None:  # ask the campaign again: claims expire, skips return
+                s.next()
             if s.item_id is None:
                 return None
             return self.item(s, ref, visit=None if want_images else s.visit)

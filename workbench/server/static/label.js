@@ -108,6 +108,7 @@
   let outlines = null;
   let shownAt = performance.now();
   let lastKeyAt = null;
+  let lastFetchMs = null;
   window.__wbLabelDraws = window.__wbLabelDraws || [];
 
   // ------------------------------------------------------------------ drawing
@@ -237,19 +238,33 @@
     }
   }
 
+  // Nothing left for now: ask again every 30 s (claims of others expire, skips return).
+  let poll = null;
+  function pollWhenDone() {
+    clearTimeout(poll);
+    if (!st.done_all) return;
+    poll = setTimeout(() => {
+      chain = chain.then(async () => {
+        try { await show(await api("GET", "next")); } catch (e) { msg.textContent = String(e.message || e); }
+      });
+    }, 30000);
+  }
+
   async function show(view) {
     if (view === null) view = { done_all: true, item_id: "" };
     const newItem = view.visit !== st.visit || view.item_id !== st.item_id;
     st = view;
     if (view.images) await drawImages(view.images);
     drawState();
+    pollWhenDone();
     if (newItem) {
       shownAt = performance.now();
       if (lastKeyAt !== null) {
         const t0 = lastKeyAt, item = view.item_id;
         lastKeyAt = null;
         requestAnimationFrame(() => {
-          window.__wbLabelDraws.push({ item, ms: performance.now() - t0 });
+          // ms: key to next item drawn; fetch: of which the request and the server's answer
+          window.__wbLabelDraws.push({ item, ms: performance.now() - t0, fetch: lastFetchMs });
         });
       }
     }
@@ -261,7 +276,10 @@
   function act(what, payload) {
     chain = chain.then(async () => {
       try {
-        await show(await api("POST", what, Object.assign({ visit: st.visit }, payload)));
+        const t0 = performance.now();
+        const view = await api("POST", what, Object.assign({ visit: st.visit }, payload));
+        lastFetchMs = performance.now() - t0;
+        await show(view);
       } catch (e) {
         msg.textContent = String(e.message || e);
         if (e.status === 403) msg.textContent += " (is your invite link still valid?)";
