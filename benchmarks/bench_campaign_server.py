@@ -22,13 +22,23 @@ annotator's first ``next``, which builds their session on the server, apart) and
 * no item gets more live annotations than its retirement count plus the number of
   annotators labelling at the same time (the overshoot; the store's claims should make it 0).
 
+``--chromium K`` makes K of the annotators Chromium pages (one headless browser, a context
+each, keyboard only: a morphology key, then a confidence key, pausing like the others) and
+prints the time from the key that finishes an item to the next item drawn on the page, and
+how much of it was the request; for those annotators it checks that the store holds
+exactly what each page answered.
+
+    python benchmarks/bench_campaign_server.py --annotators 20 --think 2 --chromium 2
+
 The load generator runs in this process and the server in another, on the same machine:
-both compete for its cores, as they would on a small lab server.
+both compete for its cores, as do the Chromium pages (which, in real use, run on the
+annotators' own computers: keep K small to measure the server).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
 import sys
@@ -92,8 +102,11 @@ class Annotator(threading.Thread):
                     self.errors.append(("next", "no images", item["item_id"]))
                 self.items.append(item["item_id"])
                 answers = CHOICES[int(self.rng.integers(len(CHOICES)))]
-                if self.think > 0:  # a person looking at the item
-                    time.sleep(min(self.rng.exponential(self.think), 10 * self.think))
+                if self.think > 0:  # a person looking at the item (until the time is up)
+                    time.sleep(max(0.0, min(self.rng.exponential(self.think),
+                                            self.until - time.monotonic())))
+                    if time.monotonic() >= self.until:
+                        return
                 t0 = time.perf_counter()
                 st, body = self._call(conn, "POST", f"{api}/annotations",
                                       {"item_id": item["item_id"], "answers": answers})
@@ -121,7 +134,7 @@ def make_survey(folder: Path, n_items: int, retire: int, n_annotators: int, stor
     return coll, tokens
 
 
-def check(coll, store_url, annotators, retire: int):
+def check(coll, store_url, annotators, pages: dict, retire: int):
     """The invariants (see the module docstring); returns a dict of findings."""
     from workbench.io.labels import open_store
 
@@ -131,13 +144,79 @@ def check(coll, store_url, annotators, retire: int):
     by_id = {int(i): (a, it) for i, a, it in zip(rows["id"], rows["annotator"], rows["item_id"])}
     sent = {i: (a.name_, it) for a in annotators for i, it in a.written}
     missing = [i for i, v in sent.items() if by_id.get(i) != v]
-    extra = sorted(set(by_id) - set(sent))
-    twice = {a.name_: len(a.items) - len(set(a.items)) for a in annotators
-             if len(a.items) != len(set(a.items))}
+    on_pages = rows["annotator"].isin(list(pages))
+    extra = sorted(set(rows["id"][~on_pages].astype(int)) - set(sent))
+    pages_ok = all(sorted(rows[rows["annotator"] == who]["item_id"]) == sorted(p["answered"])
+                   for who, p in pages.items())
+    given = [(a.name_, a.items) for a in annotators] + \
+        [(who, p["answered"]) for who, p in pages.items()]
+    twice = {who: len(items) - len(set(items)) for who, items in given
+             if len(items) != len(set(items))}
     per_item = rows.groupby("item_id").size()
     overshoot = int(max(0, (per_item - retire).max())) if len(per_item) else 0
-    return {"rows": len(rows), "missing": missing, "extra": extra, "twice": twice,
-            "overshoot": overshoot, "items_done": int((per_item >= retire).sum())}
+    return {"rows": len(rows), "missing": missing, "extra": extra, "pages_ok": pages_ok,
+            "twice": twice, "overshoot": overshoot,
+            "items_done": int((per_item >= retire).sum())}
+
+
+#: How often the harness looks at a page (ms). Playwright's default (every animation frame)
+#: would take CPU from the server; the page measures its own draw times.
+POLL_MS = 50
+
+
+async def _page(browser, url: str, until: float, think: float, seed: int) -> dict:
+    """One annotator in Chromium, keyboard only, pausing like a person; returns the items
+    answered and the page's draw times (key to next item drawn, and the request's part)."""
+    import random
+
+    rng = random.Random(seed)
+    ctx = await browser.new_context(viewport={"width": 1000, "height": 800})
+    page = await ctx.new_page()
+    page.set_default_timeout(120_000)
+    await page.goto(url)
+    answered = []
+    ready = ("() => { const r = document.querySelector('.wb-labeler'); return r && "
+             "(r.dataset.doneAll === '1' || (r.dataset.itemId && "
+             "r.dataset.question === 'morphology')); }")
+    while True:
+        await page.wait_for_function(ready, polling=POLL_MS)
+        item = await page.get_attribute(".wb-labeler", "data-item-id")
+        if not item:
+            break
+        await asyncio.sleep(min(rng.expovariate(1 / think), max(0.0, until - time.monotonic()))
+                            if think > 0 else 0)
+        if time.monotonic() >= until:
+            break
+        await page.keyboard.press(str(rng.randint(1, 3)))
+        await page.wait_for_function("() => document.querySelector('.wb-labeler')"
+                                     ".dataset.question === 'confidence'", polling=POLL_MS)
+        await page.keyboard.press(str(rng.randint(1, 2)))
+        await page.wait_for_function(
+            "(i) => { const r = document.querySelector('.wb-labeler');"
+            " return r.dataset.itemId !== i || r.dataset.doneAll === '1'; }", arg=item,
+            polling=POLL_MS)
+        answered.append(item)
+    draws = await page.evaluate("() => window.__wbLabelDraws.map(d => [d.ms, d.fetch])")
+    await ctx.close()
+    return {"answered": answered, "draws": draws[1:]}  # the first draw is the page load
+
+
+async def _pages(base: str, tokens: dict, until: float, think: float) -> dict:
+    from playwright.async_api import async_playwright
+
+    sys.path.insert(0, str(ROOT / "tests" / "ui"))
+    from _jupyter import CHROMIUM, CHROMIUM_ARGS
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                           args=CHROMIUM_ARGS)
+        try:
+            got = await asyncio.gather(*[
+                _page(browser, f"{base}/workbench/campaigns/bench/label?token={t}", until,
+                      think, k) for k, t in enumerate(tokens.values())])
+        finally:
+            await browser.close()
+    return dict(zip(tokens, got))
 
 
 def run(args, store_url, label: str, folder: Path) -> bool:
@@ -145,47 +224,61 @@ def run(args, store_url, label: str, folder: Path) -> bool:
 
     t0 = time.perf_counter()
     coll, tokens = make_survey(folder, args.items, args.retire, args.annotators, store_url)
+    names = sorted(tokens)
+    in_chromium = {n: tokens[n] for n in names[:args.chromium]}
+    over_http = [n for n in names if n not in in_chromium]
     print(f"[{label}] {args.items} simulated items ready in {time.perf_counter() - t0:.0f} s; "
-          f"campaign retire {args.retire}, {args.annotators} annotators, think time "
-          f"{args.think:g} s")
+          f"campaign retire {args.retire}; {args.annotators} annotators ({len(in_chromium)} "
+          f"in Chromium), think time {args.think:g} s")
+    pages = {}
     with campaign_server(coll.path, "bench", store=store_url, log_dir=folder) as base:
         port = int(base.rsplit(":", 1)[1])
-        gate = threading.Barrier(args.annotators + 1)
-        until = time.monotonic() + 1e9  # set when everybody is ready
-        annotators = [Annotator(n, t, port, until, gate, k, args.think)
-                      for k, (n, t) in enumerate(sorted(tokens.items()))]
+        gate = threading.Barrier(len(over_http) + 1)
+        annotators = [Annotator(n, tokens[n], port, 0.0, gate, k, args.think)
+                      for k, n in enumerate(over_http)]
         for a in annotators:
             a.start()
         start = time.monotonic()
         for a in annotators:
             a.until = start + args.seconds
         gate.wait()
+        if in_chromium:
+            pages = asyncio.run(_pages(base, in_chromium, start + args.seconds, args.think))
         for a in annotators:
             a.join(args.seconds + 300)
         wall = time.monotonic() - start
-    n_ann = sum(len(a.written) for a in annotators)
-    nxt = np.concatenate([a.next_ms for a in annotators] + [[np.nan]])
-    nxt = nxt[np.isfinite(nxt)] if np.isfinite(nxt).any() else np.zeros(1)
-    first = np.array([a.first_ms for a in annotators if a.first_ms is not None] or [0.0])
-    post = np.concatenate([a.post_ms for a in annotators]) if n_ann else np.zeros(1)
+    n_http = sum(len(a.written) for a in annotators)
+    n_pages = sum(len(p["answered"]) for p in pages.values())
     errors = [e for a in annotators for e in a.errors]
     done = sum(a.finished for a in annotators)
-    inv = check(coll, store_url, annotators, args.retire)
-    print(f"[{label}] {n_ann} annotations in {wall:.1f} s: {n_ann / wall:.1f} annotations/s "
-          f"({done} annotator(s) ran out of items)")
-    print(f"[{label}] GET next:         p50 {np.percentile(nxt, 50):6.1f} ms   "
-          f"p95 {np.percentile(nxt, 95):6.1f} ms   ({len(nxt)} requests; an annotator's "
-          f"first, which starts their session: p50 {np.percentile(first, 50):.0f} ms, "
-          f"max {first.max():.0f} ms)")
-    print(f"[{label}] POST annotations: p50 {np.percentile(post, 50):6.1f} ms   "
-          f"p95 {np.percentile(post, 95):6.1f} ms   ({len(post)} requests)")
-    ok = not (errors or inv["missing"] or inv["extra"] or inv["twice"]
+    inv = check(coll, store_url, annotators, pages, args.retire)
+    print(f"[{label}] {n_http + n_pages} annotations in {wall:.1f} s: "
+          f"{(n_http + n_pages) / wall:.1f} annotations/s ({done} annotator(s) ran out of "
+          f"items)")
+    if annotators:
+        nxt = np.array([ms for a in annotators for ms in a.next_ms] or [0.0])
+        first = np.array([a.first_ms for a in annotators if a.first_ms is not None] or [0.0])
+        post = np.array([ms for a in annotators for ms in a.post_ms] or [0.0])
+        print(f"[{label}] GET next:         p50 {np.percentile(nxt, 50):6.1f} ms   "
+              f"p95 {np.percentile(nxt, 95):6.1f} ms   ({len(nxt)} requests; an annotator's "
+              f"first, which starts their session: p50 {np.percentile(first, 50):.0f} ms, "
+              f"max {first.max():.0f} ms)")
+        print(f"[{label}] POST annotations: p50 {np.percentile(post, 50):6.1f} ms   "
+              f"p95 {np.percentile(post, 95):6.1f} ms   ({len(post)} requests)")
+    if pages:
+        d = np.array([x for p in pages.values() for x in p["draws"]] or [[0.0, 0.0]], float)
+        print(f"[{label}] Chromium, key to next item drawn: p50 {np.percentile(d[:, 0], 50):.0f}"
+              f" ms, p95 {np.percentile(d[:, 0], 95):.0f} ms; of which the request: p50 "
+              f"{np.percentile(d[:, 1], 50):.0f} ms, p95 {np.percentile(d[:, 1], 95):.0f} ms "
+              f"({len(d)} items on {len(pages)} pages)")
+    ok = not (errors or inv["missing"] or inv["extra"] or inv["twice"] or not inv["pages_ok"]
               or inv["overshoot"] > args.annotators)
     print(f"[{label}] invariants: every 201 has its row: {not inv['missing']} "
           f"({len(inv['missing'])} missing); rows without a 201: {len(inv['extra'])}; "
-          f"no item twice to an annotator: {not inv['twice']}; retirement overshoot "
-          f"{inv['overshoot']} (limit {args.annotators}); {inv['items_done']} items retired; "
-          f"errors {len(errors)} {errors[:3]}")
+          f"the pages' answers are in the store: {inv['pages_ok']}; no item twice to an "
+          f"annotator: {not inv['twice']}; retirement overshoot {inv['overshoot']} (limit "
+          f"{args.annotators}); {inv['items_done']} items retired; errors {len(errors)} "
+          f"{errors[:3]}")
     print(f"[{label}] {'OK' if ok else 'FAILED'}")
     return ok
 
@@ -198,6 +291,9 @@ def main():
                     help="SQLite beside the Collection (default) or a throwaway PostgreSQL")
     ap.add_argument("--items", type=int, default=1000, help="items in the campaign")
     ap.add_argument("--retire", type=int, default=10, help="annotations per item")
+    ap.add_argument("--chromium", type=int, default=0, metavar="K",
+                    help="K of the annotators are Chromium pages labelling with the keyboard "
+                         "(Debian's /usr/bin/chromium): key to next item drawn")
     ap.add_argument("--think", type=float, default=0.0, metavar="S",
                     help="mean seconds an annotator looks at an item before answering "
                          "(exponential; default 0: answer at once, the server's capacity)")
