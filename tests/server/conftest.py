@@ -19,22 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "widgets"))  # tiny.py
 
-EVIL = "<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\">"
-N_ITEMS = 12
-
-
-def hidden_columns(n: int) -> dict:
-    return {"truth": [f"SECRET-TRUTH-{i}" for i in range(n)],
-            "sim_angle": [1000.25 + i for i in range(n)],
-            "snr": [float(5 + i) for i in range(n)],
-            "note": [EVIL if i % 2 == 0 else f"plain note {i}" for i in range(n)]}
-
-
-def make_collection(path: Path, n: int = N_ITEMS, seed: int = 1):
-    import tiny
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return tiny.radio_collection(path, n=n, size=48, seed=seed, extra=hidden_columns(n))
+from _survey import make_collection  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -72,13 +57,3 @@ def invite_server(survey):
     root, _ = survey
     with campaign_server(root / "radio", "fr", log_dir=root.parent) as base:
         yield base, root / "radio"
-
-
-def invite(collection, annotator: str, campaign: str = "fr") -> str:
-    from workbench.io.labels import open_store
-
-    st = open_store(collection)
-    try:
-        return st.invite(campaign, annotator)
-    finally:
-        st.close()

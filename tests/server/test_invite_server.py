@@ -13,7 +13,7 @@ import time
 
 import pytest
 from _server import request
-from conftest import invite
+from _survey import invite
 
 from workbench.core.errors import SchemeError
 from workbench.core.schemes import get_scheme

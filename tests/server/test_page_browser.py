@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from _server import campaign_server
-from conftest import EVIL, invite, make_collection
+from _survey import EVIL, invite, make_collection
 
 from workbench.io.labels import open_store
 

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_collection
+from _survey import make_collection
 
 from workbench.io.labels import open_store
 from workbench.labeling import Session
