@@ -1,7 +1,8 @@
 """Fixtures of the server tests: a folder of Collections with campaigns, and real servers.
 
 ``survey`` (session): ``ROOT/radio`` (12 radio items; campaigns ``fr`` and ``other``
-(fr-morphology) and ``rgz-pilot`` (rgz)), ``ROOT/projects/radio2`` (another ``fr``), and
+(fr-morphology) and ``rgz-pilot`` (rgz)), ``ROOT/projects/radio2`` (another ``fr``),
+``ROOT/transients`` (``frb-hunt``) and ``ROOT/lenses`` (``grading``), and
 Collections that must never be served: one three folders deep, one in a hidden folder, and
 one outside ROOT reached through a symbolic link. The catalog has hidden columns whose
 names and values are unmistakable (``truth``: ``SECRET-TRUTH-<i>``, ``sim_angle``), shown
@@ -46,6 +47,15 @@ def survey(tmp_path_factory):
                            "fr-morphology", c.ids, retire=1)
         st.close()
     (root / "link").symlink_to(base / "outside", target_is_directory=True)
+    import tiny  # transient candidates and lens stamps: their pages draw other panels
+
+    for coll, name, scheme in ((tiny.transient_collection(root / "transients", n=3, size=32),
+                                "frb-hunt", "transient"),
+                               (tiny.lens_collection(root / "lenses", n=3, size=32),
+                                "grading", "lens-grade")):
+        st = open_store(coll)
+        st.create_campaign(name, scheme, coll.ids, retire=1)
+        st.close()
     return root, base / "outside"
 
 

@@ -56,7 +56,8 @@ def test_campaigns_under_root_dir_and_nothing_else(lab):
     keys = sorted(c["key"] for c in got["campaigns"])
     # two campaigns called "fr": each is addressed with its folder; hidden folders, folders
     # deeper than two levels and links (to a Collection outside root) are not searched
-    assert keys == ["fr@projects/radio2", "fr@radio", "other", "rgz-pilot"]
+    assert keys == ["fr@projects/radio2", "fr@radio", "frb-hunt", "grading", "other",
+                    "rgz-pilot"]
     assert got["annotator"] == "labowner"
     assert request(base, "GET", "/workbench/api/campaigns")[0] == 403  # no token, no cookie
     # a key with a folder in it travels URL-encoded, and names that campaign's items
@@ -195,3 +196,41 @@ def test_rgz_sources_are_clicked_on_the_page_in_a_cookie_session(lab):
     (src,) = rows["answers"].iloc[0]["sources"]
     assert len(src["components"]) == 2 and src["morphology"] == "FRII"
     assert abs(src["host"]["x"] - size / 2) <= 1 and abs(src["host"]["y"] - size / 2) <= 1
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("campaign, titles", [
+    ("frb-hunt", ["dmtime", "freqtime"]),                       # DM-time and freq-time
+    ("grading", ["stamp composite (i, r, g as RGB)", "g", "r", "i"]),  # lens composite
+])
+def test_transient_and_lens_pages_draw_their_panels(lab, campaign, titles):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
+    from _jupyter import CHROMIUM, chromium_page
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing")
+    pytest.importorskip("playwright")
+    base, root = lab
+    with chromium_page() as page:
+        page.set_default_timeout(30_000)
+        page.goto(f"{base}/workbench/campaigns/{campaign}/label?token={TOKEN}")
+        page.wait_for_selector(".wb-labeler[data-item-id]:not([data-item-id=''])")
+        item = page.get_attribute(".wb-labeler", "data-item-id")
+        assert page.locator(".wb-panel-title").all_inner_texts() == titles
+        # every panel was drawn: its canvas has non-blank pixels
+        blank = page.evaluate("""() => [...document.querySelectorAll('.wb-panel canvas')].map(c => {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return false;
+            return true; })""")
+        assert blank == [False] * len(titles)
+        page.keyboard.press("2")
+        page.wait_for_function(f"() => document.querySelector('.wb-labeler').dataset.itemId"
+                               f" !== '{item}'")
+    sub = "transients" if campaign == "frb-hunt" else "lenses"
+    store = open_store(root / sub)
+    rows = store.annotations(campaign=campaign)
+    store.close()
+    assert list(rows["item_id"]) == [item] and list(rows["annotator"]) == ["labowner"]

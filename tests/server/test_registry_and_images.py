@@ -20,7 +20,8 @@ def test_the_registry_finds_campaigns_under_its_roots_only(survey):
     root, outside = survey
     reg = Registry([root])
     refs = reg.scan()
-    assert sorted(refs) == ["fr@projects/radio2", "fr@radio", "other", "rgz-pilot"]
+    assert sorted(refs) == ["fr@projects/radio2", "fr@radio", "frb-hunt", "grading", "other",
+                    "rgz-pilot"]
     assert refs["other"].collection == (root / "radio").resolve()
     assert refs["fr@projects/radio2"].name == "fr"
     # keys are looked up, never joined into paths
