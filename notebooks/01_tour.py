@@ -79,7 +79,8 @@ plt.tight_layout()
 
 # %% [markdown]
 # ## Selections and batches
-# `select` takes a pandas query on the catalog and gives a view with the same interface.
+# `select` takes a query on the catalog (the small language in the README) and gives a view
+# with the same interface.
 # `batches` reads blocks of items for fast processing.
 
 # %%

@@ -56,7 +56,13 @@ def campaign():
 @click.option("--retire", type=int, default=3, show_default=True,
               help="Annotations after which an item retires.")
 @click.option("--query", default=None,
-              help="Only items whose catalog rows match this pandas query, e.g. 'snr > 8'.")
+              help="Only items whose catalog rows match this query, e.g. \"snr > 8 and truth in "
+                   "['FRI', 'FRII']\": column names (`odd name` in backticks), literals, "
+                   "comparisons, and/or/not, in [...], arithmetic, abs/sqrt/log10/log/exp and "
+                   "the column methods .median() .mean() .std() .min() .max() .quantile(q) "
+                   ".abs() .isna() .notna() .between(lo, hi) .str.contains(s) "
+                   ".str.startswith(s) .str.endswith(s) .str.lower() .str.upper(). It is "
+                   "never run as Python; anything else is an error.")
 @click.option("--order", type=click.Choice(["random", "priority"]), default="random",
               show_default=True, help="Order items are handed out in.")
 @click.option("--early-retire", default=None, metavar="N:K",
@@ -85,10 +91,13 @@ def campaign_create(collection, name, scheme, retire, query, order, early_retire
     and to weight them (Dawid-Skene consensus).
     """
     from workbench.core.schemes import get_scheme
+    from workbench.io.collection import open as open_collection
+    from workbench.io.labels import open_store
 
-    coll, store = _open(collection, store_url)
+    coll = open_collection(collection)
+    view = coll.select(query) if query else coll  # a bad query fails before the store is made
+    store = open_store(coll, url=store_url)
     sch = get_scheme(scheme)
-    view = coll.select(query) if query else coll
     ids = view.ids
     ncomp = None
     cat = view.catalog

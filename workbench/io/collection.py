@@ -71,7 +71,7 @@ class Collection:
     ``len(coll)`` is the number of items; ``coll[i]`` (int) or ``coll["id"]`` (str) gives an
     :class:`Item`; ``coll.catalog`` is the catalog (with derived columns) as a DataFrame;
     ``coll.batches(size)`` iterates blocks of items; ``coll.select("snr > 8")`` gives a
-    view of the items whose catalog rows match a pandas query.
+    view of the items whose catalog rows match a query (see :mod:`workbench.io.query`).
     """
 
     def __init__(self, path, mode: str = "r", *, _index: np.ndarray | None = None,
@@ -442,18 +442,21 @@ class Collection:
 
     def select(self, query: str | None = None, *, ids: Iterable[str] | None = None,
                mask=None) -> Collection:
-        """A read-only view of the items matching a pandas ``query`` on the catalog (with
-        derived columns), a list of ``ids``, or a boolean ``mask`` over this view."""
+        """A read-only view of the items matching a ``query`` on the catalog (with derived
+        columns), a list of ``ids``, or a boolean ``mask`` over this view.
+
+        The query is in the workbench's own expression language (:mod:`workbench.io.query`:
+        columns, literals, comparisons, and/or/not, ``in [...]``, arithmetic and a few column
+        methods), never run as Python; anything outside it raises
+        :class:`~workbench.core.errors.QueryError` before any of it is evaluated."""
+        from workbench.io.query import query_mask
+
         cat = self.catalog
         rows = self._rows
         if query is not None:
-            try:
-                keep = cat.eval(query)
-            except Exception as exc:
-                raise CollectionError(f"cannot apply query {query!r}: {exc}", path=self.path,
-                                      hint=f"columns are {list(cat.columns)}") from exc
-            rows = rows[np.asarray(keep, dtype=bool)]
-            cat = cat[np.asarray(keep, dtype=bool)]
+            keep = query_mask(query, cat, path=self.path)
+            rows = rows[keep]
+            cat = cat[keep]
         if ids is not None:
             want = pd.Index([str(i) for i in ids])
             pos = pd.Index(cat["id"].astype(str)).get_indexer(want)
