@@ -48,6 +48,18 @@ def test_looking_makes_no_store(tmp_path):
     assert not (tmp_path / "root" / "bare" / "labels.sqlite").exists()
 
 
+def test_two_folders_shown_under_one_name_get_distinct_keys(tmp_path):
+    for where in (tmp_path / "a" / "radio", tmp_path / "b" / "radio"):
+        c = make_collection(where, n=2)
+        st = open_store(c)
+        st.create_campaign("fr", "fr-morphology", c.ids)
+        st.close()
+    refs = Registry([tmp_path / "a"], collections=[tmp_path / "b" / "radio"]).scan()
+    assert sorted(refs) == ["fr@radio", "fr@radio~2"]
+    assert {r.collection for r in refs.values()} == {(tmp_path / "a" / "radio").resolve(),
+                                                      (tmp_path / "b" / "radio").resolve()}
+
+
 def _pixels(panel) -> np.ndarray:
     from PIL import Image
 

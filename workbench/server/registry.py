@@ -136,6 +136,9 @@ class Registry:
             refs = {}
             for n, folder, label, store_loc in pairs:
                 key = n if count[n] == 1 else f"{n}@{label}"
+                k = 2
+                while key in refs:  # two folders shown under the same name
+                    key, k = f"{n}@{label}~{k}", k + 1
                 refs[key] = CampaignRef(key=key, name=n, collection=folder, label=label,
                                         store=store_loc)
             self._refs = refs
@@ -146,8 +149,8 @@ class Registry:
         """The campaign served under ``key`` (:class:`UnknownCampaign` if none)."""
         key = str(key)
         ref = self.scan().get(key)
-        if ref is None:
-            ref = self.scan(force=True).get(key)
+        if ref is None and time.monotonic() - self._scanned_at > 1.0:
+            ref = self.scan(force=True).get(key)  # a new campaign; at most once a second
         if ref is None:
             raise UnknownCampaign(f"no campaign {key!r} is served here")
         return ref
