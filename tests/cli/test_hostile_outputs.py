@@ -132,3 +132,10 @@ def test_hostile_unexpected_exception_is_one_line_exit_1(tmp_path):
     env = {**os.environ, "WORKBENCH_DEBUG": "1"}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert res.returncode == 1 and "Traceback" in res.stderr
+
+
+def test_hostile_unknown_label_scheme_makes_no_store(survey):
+    before = sorted(p.name for p in survey.iterdir())
+    res = _cli("campaign", "create", survey, "--name", "c", "--scheme", "no-such-scheme")
+    assert "no label scheme named 'no-such-scheme'" in _one_line_error(res)
+    assert sorted(p.name for p in survey.iterdir()) == before

@@ -96,8 +96,7 @@ def campaign_create(collection, name, scheme, retire, query, order, early_retire
 
     coll = open_collection(collection)
     view = coll.select(query) if query else coll  # a bad query fails before the store is made
-    store = open_store(coll, url=store_url)
-    sch = get_scheme(scheme)
+    sch = get_scheme(scheme)                       # and so does an unknown scheme
     ids = view.ids
     ncomp = None
     cat = view.catalog
@@ -113,6 +112,7 @@ def campaign_create(collection, name, scheme, retire, query, order, early_retire
         rule = {"max_components": n, "retire": k}
     show_columns = _show_columns(show, cat, coll.path)
     gold, rate = _gold_items(gold_column, gold_rate, cat, sch, seed, coll.path)
+    store = open_store(coll, url=store_url)
     camp = store.create_campaign(name, sch, ids, retire=retire, order=order, early_retire=rule,
                                  n_components=ncomp, seed=seed, show_columns=show_columns,
                                  gold=gold or None, gold_rate=rate)
