@@ -17,17 +17,22 @@ The manifest is the single commit point: every append writes its segment under a
 name, renames it into place and then replaces ``collection.json`` atomically. A writer that
 dies half-way leaves the previous manifest, so the Collection is exactly as it was; the
 orphaned files are removed the next time the Collection is opened for writing.
+
+A Collection may come from someone else: the manifest is checked on every load, and every
+file it names must resolve inside the folder (:mod:`workbench.io._manifest`); Zarr and
+Parquet files are opened as untrusted data (:mod:`workbench.io._stores`). Deletions happen
+only inside the Collection's own folders. ``create(..., overwrite=True)`` builds the new
+Collection beside the old one and swaps it in only when complete
+(:mod:`workbench.io._replace`).
 """
 
 from __future__ import annotations
 
 import bisect
-import builtins
 import contextlib
 import fcntl
 import json
 import os
-import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -37,22 +42,20 @@ import pandas as pd
 
 from workbench.core.errors import CollectionError, OutputError, ReadOnlyError
 from workbench.core.kinds import BASE_COLUMNS
-from workbench.core.provenance import made_by
-from workbench.io import _axes
+from workbench.io import _atomic, _axes, _manifest, _replace, _stores
 from workbench.io._appender import Appender
 from workbench.io._atomic import atomic_write_bytes
+from workbench.io._derived import DerivedData
+from workbench.io._manifest import FORMAT, FORMAT_VERSION, MANIFEST
 from workbench.io.collection_types import Batch, Item, ProductSpec
 
 __all__ = ["Collection", "Item", "Batch", "ProductSpec", "open", "create"]
 
-FORMAT = "workbench-collection"
-FORMAT_VERSION = 1
-MANIFEST = "collection.json"
 LOCKFILE = ".lock"
 
 
 def _check_path_writable(path: Path) -> None:
-    parent = path if path.exists() else path.parent
+    parent = path.parent  # the new Collection is built beside ``path``
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
@@ -63,7 +66,11 @@ def _check_path_writable(path: Path) -> None:
                           hint="choose an output folder you have write access to")
 
 
-class Collection:
+def _is_collection(path: Path) -> bool:
+    return (path / MANIFEST).is_file()
+
+
+class Collection(DerivedData):
     """A survey's items: a catalog and image products, stored in a folder.
 
     Open one with :func:`workbench.open`; make one with :meth:`Collection.create`.
@@ -108,63 +115,94 @@ class Collection:
         Parameters
         ----------
         path : path-like
-            Folder to create. It must not exist unless ``overwrite`` (then it is replaced,
-            but only if it is a Collection or empty).
+            Folder to create. It must not exist (or be empty) unless ``overwrite``; then an
+            existing Collection there is replaced (never a folder that is not a Collection).
         products : dict of name -> ProductSpec
             The image products every item has, e.g.
             ``{"radio": ProductSpec(("1.4GHz",), (150, 150), "Jy/beam", "sky")}``.
+
+        The new Collection is made in a sibling folder and put in place by one atomic
+        exchange, so an old Collection at ``path`` is never emptied first. Inside a
+        :func:`workbench.io._atomic.new_folder` block (how ingesters and simulators call
+        it) the exchange waits until the block has filled the Collection and ends without
+        an error; until then ``coll.path`` is the sibling folder and ``path`` is untouched.
         """
         path = Path(path)
         _check_path_writable(path)
+        if os.path.islink(path):
+            raise OutputError("is a symbolic link; refusing to write through it", path=path,
+                              hint="give the real folder")
         if path.exists():
-            if not overwrite and any(path.iterdir()):
-                raise OutputError("folder exists and is not empty", path=path,
-                                  hint="choose a new output folder or pass overwrite=True")
-            if any(path.iterdir()) and not (path / MANIFEST).exists():
-                raise OutputError("folder exists and is not a Collection; refusing to replace it",
-                                  path=path)
-            shutil.rmtree(path)
+            if not path.is_dir():
+                raise OutputError("exists and is not a folder", path=path)
+            if any(path.iterdir()):
+                if not overwrite:
+                    raise OutputError("folder exists and is not empty", path=path,
+                                      hint="choose a new output folder or pass overwrite=True")
+                if not _is_collection(path):
+                    raise OutputError("folder exists and is not a Collection; refusing to "
+                                      "replace it", path=path)
         specs = {k: v if isinstance(v, ProductSpec) else ProductSpec.from_json(v)
                  for k, v in products.items()}
         if not specs:
             raise CollectionError("a Collection needs at least one image product", path=path)
-        tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+        prod_json = {k: s.to_json() for k, s in specs.items()}
+        _manifest.check_products(prod_json, path)
         try:
-            (tmp / "segments").mkdir(parents=True)
-            (tmp / "derived").mkdir()
-            manifest = {
-                "format": FORMAT, "format_version": FORMAT_VERSION,
-                "description": description,
-                "products": {k: s.to_json() for k, s in specs.items()},
-                "segments": [], "n_items": 0, "catalog": None, "derived": {},
-            }
-            atomic_write_bytes(tmp / MANIFEST, json.dumps(manifest, indent=1).encode())
-            os.rename(tmp, path)
+            build = _replace.Build(path, replace=overwrite, replaceable=_is_collection,
+                                   what="Collection")
         except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
             raise OutputError(f"cannot write here ({exc.strerror or exc})", path=path,
                               hint="choose an output folder you have write access to") from exc
-        return cls(path, "r+")
+        try:
+            (build.path / "segments").mkdir()
+            (build.path / "derived").mkdir()
+            manifest = {
+                "format": FORMAT, "format_version": FORMAT_VERSION,
+                "description": description, "products": prod_json,
+                "segments": [], "n_items": 0, "catalog": None, "derived": {},
+            }
+            atomic_write_bytes(build.path / MANIFEST, json.dumps(manifest, indent=1).encode())
+            coll = cls(build.path, "r+")
+        except OSError as exc:
+            build.discard()
+            raise OutputError(f"cannot write here ({exc.strerror or exc})", path=path,
+                              hint="choose an output folder you have write access to") from exc
+        except BaseException:
+            build.discard()
+            raise
+        pending = _atomic.staging()
+        if pending is None:
+            build.install()
+            return cls(path, "r+")
+        build.before_install = coll._rebase_source_files
+        build.on_install = coll._moved_to
+        pending.append(build)
+        return coll
+
+    def _moved_to(self, path: Path) -> None:
+        """This (build) Collection now lives at ``path``."""
+        self.path = Path(path)
+        self._load_manifest()
+
+    def _rebase_source_files(self, old: Path, new: Path) -> None:
+        """Catalog ``source_file`` values naming files inside the build folder ``old`` (a
+        simulation's ``sources/``) are rewritten to name them under ``new``, before the swap."""
+        cat = self._base_catalog()
+        if cat is None or "source_file" not in cat.columns:
+            return
+        prefix = str(old) + os.sep
+        col = cat["source_file"].astype("string")
+        hit = col.str.startswith(prefix).fillna(False).to_numpy(dtype=bool)
+        if not hit.any():
+            return
+        cat = cat.copy()
+        cat.loc[hit, "source_file"] = str(new) + os.sep + col[hit].str.slice(len(prefix))
+        with self._lock():
+            self._write_catalog_and_manifest(cat, json.loads(json.dumps(self._manifest)))
 
     def _load_manifest(self) -> None:
-        mpath = self.path / MANIFEST
-        if not self.path.exists():
-            raise CollectionError("no such Collection folder", path=self.path,
-                                  hint="make one with `workbench ingest` or `workbench simulate`")
-        if not mpath.exists():
-            raise CollectionError(f"not a workbench Collection (no {MANIFEST})", path=self.path)
-        try:
-            manifest = json.loads(mpath.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CollectionError(f"{MANIFEST} is corrupt ({exc})", path=self.path) from exc
-        if manifest.get("format") != FORMAT:
-            raise CollectionError(f"{MANIFEST} is not a workbench Collection manifest",
-                                  path=self.path)
-        if manifest.get("format_version", 0) > FORMAT_VERSION:
-            raise CollectionError(
-                f"written by a newer workbench (format {manifest['format_version']})",
-                path=self.path, hint="upgrade the workbench")
-        self._manifest = manifest
+        self._manifest = _manifest.load(self.path)
         self._root_cat = None
         self._full_cat = None
         self._id_rows = None
@@ -177,7 +215,14 @@ class Collection:
 
     @contextlib.contextmanager
     def _lock(self):
-        fd = os.open(self.path / LOCKFILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path / LOCKFILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            if os.path.islink(self.path / LOCKFILE):
+                raise CollectionError(f"{LOCKFILE} is a symbolic link; a Collection holds its "
+                                      "own files", path=self.path) from exc
+            raise OutputError(f"cannot lock the Collection ({exc.strerror or exc})",
+                              path=self.path) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -186,26 +231,31 @@ class Collection:
             os.close(fd)
 
     def _cleanup_orphans(self) -> None:
-        """Remove files no committed manifest refers to (left by a writer that died)."""
+        """Remove files no committed manifest refers to (left by a writer that died).
+
+        Only entries of the Collection's own ``segments/`` and ``derived/`` folders and its
+        ``catalog-*``/``.tmp*`` files are removed, links never followed; a ``segments`` or
+        ``derived`` that is a link (or a file) is a CollectionError and nothing is removed.
+        """
         self._load_manifest()
+        seg_dir = _manifest.own_dir(self.path, "segments")
+        der_dir = _manifest.own_dir(self.path, "derived")
         live = {s["name"] for s in self._manifest["segments"]}
-        for p in (self.path / "segments").iterdir():
+        for p in seg_dir.iterdir() if seg_dir else ():
             if p.name not in live:
-                shutil.rmtree(p, ignore_errors=True)
+                _manifest.remove(self.path, p)
         keep = {self._manifest.get("catalog"), MANIFEST, LOCKFILE}
         for p in self.path.iterdir():
-            if p.is_file() and p.name not in keep and (
-                    p.name.startswith("catalog-") or p.name.startswith(".tmp")):
-                p.unlink()
+            if (p.name not in keep and (p.name.startswith("catalog-") or p.name.startswith(".tmp"))
+                    and (p.is_symlink() or p.is_file())):
+                _manifest.remove(self.path, p)
         live_derived = set()
         for d in self._manifest["derived"].values():
             live_derived.add(d["file"])
             live_derived.add(d["file"] + ".ids.parquet")  # a derived array's id sidecar
-        dd = self.path / "derived"
-        if dd.exists():
-            for p in dd.iterdir():
-                if p.name not in live_derived:
-                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+        for p in der_dir.iterdir() if der_dir else ():
+            if p.name not in live_derived:
+                _manifest.remove(self.path, p)
 
     def _require_writable(self) -> None:
         if self.mode != "r+" or self._parent is not None:
@@ -215,18 +265,20 @@ class Collection:
     def _write_catalog_and_manifest(self, cat: pd.DataFrame, manifest: dict) -> None:
         gen = int(manifest.get("generation", 0)) + 1
         name = f"catalog-{gen:06d}.parquet"
-        tmp = self.path / f".tmp-{name}"
+        tmp = self.path / f".tmp-{uuid.uuid4().hex[:12]}-{name}"
         cat.to_parquet(tmp, index=False)
-        with builtins.open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.rename(tmp, self.path / name)
         old = manifest.get("catalog")
         manifest["catalog"] = name
         manifest["generation"] = gen
         atomic_write_bytes(self.path / MANIFEST, json.dumps(manifest, indent=1).encode())
         if old and old != name:
-            with contextlib.suppress(FileNotFoundError):
-                (self.path / old).unlink()
+            _manifest.remove(self.path, self.path / _manifest.plain_name(old, "catalog", self.path))
         self._load_manifest()
 
     # ------------------------------------------------------------------ appending
@@ -268,26 +320,19 @@ class Collection:
         """Product name -> :class:`ProductSpec`."""
         return {k: ProductSpec.from_json(v) for k, v in self._manifest["products"].items()}
 
-    @property
-    def derived(self) -> dict:
-        """Name -> record of every derived column set and array (what made it, when)."""
-        return json.loads(json.dumps(self._manifest["derived"]))
-
-    def derived_arrays(self, prefix: str = "") -> list[str]:
-        """Names of the derived arrays starting with ``prefix``, newest first (by the
-        ``created`` time of what made them; name order breaks ties)."""
-        root = self._parent or self
-        found = [((rec.get("made_by") or {}).get("created") or "", name)
-                 for name, rec in root._manifest["derived"].items()
-                 if rec["type"] == "array" and name.startswith(prefix)]
-        return [name for _, name in sorted(found, reverse=True)]
-
     def _base_catalog(self) -> pd.DataFrame | None:
         if self._root_cat is None:
             name = self._manifest.get("catalog")
             if name is None:
                 return None
-            self._root_cat = pd.read_parquet(self.path / name)
+            p = _manifest.inside(self.path, name, what="catalog")
+            cat = _stores.read_parquet(p, "catalog", rows=self._n_total(),
+                                       columns=list(BASE_COLUMNS))
+            ids = cat["id"].astype(str)
+            if ids.duplicated().any():
+                raise CollectionError(f"catalog {name} lists the id {ids[ids.duplicated()].iloc[0]!r} "
+                                      "more than once", path=p)
+            self._root_cat = cat
         return self._root_cat
 
     def _n_total(self) -> int:
@@ -311,21 +356,6 @@ class Collection:
         if self._full_cat is None:
             self._full_cat = self._join_derived()
         return self._full_cat
-
-    def _join_derived(self) -> pd.DataFrame:
-        cat = self._base_catalog()
-        if cat is None:
-            cols = {c: pd.Series(dtype=d) for c, d in BASE_COLUMNS.items()}
-            return pd.DataFrame(cols)
-        cat = cat.copy()
-        for rec in self._manifest["derived"].values():
-            if rec["type"] != "columns":
-                continue
-            d = pd.read_parquet(self.path / "derived" / rec["file"])
-            d = d.set_index("id").reindex(cat["id"].astype(str))
-            for c in d.columns:
-                cat[c] = d[c].to_numpy()
-        return cat
 
     @property
     def catalog(self) -> pd.DataFrame:
@@ -356,18 +386,27 @@ class Collection:
             acc += int(s["n"])
         return out
 
+    def _seg_n(self, seg: str) -> int:
+        for s in self._manifest["segments"]:
+            if s["name"] == seg:
+                return int(s["n"])
+        raise KeyError(seg)
+
     def _zarr(self, seg: str, product: str):
+        """The segment's array of ``product``, its shape checked against the manifest."""
         key = (seg, product)
         if key not in self._zarr_cache:
-            import zarr
-
-            self._zarr_cache[key] = zarr.open_array(
-                str(self.path / "segments" / seg / f"{product}.zarr"), mode="r")
+            p = _manifest.inside(self.path, "segments", seg, f"{product}.zarr", what="segment")
+            shape = (self._seg_n(seg), *self.products[product].full_shape)
+            self._zarr_cache[key] = _stores.open_zarr(
+                p, f"segment {seg} product {product!r}", shape=shape, dtype="float32")
         return self._zarr_cache[key]
 
     def _seg_axes(self, seg: str) -> pd.DataFrame:
         if seg not in self._axes_cache:
-            self._axes_cache[seg] = pd.read_parquet(self.path / "segments" / seg / "axes.parquet")
+            p = _manifest.inside(self.path, "segments", seg, "axes.parquet", what="segment")
+            self._axes_cache[seg] = _stores.read_parquet(p, f"segment {seg} axes",
+                                                         rows=self._seg_n(seg))
         return self._axes_cache[seg]
 
     def _resolve(self, key) -> int:
@@ -398,11 +437,19 @@ class Collection:
         axes = {}
         ax_row = self._seg_axes(seg["name"]).iloc[j]
         for name, spec in self.products.items():
-            arr = np.asarray(self._zarr(seg["name"], name)[j])
+            z = self._zarr(seg["name"], name)
+            arr = _stores.read_block(z, j, self.path / "segments" / seg["name"] / f"{name}.zarr",
+                                     f"segment {seg['name']} product {name!r}")
             images[name] = arr[0] if len(spec.channels) == 1 else arr
             desc = ax_row.get(name)
             if desc is not None and not (isinstance(desc, float) and np.isnan(desc)):
-                axes[name] = _axes.expand(_axes.loads(desc), spec.shape)
+                try:
+                    axes[name] = _axes.expand(_axes.loads(desc), spec.shape)
+                except Exception as exc:
+                    raise CollectionError(
+                        f"the axes of item {row} ({name!r}) are unreadable "
+                        f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})",
+                        path=self.path / "segments" / seg["name"] / "axes.parquet") from exc
         meta = self._full_catalog().iloc[row]
         return Item(id=str(meta["id"]), index=row, images=images, meta=meta, axes=axes)
 
@@ -415,19 +462,29 @@ class Collection:
         shape ``(len(rows), n_channels, ny, nx)``. Contiguous runs are read as slices."""
         rows = np.asarray(rows, dtype=np.int64)
         products = list(products or self.products)
-        out = {p: np.empty((len(rows), *self.products[p].full_shape), np.float32)
-               for p in products}
-        if len(rows) == 0:
-            return out
+        unknown = [p for p in products if p not in self.products]
+        if unknown:
+            raise CollectionError(f"no image product(s) {unknown}; this Collection has "
+                                  f"{sorted(self.products)}", path=self.path)
+        if len(rows) and (rows.min() < 0 or rows.max() >= self._n_total()):
+            raise IndexError(f"rows out of range for {self._n_total()} items")
         offsets = np.asarray(self._offsets())
         segs = self._manifest["segments"]
         seg_of = np.searchsorted(offsets, rows, side="right") - 1
+        for k in np.unique(seg_of):  # check the arrays against the manifest first
+            for p in products:
+                self._zarr(segs[k]["name"], p)
+        out = {p: np.empty((len(rows), *self.products[p].full_shape), np.float32)
+               for p in products}
         for k in np.unique(seg_of):
             sel = np.flatnonzero(seg_of == k)
             local = rows[sel] - offsets[k]
             lo, hi = int(local.min()), int(local.max()) + 1
+            name = segs[k]["name"]
             for p in products:
-                block = np.asarray(self._zarr(segs[k]["name"], p)[lo:hi])
+                block = _stores.read_block(self._zarr(name, p), slice(lo, hi),
+                                           self.path / "segments" / name / f"{p}.zarr",
+                                           f"segment {name} product {p!r}")
                 out[p][sel] = block[local - lo]
         return out
 
@@ -477,162 +534,13 @@ class Collection:
             (0, *self.products[product].full_shape), dtype=np.float32)
         return arr if self._index is None else arr[self._index]
 
-    # ------------------------------------------------------------------ derived data
-    def add_columns(self, name: str, columns: pd.DataFrame | Mapping, *, made: dict | None = None,
-                    tool: str | None = None, version: str | None = None, params: dict | None = None,
-                    ids: Iterable[str] | None = None) -> None:
-        """Store derived catalog columns (e.g. cluster ids, outlier scores, predictions).
-
-        Parameters
-        ----------
-        name : str
-            Name of the derived set; writing the same name again replaces it.
-        columns : DataFrame or dict of column -> array
-            One row per item of this view (or per id in ``ids``).
-        made, tool, version, params
-            What made them: a :func:`workbench.core.provenance.made_by` record, or its
-            parts (``tool`` defaults to ``name``).
-        """
-        root = self._parent or self
-        root._require_writable()
-        df = pd.DataFrame(dict(columns)) if not isinstance(columns, pd.DataFrame) else columns.copy()
-        key = [str(i) for i in ids] if ids is not None else self.ids
-        if len(df) != len(key):
-            raise CollectionError(f"derived columns {name!r} have {len(df)} rows for "
-                                  f"{len(key)} items", path=self.path)
-        clash = set(df.columns) & (set(root._base_catalog().columns) | {"id"})
-        if clash:
-            raise CollectionError(f"derived columns {sorted(clash)} would shadow catalog columns",
-                                  path=self.path, hint="rename them")
-        for other, rec in root._manifest["derived"].items():
-            if other != name and rec["type"] == "columns" and set(rec["columns"]) & set(df.columns):
-                raise CollectionError(f"columns {sorted(set(rec['columns']) & set(df.columns))} "
-                                      f"already belong to derived set {other!r}", path=self.path)
-        df.insert(0, "id", key)
-        record = made or made_by(tool or name, version, **(params or {}))
-        root._write_derived(name, {"type": "columns", "columns": [c for c in df.columns if c != "id"],
-                                   "made_by": record},
-                            lambda p: df.to_parquet(p, index=False), ".parquet")
-
-    def add_array(self, name: str, array: np.ndarray, *, made: dict | None = None,
-                  tool: str | None = None, version: str | None = None, params: dict | None = None,
-                  ids: Iterable[str] | None = None) -> None:
-        """Store a derived array with one row per item (e.g. embeddings ``(n, d)``)."""
-        import zarr
-
-        root = self._parent or self
-        root._require_writable()
-        arr = np.asarray(array)
-        key = [str(i) for i in ids] if ids is not None else self.ids
-        if arr.shape[0] != len(key):
-            raise CollectionError(f"derived array {name!r} has {arr.shape[0]} rows for "
-                                  f"{len(key)} items", path=self.path)
-        record = made or made_by(tool or name, version, **(params or {}))
-
-        def write(p):
-            z = zarr.create_array(store=str(p), shape=arr.shape, dtype=arr.dtype,
-                                  chunks=(min(max(1, len(arr)), 4096), *arr.shape[1:]))
-            z[...] = arr
-            pd.DataFrame({"id": key}).to_parquet(Path(str(p) + ".ids.parquet"), index=False)
-
-        root._write_derived(name, {"type": "array", "shape": list(arr.shape),
-                                   "dtype": str(arr.dtype), "made_by": record}, write, ".zarr")
-
-    def _write_derived(self, name: str, record: dict, writer, suffix: str) -> None:
-        if not name or "/" in name or name.startswith("."):
-            raise CollectionError(f"bad derived name {name!r}")
-        with self._lock():
-            self._load_manifest()
-            fname = f"{name}-{uuid.uuid4().hex[:8]}{suffix}"
-            tmp = self.path / "derived" / f".tmp-{fname}"
-            writer(tmp)
-            os.rename(tmp, self.path / "derived" / fname)
-            extra = Path(str(tmp) + ".ids.parquet")
-            if extra.exists():
-                os.rename(extra, self.path / "derived" / f"{fname}.ids.parquet")
-            manifest = json.loads(json.dumps(self._manifest))
-            old = manifest["derived"].get(name)
-            manifest["derived"][name] = {**record, "file": fname}
-            atomic_write_bytes(self.path / MANIFEST, json.dumps(manifest, indent=1).encode())
-            if old:
-                p = self.path / "derived" / old["file"]
-                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-                Path(str(p) + ".ids.parquet").unlink(missing_ok=True)
-            self._load_manifest()
-
-    def derived_array(self, name: str) -> np.ndarray:
-        """Load a derived array, rows aligned to the items of this view (NaN where missing)."""
-        import zarr
-
-        root = self._parent or self
-        rec = root._manifest["derived"].get(name)
-        if rec is None or rec["type"] != "array":
-            raise KeyError(f"no derived array {name!r} in {self.path}; have "
-                           f"{[k for k, v in root._manifest['derived'].items() if v['type'] == 'array']}")
-        p = root.path / "derived" / rec["file"]
-        arr = np.asarray(zarr.open_array(str(p), mode="r")[...])
-        ids = pd.read_parquet(Path(str(p) + ".ids.parquet"))["id"].astype(str)
-        pos = pd.Index(ids).get_indexer(pd.Index(self.ids))
-        out = np.full((len(pos), *arr.shape[1:]), np.nan,
-                      dtype=arr.dtype if arr.dtype.kind == "f" else np.float64)
-        ok = pos >= 0
-        out[ok] = arr[pos[ok]]
-        return out
-
-    def add_file(self, name: str, data: bytes, *, suffix: str = ".bin", made: dict | None = None,
-                 tool: str | None = None, version: str | None = None,
-                 params: dict | None = None) -> str:
-        """Store a derived file that is not per item (e.g. a fitted map model); the manifest
-        records its SHA-256 (returned), which :meth:`derived_file` checks on every read."""
-        import hashlib
-
-        root = self._parent or self
-        root._require_writable()
-        data = bytes(data)
-        sha = hashlib.sha256(data).hexdigest()
-        record = made or made_by(tool or name, version, **(params or {}))
-        root._write_derived(name, {"type": "file", "sha256": sha, "size": len(data),
-                                   "made_by": record}, lambda p: Path(p).write_bytes(data), suffix)
-        return sha
-
-    def derived_file(self, name: str) -> bytes:
-        """The bytes of a derived file; CollectionError if they no longer match the SHA-256
-        recorded when it was stored (never hand such bytes to a deserialiser)."""
-        import hashlib
-
-        root = self._parent or self
-        rec = root._manifest["derived"].get(name)
-        if rec is None or rec["type"] != "file":
-            raise CollectionError(f"no derived file {name!r}", path=self.path,
-                                  hint="see `workbench info COLLECTION` for derived data")
-        data = (root.path / "derived" / rec["file"]).read_bytes()
-        if hashlib.sha256(data).hexdigest() != rec["sha256"]:
-            raise CollectionError(f"derived file {name!r} ({rec['file']}) does not match the "
-                                  "SHA-256 recorded in the manifest; it was changed after it "
-                                  "was written", path=self.path, hint="recompute it")
-        return data
-
-    def remove_derived(self, name: str) -> None:
-        """Delete a derived column set or array."""
-        self._require_writable()
-        with self._lock():
-            self._load_manifest()
-            manifest = json.loads(json.dumps(self._manifest))
-            rec = manifest["derived"].pop(name, None)
-            if rec is None:
-                raise KeyError(f"no derived data {name!r} in {self.path}")
-            atomic_write_bytes(self.path / MANIFEST, json.dumps(manifest, indent=1).encode())
-            p = self.path / "derived" / rec["file"]
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-            Path(str(p) + ".ids.parquet").unlink(missing_ok=True)
-            self._load_manifest()
-
     # ------------------------------------------------------------------ summary
     def info(self) -> dict:
         """A JSON-safe summary; the keys are stable (``workbench info --json`` prints it)."""
         cat = self.catalog
         kinds = cat["kind"].value_counts(dropna=True).to_dict() if len(cat) else {}
-        size = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        size = sum(os.lstat(os.path.join(top, f)).st_size
+                   for top, _, files in os.walk(self.path, followlinks=False) for f in files)
         return {
             "path": str(self.path.resolve()),
             "format": FORMAT,

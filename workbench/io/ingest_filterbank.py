@@ -269,7 +269,7 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
     rename = {c: f"cand_{c}" for c in table.columns if c in BASE_COLUMNS or c == "row"}
     given = isinstance(out, Collection)
     try:
-        with contextlib.nullcontext() if given else new_folder(out):
+        with contextlib.nullcontext() if given else new_folder(out, inputs=[fil, candidates]):
             coll = out if given else Collection.create(
                 out, transient_products(n_dm, n_time, n_freq), overwrite=overwrite,
                 description=f"transient candidates from {Path(fil).name}")

@@ -175,7 +175,7 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
     import contextlib
 
     try:
-        with new_folder(out), contextlib.ExitStack() as stack:
+        with new_folder(out, inputs=[*files, catalog]), contextlib.ExitStack() as stack:
             for f in files:
                 try:
                     img, data, wcs, action, axes, beam = _prepare(f, channel, report.shape or size)

@@ -334,7 +334,7 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
         bar, close = progress_bar(progress, len(keep), unit="stamp", desc="mosaic")
         fill = np.nan if mos.data.dtype.kind == "f" else 0
         try:
-            with new_folder(out):
+            with new_folder(out, inputs=[image, catalog]):
                 coll = Collection.create(out, {product: spec}, overwrite=overwrite,
                                          description=f"stamps of {Path(image).name}")
                 with coll.appender() as app:

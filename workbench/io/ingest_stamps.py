@@ -440,7 +440,7 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
     shape = tuple(size) if size else good[0][1][want[0]].data.shape
     report.shape = shape
     unit = str(card_value(good[0][1][want[0]].header, "BUNIT", ""))
-    with new_folder(out):
+    with new_folder(out, inputs=files):
         coll = Collection.create(out, {product: ProductSpec(tuple(want), shape, unit, "sky")},
                                  overwrite=overwrite,
                                  description=f"multi-band stamps ({','.join(want)})")

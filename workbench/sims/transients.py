@@ -28,7 +28,6 @@ Everything is deterministic for a given ``seed``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -231,11 +230,13 @@ def simulate_transients(out, n: int = 50, *, seed: int = 0, overwrite: bool = Fa
     with new_folder(out):
         coll = Collection.create(out, transient_products(), overwrite=overwrite,
                                  description=f"simulated transients (n={n}, seed={seed})")
-        src = Path(out) / "sources"
+        src = coll.path / "sources"  # built beside out, swapped in with it
         src.mkdir()
         fil = write_filterbank(src / "transients.fil", sim.data, nbits=8,
                                source_name=f"workbench-sim-seed{seed}", **sim.header)
         csv = src / "candidates.csv"
         sim.candidates.to_csv(csv, index=False, float_format="%.9g")
-        return ingest_filterbank(fil, csv, coll, width_unit="s", errors="raise",
-                                 progress=progress)
+        rep = ingest_filterbank(fil, csv, coll, width_unit="s", errors="raise",
+                                progress=progress)
+    rep.path = str(out)  # the report named the build folder; now the Collection is at out
+    return rep
