@@ -20,19 +20,25 @@ CSV / TSV with a header (``your``, TransientX exports, hand-made lists), names m
     - S/N: ``snr``, ``sigma``, ``s/n``, ``det_snr`` (optional; NaN when absent).
 
 Every other column is kept. Times are arrival times at the highest frequency of the band.
-Rows with a value that is not a number are not dropped silently: they come back in
-``rejected`` with a reason, so a batch can report them and go on.
+Rows that cannot be a real candidate are not dropped silently: they come back in
+``rejected`` with a reason, so a batch can report them and go on. A row is rejected when its
+time, DM or width is not a number, not finite (``inf``, or overflowing on conversion), the
+DM is negative, the width is not positive, or a log2 width (Heimdall's ``filter``) is not a
+whole number in ``0 .. 30`` (2**30 samples is already hours of data at any real sampling).
+A file that cannot be parsed at all, or lacks a time or DM column, is a
+:class:`~workbench.core.errors.FilterbankError` naming the file.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from workbench.core.errors import FilterbankError
+from workbench.core.errors import FilterbankError, InputError
 
 __all__ = ["CandidateList", "read_candidates", "WIDTH_UNITS"]
 
@@ -43,6 +49,8 @@ _PRESTO = ["dm", "sigma", "time_s", "sample", "downfact"]
 _TIME = ("time_s", "tcand", "time", "stime", "t", "time(s)")
 _SAMPLE = ("sample", "sample_index", "isamp")
 _SNR = ("snr", "sigma", "s/n", "det_snr")
+MAX_LOG2_WIDTH = 30  # Heimdall filter numbers / log2 widths must be whole numbers 0 .. 30
+_FIRST_LINE = 1 << 16  # bytes read to decide whether a .cand file has a header row
 _WIDTH = {"width_s": "s", "width_ms": "ms", "width_samples": "samples", "boxcar": "samples",
           "downfact": "samples", "log2width": "log2", "filter": "log2", "boxcar_log2": "log2"}
 
@@ -92,16 +100,22 @@ def _load(path: Path) -> tuple[pd.DataFrame, str]:
         return df, "csv"
     except FileNotFoundError:
         raise FilterbankError("no such candidate file", path=path) from None
+    except IsADirectoryError:
+        raise FilterbankError("is a folder, not a candidate list", path=path) from None
     except pd.errors.EmptyDataError:
         raise FilterbankError("candidate list is empty", path=path,
                               hint="give at least one candidate (time_s,dm,width_s,snr)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise FilterbankError(f"candidate list cannot be parsed ({exc})", path=path) from None
+    except (ValueError, csv.Error) as exc:  # pandas' ParserError, UnicodeDecodeError, NUL bytes
+        msg = " ".join(str(exc).split())[:200]
+        raise FilterbankError(f"candidate list cannot be parsed ({msg})", path=path) from None
+    except OSError as exc:
+        raise FilterbankError(f"candidate list cannot be read ({exc.strerror or exc})",
+                              path=path) from None
 
 
 def _no_header(path: Path) -> bool:
     with open(path, "rb") as fh:
-        first = fh.readline().split()
+        first = fh.readline(_FIRST_LINE).split()
     try:
         [float(x) for x in first]
         return True
@@ -130,9 +144,13 @@ def read_candidates(path, *, tsamp: float | None = None, tstart: float | None = 
         holds no numbers at all.
     """
     if width_unit not in WIDTH_UNITS:
-        raise ValueError(f"width_unit must be one of {WIDTH_UNITS}")
+        raise InputError(f"width_unit must be one of {WIDTH_UNITS}, not {width_unit!r}")
     if isinstance(path, pd.DataFrame):
         raw, fmt, src = path.astype(str), "csv", "<table>"
+        raw.columns = [str(c) for c in raw.columns]
+        if raw.columns.duplicated().any():
+            dup = sorted(set(raw.columns[raw.columns.duplicated()]))
+            raise FilterbankError(f"candidate table has duplicate column(s) {dup}", path=src)
     else:
         src = Path(path)
         raw, fmt = _load(src)
@@ -174,6 +192,7 @@ def read_candidates(path, *, tsamp: float | None = None, tstart: float | None = 
                               path=src, hint="name it 'dm' (pc cm^-3)")
     out["dm"] = numeric(c)
     used.add(c)
+    log2_bad = pd.Series(False, index=raw.index)  # log2 widths outside 0..MAX_LOG2_WIDTH
     wcol = pick(list(_WIDTH))
     unit = _WIDTH.get(str(wcol).lower()) if wcol is not None else None
     if wcol is None and (wcol := pick(("width",))) is not None:
@@ -185,8 +204,13 @@ def read_candidates(path, *, tsamp: float | None = None, tstart: float | None = 
         used.add(wcol)
         if unit in ("samples", "log2") and tsamp is None:
             raise FilterbankError(f"widths are in {unit}; the sampling time is needed", path=src)
-        out["width_s"] = {"s": w, "ms": w * 1e-3, "samples": w * (tsamp or 0),
-                          "log2": 2.0 ** w * (tsamp or 0)}[unit]
+        if unit == "log2":  # out of range -> NaN here, rejected with its own reason below
+            log2_ok = w.between(0, MAX_LOG2_WIDTH) & (w == np.round(w))
+            log2_bad = w.notna() & ~log2_ok
+            w = w.where(log2_ok)
+        with np.errstate(over="ignore"):
+            out["width_s"] = {"s": w, "ms": w * 1e-3, "samples": w * (tsamp or 0),
+                              "log2": 2.0 ** w * (tsamp or 0)}[unit]
     c = pick(_SNR)
     out["snr"] = numeric(c) if c is not None else np.nan
     if c is not None:
@@ -196,13 +220,36 @@ def read_candidates(path, *, tsamp: float | None = None, tstart: float | None = 
         if col not in used and col not in out.columns:
             vals = pd.to_numeric(raw[col], errors="coerce")
             out[col] = vals if vals.notna().sum() == raw[col].notna().sum() else raw[col]
-    rejected = []
-    bad = out[["time_s", "dm"]].isna().any(axis=1) | out["width_s"].isna() & (tsamp is not None)
-    for r in np.flatnonzero(bad.to_numpy()):
-        vals = {k: raw.iloc[r][k] for k in raw.columns[:6]}
-        rejected.append((int(r), f"non-numeric time, DM or width in row {r}: {vals}"))
-    neg = ~bad & ((out["dm"] < 0) | (out["width_s"] < 0))
-    for r in np.flatnonzero(neg.to_numpy()):
-        rejected.append((int(r), f"negative DM or width in row {r}"))
-    table = out[~(bad | neg)].reset_index(drop=True)
+    rejected, drop = _reject(out, raw, log2_bad, wcol, check_width=tsamp is not None)
+    table = out[~drop].reset_index(drop=True)
     return CandidateList(table=table, rejected=rejected, path=str(src), fmt=fmt)
+
+
+def _reject(out: pd.DataFrame, raw: pd.DataFrame, log2_bad: pd.Series, wcol,
+            *, check_width: bool) -> tuple[list, np.ndarray]:
+    """The rows that cannot be candidates, each with its first problem; and their mask."""
+    t, dm, w = (out[c].to_numpy(np.float64) for c in ("time_s", "dm", "width_s"))
+    nan_w = np.isnan(w) & check_width & ~log2_bad.to_numpy()
+    with np.errstate(invalid="ignore"):
+        tests = [
+            (np.isnan(t) | np.isnan(dm) | nan_w, "non-numeric time, DM or width"),
+            (log2_bad.to_numpy(),
+             f"log2 width (Heimdall filter) is not a whole number in 0..{MAX_LOG2_WIDTH}"),
+            (np.isinf(t), "time is not finite"),
+            (np.isinf(dm), "DM is not finite"),
+            (np.isinf(w), "width is not finite"),
+            (dm < 0, "negative DM"),
+            (w <= 0, "width is not positive"),
+        ]
+    drop = np.zeros(len(out), bool)
+    rejected = []
+    for mask, why in tests:
+        new = mask & ~drop
+        for r in np.flatnonzero(new):
+            cols = list(raw.columns[:6]) + ([wcol] if wcol is not None
+                                            and wcol not in list(raw.columns[:6]) else [])
+            vals = {str(k)[:40]: str(raw.iloc[r][k])[:40] for k in cols}
+            rejected.append((int(r), f"{why} in row {r}: {vals}"))
+        drop |= new
+    rejected.sort()
+    return rejected, drop

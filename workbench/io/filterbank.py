@@ -13,10 +13,23 @@ descending (``foff < 0``, the usual case) or ascending), with several IFs summed
 
 >>> fb = Filterbank("obs.fil")                     # doctest: +SKIP
 >>> block = fb.read(1000, 4096)                    # (nchans, 4096) float32  # doctest: +SKIP
+
+Headers are checked before anything is allocated or mapped (a file from elsewhere is data,
+not a promise): the header is read from at most the first 64 KiB, keywords are at most 79
+bytes and string values at most 4096 bytes (their length prefix is checked before they are
+read); ``nchans`` must be positive, ``nsamples`` and ``nifs`` not negative (0 means "from
+the file size" and "one IF"), ``nbits`` one of 1, 2, 4, 8, 16, 32; the data the header
+describes (``nsamples x nchans x nifs x nbits / 8`` bytes) must fit in the file after the
+header; ``tsamp`` must be finite and positive, ``fch1``, ``foff`` and ``tstart`` finite,
+``foff`` non-zero when there is more than one channel, and every channel frequency above 0
+and below 10^7 MHz (10 THz; a header in Hz instead of MHz is caught here).
+Anything else is a :class:`~workbench.core.errors.FilterbankError` naming the file and
+the keyword.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 from dataclasses import dataclass, field
@@ -26,7 +39,8 @@ import numpy as np
 
 from workbench.core.errors import FilterbankError
 
-__all__ = ["FilterbankHeader", "Filterbank", "read_header", "write_filterbank", "SUPPORTED_NBITS"]
+__all__ = ["FilterbankHeader", "Filterbank", "read_header", "write_filterbank", "SUPPORTED_NBITS",
+           "MAX_FREQ_MHZ"]
 
 SUPPORTED_NBITS = (1, 2, 4, 8, 16, 32)
 
@@ -38,6 +52,9 @@ _DOUBLE_KEYS = {"tstart", "tsamp", "fch1", "foff", "refdm", "az_start", "za_star
 _STRING_KEYS = {"source_name", "rawdatafile"}
 _CHAR_KEYS = {"signed"}
 _MAX_HEADER = 1 << 16  # no real header is near 64 KiB; stops runaway parsing of junk
+_MAX_KEYWORD = 80  # keyword length prefixes must be 1 .. 79
+_MAX_STRING = 4096  # string values (source_name, rawdatafile: a path) must be 0 .. 4095 bytes
+MAX_FREQ_MHZ = 1e7  # channel frequencies must be below 10 THz
 
 
 @dataclass(frozen=True)
@@ -117,7 +134,7 @@ def _parse(buf: bytes, path) -> tuple[dict, int]:
 
     def string():
         (n,) = struct.unpack("<i", take(4))
-        if not 0 < n < 80:
+        if not 0 < n < _MAX_KEYWORD:
             _fail(path, f"header is corrupt (keyword length {n} at byte {pos - 4})",
                   "not a SIGPROC filterbank, or a damaged one")
         try:
@@ -145,8 +162,9 @@ def _parse(buf: bytes, path) -> tuple[dict, int]:
                 fields[key] = val
         elif key in _STRING_KEYS:
             (n,) = struct.unpack("<i", take(4))
-            if not 0 <= n < 4096:
-                _fail(path, f"header is corrupt (string of length {n} for {key})")
+            if not 0 <= n < _MAX_STRING:
+                _fail(path, f"header is corrupt (string of length {n} for {key}; at most "
+                            f"{_MAX_STRING - 1} bytes are allowed)")
             fields[key] = take(n).decode("latin-1")
         elif key in _CHAR_KEYS:
             fields[key] = take(1)[0]
@@ -166,8 +184,11 @@ def read_header(path) -> FilterbankHeader:
     Raises
     ------
     FilterbankError
-        The header is truncated or corrupt, a required keyword is missing, ``nbits`` is not
-        one of 1, 2, 4, 8, 16, 32, or the file holds less data than the header promises.
+        The header is truncated or corrupt, a required keyword is missing, a value is
+        physically impossible (see the module docstring: non-finite or non-positive
+        ``tsamp``, ``foff == 0``, a non-finite ``fch1``/``foff``/``tstart``, a channel at a
+        non-positive frequency, ``nchans <= 0``, negative ``nsamples`` or ``nifs``), ``nbits``
+        is not one of 1, 2, 4, 8, 16, 32, or the file holds less data than the header promises.
     """
     path = Path(path)
     try:
@@ -192,25 +213,32 @@ def read_header(path) -> FilterbankHeader:
     if nbits not in SUPPORTED_NBITS:
         _fail(path, f"has nbits={nbits}, which is not supported",
               f"supported: {', '.join(map(str, SUPPORTED_NBITS))} bits per value")
-    nchans, nifs = int(fields["nchans"]), int(fields.get("nifs", 1) or 1)
+    nchans, nifs = int(fields["nchans"]), int(fields.get("nifs", 1))
+    promised = int(fields.get("nsamples", 0))
     if nchans <= 0:
-        _fail(path, f"header says nchans={nchans}")
+        _fail(path, f"header says nchans={nchans}; it must be positive")
+    if nifs < 0:
+        _fail(path, f"header says nifs={nifs}; it cannot be negative")
+    if promised < 0:
+        _fail(path, f"header says nsamples={promised}; it cannot be negative")
+    nifs = nifs or 1  # some writers leave nifs 0 for one IF
     if (nchans * nifs * nbits) % 8:
         _fail(path, f"{nchans} channels x {nifs} IFs at {nbits} bits is not a whole number of "
                     "bytes per spectrum", "SIGPROC requires whole bytes per spectrum")
-    if not fields["tsamp"] > 0:
-        _fail(path, f"header says tsamp={fields['tsamp']} s; it must be positive")
-    if "fchannels" in fields and len(fields["fchannels"]) != nchans:
-        _fail(path, f"header lists {len(fields['fchannels'])} channel frequencies for "
-                    f"{nchans} channels")
     bps = nchans * nifs * nbits // 8
-    avail = (size - hsize) // bps
-    promised = int(fields.get("nsamples", 0) or 0)
+    data_bytes = size - hsize
+    if bps > data_bytes > 0:
+        _fail(path, f"header says {nchans} channels x {nifs} IF(s) x {nbits} bits = {bps} bytes "
+                    f"per time sample, more than the {data_bytes} bytes of data in the file",
+              "the header is corrupt or the file truncated")
+    avail = data_bytes // bps
     if promised > avail:
         _fail(path, f"is shorter than its header promises ({avail} of {promised} samples "
-                    f"present; {size} bytes)", "the file was truncated; re-copy it")
+                    f"present; {promised} x {bps} bytes needed, {data_bytes} bytes of data "
+                    f"after the header)", "the file was truncated; re-copy it")
     if avail <= 0:
         _fail(path, "holds no data after the header")
+    _check_physical(path, fields, nchans)
     nsamp = promised or avail
     return FilterbankHeader(
         path=str(path), header_size=hsize, nchans=nchans, nifs=nifs, nbits=nbits,
@@ -219,6 +247,40 @@ def read_header(path) -> FilterbankHeader:
         foff=float(fields.get("foff", 0.0)), nsamples=int(nsamp),
         source_name=str(fields.get("source_name", "")).strip(),
         signed=bool(fields.get("signed", 0)) and nbits == 8, fields=fields)
+
+
+def _check_physical(path, fields: dict, nchans: int) -> None:
+    """Refuse header values no telescope can produce (before any array is sized from them)."""
+    tsamp = fields["tsamp"]
+    if not (math.isfinite(tsamp) and tsamp > 0):
+        _fail(path, f"header says tsamp={tsamp!r} s; it must be a finite positive number",
+              "the header is corrupt")
+    for key in ("fch1", "foff", "tstart"):
+        if key in fields and not math.isfinite(fields[key]):
+            _fail(path, f"header says {key}={fields[key]!r}; it must be a finite number",
+                  "the header is corrupt")
+    if "fchannels" in fields:
+        chans = fields["fchannels"]
+        if len(chans) != nchans:
+            _fail(path, f"header lists {len(chans)} channel frequencies for {nchans} channels")
+        bad = [f for f in chans if not (math.isfinite(f) and 0 < f < MAX_FREQ_MHZ)]
+        if bad:
+            _fail(path, f"header lists a channel frequency of {bad[0]!r} MHz; channel "
+                        f"frequencies must be above 0 and below {MAX_FREQ_MHZ:g} MHz",
+                  "the header is corrupt")
+        return
+    fch1, foff = fields["fch1"], fields["foff"]
+    if not 0 < fch1 < MAX_FREQ_MHZ:
+        _fail(path, f"header says fch1={fch1!r} MHz; it must be above 0 and below "
+                    f"{MAX_FREQ_MHZ:g} MHz", "the header is corrupt, or in Hz, not MHz")
+    if foff == 0 and nchans > 1:
+        _fail(path, f"header says foff=0 MHz: all {nchans} channels at one frequency",
+              "the header is corrupt")
+    last = fch1 + foff * (nchans - 1)
+    if not (math.isfinite(last) and 0 < last < MAX_FREQ_MHZ):
+        _fail(path, f"the last channel, fch1 + (nchans - 1) x foff = {fch1:g} + {nchans - 1} x "
+                    f"{foff:g} = {last:g} MHz, is not between 0 and {MAX_FREQ_MHZ:g} MHz",
+              "the header is corrupt (foff or nchans)")
 
 
 def _unpack(raw: np.ndarray, nbits: int) -> np.ndarray:

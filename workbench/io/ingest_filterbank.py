@@ -22,6 +22,17 @@ normalisation) and flagged in the ``padded`` column. Per item the axes are store
 ``item.axes["dm_time"]`` holds ``dm`` (pc cm^-3 of each row) and ``time`` (s from the file
 start of each column; the start of the column's ``D`` samples) and ``item.axes["freq_time"]``
 holds ``freq`` (MHz of each row) and ``time``.
+
+Limits (checked before anything is allocated; a candidate over them is skipped with its
+reason, or stops the ingest with ``errors="raise"``):
+
+- :data:`MAX_WINDOW`: the span read for one candidate, ``(n_time x D + the sweep at the top
+  trial DM) samples x channels x IFs``, is at most ``2**27`` values (512 MiB as float32);
+  a 100 s wide pulse or a DM whose sweep spans most of an hour-long file exceeds it
+  (``max_window=`` raises it for a machine with the memory);
+- :data:`MAX_IMAGE_SIDE`: ``n_dm``, ``n_time`` and ``n_freq`` are 2 .. 1024;
+- channel statistics are measured on at most ``2**25`` values (8192 samples of 4096
+  channels), fewer samples for files with more channels.
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.errors import FilterbankError
+from workbench.core.errors import FilterbankError, InputError, WorkbenchError
 from workbench.core.kinds import BASE_COLUMNS, TRANSIENT
 from workbench.imaging import dedisperse as dd
 from workbench.io import _axes
@@ -46,7 +57,13 @@ from workbench.io.ingest_fits import IngestReport
 from workbench.io.progress import progress_bar
 
 __all__ = ["ChannelStats", "channel_stats", "check_candidate", "candidate_images", "ingest_filterbank",
-           "transient_products"]
+           "transient_products", "MAX_WINDOW", "MAX_IMAGE_SIDE"]
+
+#: Most values (samples x channels x IFs) read for one candidate's window: 512 MiB as float32.
+MAX_WINDOW = 1 << 27
+#: Largest number of rows or columns of a DM-time or frequency-time image.
+MAX_IMAGE_SIDE = 1024
+_STATS_VALUES = 1 << 25  # most values (samples x channels) read for the channel statistics
 
 
 @dataclass(frozen=True)
@@ -72,11 +89,16 @@ def channel_stats(fb: Filterbank, *, max_samples: int = 1 << 13, mask="auto",
     """
     n = fb.nsamples
     nblk = 8
-    per = max(1, min(n, max_samples) // nblk)
+    budget = max(nblk, _STATS_VALUES // (fb.nchans * fb.header.nifs))
+    per = max(1, min(n, max_samples, budget) // nblk)
     starts = np.linspace(0, max(0, n - per), nblk).astype(int)
     data = np.concatenate([fb.read(s, per) for s in np.unique(starts)], axis=1)
-    med = dd.median(data, axis=1)
-    sd = data.std(axis=1).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # float files may hold inf/NaN
+        med = dd.median(data, axis=1)
+        sd = data.std(axis=1).astype(np.float32)
+    broken = ~(np.isfinite(med) & np.isfinite(sd))  # non-finite values: a bad channel
+    med = np.where(broken, 0.0, med).astype(np.float32)
+    sd = np.where(broken, 0.0, sd).astype(np.float32)
     if isinstance(mask, str) and mask == "auto":
         bad = dd.bad_channels(data, threshold=threshold, std=sd)
     elif mask is None:
@@ -87,6 +109,7 @@ def channel_stats(fb: Filterbank, *, max_samples: int = 1 << 13, mask="auto",
             raise FilterbankError(f"channel mask has {bad.size} entries for {fb.nchans} channels",
                                   path=fb.path)
         bad |= ~(sd > 0)
+    bad |= broken
     sd = np.where(sd > 0, sd, 1.0).astype(np.float32)
     return ChannelStats(med, sd, bad)
 
@@ -99,23 +122,66 @@ def transient_products(n_dm: int = 256, n_time: int = 256, n_freq: int = 256) ->
     }
 
 
-def check_candidate(fb: Filterbank, time_s: float, dm: float) -> None:
-    """Raise FilterbankError when a candidate cannot be imaged from ``fb``: its time is
-    outside the file, or the dispersion sweep at its DM is longer than the file."""
+def check_candidate(fb: Filterbank, time_s: float, dm: float, width_s: float = np.nan, *,
+                    n_time: int = 256, dm_factor: float = 2.0, min_dm_span: float = 10.0,
+                    decimation: int | None = None, max_window: int = MAX_WINDOW) -> None:
+    """Raise FilterbankError when a candidate cannot be imaged from ``fb``: its time is not
+    finite or outside the file, its DM is not finite or negative, the dispersion sweep at
+    its DM or its width is as long as the file, or its window (``n_time x D`` samples plus
+    the sweep at the top trial DM, times channels and IFs) would hold more than
+    ``max_window`` values."""
+    _window(fb, time_s, dm, width_s, n_time=n_time, dm_factor=dm_factor,
+            min_dm_span=min_dm_span, decimation=decimation, max_window=max_window)
+
+
+def _window(fb: Filterbank, time_s, dm, width_s, *, n_time, dm_factor, min_dm_span,
+            decimation, max_window) -> tuple[int, float, int, int]:
+    """``(D, dm_hi, s0, nread)`` of a candidate: time decimation, top trial DM, first sample
+    and length of the span to read; every check done in floats before any array is sized."""
     if not (np.isfinite(time_s) and 0 <= time_s < fb.duration):
         raise FilterbankError(f"candidate time {time_s:g} s is outside the file "
                               f"(0 .. {fb.duration:g} s)", path=fb.path)
-    sweep = float(dd.dispersion_delay(dm, fb.freqs).max())
-    if sweep >= fb.duration:
+    if not (np.isfinite(dm) and dm >= 0):
+        raise FilterbankError(f"candidate DM {dm:g} is not a finite non-negative number",
+                              path=fb.path)
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd values: caught below
+        sweep = float(dd.dispersion_delay(dm, fb.freqs).max())
+    if not sweep < fb.duration:
         raise FilterbankError(f"the dispersion sweep at DM {dm:g} ({sweep:.3g} s) is longer "
                               f"than the file ({fb.duration:.3g} s)", path=fb.path,
                               hint="the DM is implausible for this band and file")
+    if np.isfinite(width_s) and width_s >= fb.duration:
+        raise FilterbankError(f"candidate width {width_s:g} s is not shorter than the file "
+                              f"({fb.duration:g} s)", path=fb.path,
+                              hint="the width is implausible, or in other units than assumed")
+    tsamp = fb.tsamp
+    if decimation is None:
+        w = width_s / tsamp if np.isfinite(width_s) and width_s > 0 else 1.0
+        D = max(1.0, np.floor(max(1.0, np.round(w)) / 2))
+    else:
+        D = float(max(1, int(decimation)))
+    dm_hi = max(dm_factor * dm, min_dm_span)
+    with np.errstate(over="ignore", invalid="ignore"):
+        maxdel = float(np.rint(dd.dispersion_delay(dm_hi, fb.freqs) / tsamp).max())
+        nread = n_time * D + maxdel
+        values = nread * fb.nchans * fb.header.nifs
+    if not (np.isfinite(values) and values <= max_window):
+        raise FilterbankError(
+            f"the window of the candidate at {time_s:g} s (width {width_s:g} s, DM {dm:g}: "
+            f"{n_time} x {D:.0f} + {maxdel:.0f} samples x {fb.nchans * fb.header.nifs} "
+            f"channels) would hold {values:.3g} values, over the limit of {max_window} "
+            f"({max_window * 4 / 2**20:g} MiB)", path=fb.path,
+            hint="the width or DM is implausible; or raise the window limit")
+    D = int(D)
+    s0 = int(round(time_s / tsamp)) - (n_time // 2) * D
+    return D, float(dm_hi), s0, int(nread)
 
 
 def candidate_images(fb: Filterbank, time_s: float, dm: float, width_s: float, *,
                      stats: ChannelStats | None = None, n_dm: int = 256, n_time: int = 256,
                      n_freq: int = 256, dm_factor: float = 2.0, min_dm_span: float = 10.0,
-                     decimation: int | None = None, method: str = "auto") -> dict:
+                     decimation: int | None = None, method: str = "auto",
+                     max_window: int = MAX_WINDOW) -> dict:
     """The DM-time and frequency-time images of one candidate.
 
     Parameters
@@ -138,6 +204,8 @@ def candidate_images(fb: Filterbank, time_s: float, dm: float, width_s: float, *
     method : {"auto", "exact", "subband"}
         DM-time summation (:func:`workbench.imaging.dedisperse.dm_time`): "subband" (chosen
         by "auto" where it is cheaper) is within one sample of the exact delays.
+    max_window : int
+        Most values (samples x channels x IFs) read for the window (:data:`MAX_WINDOW`).
 
     Returns
     -------
@@ -148,29 +216,28 @@ def candidate_images(fb: Filterbank, time_s: float, dm: float, width_s: float, *
     Raises
     ------
     FilterbankError
-        The time is outside the file, or the sweep at the candidate DM is longer than it.
+        The time or DM is not usable (see :func:`check_candidate`), the sweep at the
+        candidate DM is longer than the file, or the window exceeds ``max_window``.
     """
+    D, dm_hi, s0, nread = _window(fb, time_s, dm, width_s, n_time=n_time, dm_factor=dm_factor,
+                                  min_dm_span=min_dm_span, decimation=decimation,
+                                  max_window=max_window)
     stats = channel_stats(fb) if stats is None else stats
     tsamp, nsamp = fb.tsamp, fb.nsamples
-    check_candidate(fb, time_s, dm)
-    wsamp = max(1, int(round(width_s / tsamp))) if np.isfinite(width_s) else 1
-    D = max(1, wsamp // 2) if decimation is None else max(1, int(decimation))
-    dm_hi = max(dm_factor * dm, min_dm_span)
     dms = np.linspace(0.0, dm_hi, n_dm)
     tdec = tsamp * D
-    maxdel = int(dd.delay_samples(dm_hi, fb.freqs, tsamp).max())
-    s_cand = int(round(time_s / tsamp))
-    s0 = s_cand - (n_time // 2) * D
-    nread = n_time * D + maxdel
     lo, hi = max(0, s0), min(nsamp, s0 + nread)
     raw = fb.read(lo, hi - lo)
     raw -= stats.median[:, None]
     raw *= (1.0 / stats.std)[:, None]
     raw[stats.mask] = 0.0
+    if fb.header.nbits == 32:  # float data may hold NaN/inf outside the statistics' sample
+        np.nan_to_num(raw, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     padded = lo > s0 or hi < s0 + nread
     if padded:
         block = np.zeros((fb.nchans, nread), np.float32)
         block[:, lo - s0: hi - s0] = raw
+        del raw
     else:
         block = raw
     # pixel j of channel c averages samples s0 + j*D + delay_c ... + D - 1 (delays rounded
@@ -208,7 +275,8 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
                       n_freq: int = 256, dm_factor: float = 2.0, min_dm_span: float = 10.0,
                       width_unit: str = "samples", mask="auto", errors: str = "skip",
                       batch_size: int = 64, overwrite: bool = False,
-                      progress: bool | Callable = False) -> IngestReport:
+                      progress: bool | Callable = False,
+                      max_window: int = MAX_WINDOW) -> IngestReport:
     """Ingest the candidates of one filterbank file into a Collection.
 
     Parameters
@@ -221,23 +289,41 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
         Folder of a new Collection, or an open (r+) Collection with the transient products
         to append to.
     n_dm, n_time, n_freq, dm_factor, min_dm_span :
-        See :func:`candidate_images`.
+        See :func:`candidate_images`; image sides are 2 .. :data:`MAX_IMAGE_SIDE`,
+        ``dm_factor`` finite and positive, ``min_dm_span`` finite and not negative.
     width_unit : {"samples", "s", "ms", "log2"}
         Unit of a candidate column named plain ``width``.
     mask : "auto", None or bool array of shape (nchans,)
         Bad channels (see :func:`channel_stats`).
     errors : {"skip", "raise"}
-        A bad candidate (outside the file, implausible DM, non-numeric row) is reported and
-        skipped, or stops the ingest before anything is written.
+        ``"skip"``: every candidate that cannot be ingested, for any reason (a rejected row of
+        the list, a time outside the file, an implausible DM, a window over ``max_window``,
+        a failure while imaging it), is reported in ``skipped`` with its reason and the rest
+        are ingested. ``"raise"``: the first such candidate stops the ingest with a
+        :class:`~workbench.core.errors.FilterbankError` and nothing is written.
+    max_window : int
+        Most values (samples x channels x IFs) read for one candidate (:data:`MAX_WINDOW`,
+        512 MiB as float32).
 
     Returns
     -------
     IngestReport
         ``skipped`` lists ``(candidate, reason)``.
+
+    Raises
+    ------
+    FilterbankError
+        The filterbank or the candidate list cannot be used, a candidate cannot be ingested
+        with ``errors="raise"``, or no candidate at all could be ingested.
+    InputError
+        A parameter is out of range.
     """
-    if errors not in ("raise", "skip"):
-        raise ValueError("errors must be 'raise' or 'skip'")
+    _check_params(errors, n_dm, n_time, n_freq, dm_factor, min_dm_span, batch_size, max_window)
     fb = Filterbank(fil)
+    if fb.nchans * fb.header.nifs * n_time > max_window:
+        raise FilterbankError(f"has {fb.nchans} channels x {fb.header.nifs} IF(s): a window of "
+                              f"{n_time} samples would exceed the limit of {max_window} values",
+                              path=fb.path, hint="raise the window limit, or use smaller images")
     cl = read_candidates(candidates, tsamp=fb.tsamp, tstart=fb.header.tstart,
                          width_unit=width_unit)
     report = IngestReport(path=str(getattr(out, "path", out)), shape=(n_dm, n_time))
@@ -254,11 +340,13 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
     for k in range(len(table)):
         row = table.iloc[k]
         try:
-            check_candidate(fb, float(row.time_s), float(row.dm))
-        except FilterbankError as exc:
+            check_candidate(fb, float(row.time_s), float(row.dm), float(row.width_s),
+                            n_time=n_time, dm_factor=dm_factor, min_dm_span=min_dm_span,
+                            max_window=max_window)
+        except Exception as exc:  # noqa: BLE001 -- errors="skip" skips any per-candidate failure
             if errors == "raise":
-                raise
-            report.skipped.append((f"{src} row {int(row.row)}", exc.reason))
+                raise _candidate_error(exc, fb, src, row) from exc
+            report.skipped.append((f"{src} row {int(row.row)}", _reason(exc)))
             continue
         work.append(k)
     if not work:
@@ -266,8 +354,10 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
                               f"be ingested: {report.skipped[:3]}", path=src)
     bar, close_bar = progress_bar(progress, len(work), unit="cand", desc="candidates")
     stem = Path(fil).stem
-    rename = {c: f"cand_{c}" for c in table.columns if c in BASE_COLUMNS or c == "row"}
+    rename = _catalog_names(table.columns)
     given = isinstance(out, Collection)
+    if given:
+        _check_columns_fit(out, table.iloc[work], rename, src)
     try:
         with contextlib.nullcontext() if given else new_folder(out, inputs=[fil, candidates]):
             coll = out if given else Collection.create(
@@ -277,9 +367,17 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
                 buf = BatchBuffer(app, kind=TRANSIENT, size=batch_size)
                 for k in work:
                     row = table.iloc[k]
-                    img = candidate_images(fb, float(row.time_s), float(row.dm), float(row.width_s),
-                                           stats=stats, n_dm=n_dm, n_time=n_time, n_freq=n_freq,
-                                           dm_factor=dm_factor, min_dm_span=min_dm_span)
+                    try:
+                        img = candidate_images(
+                            fb, float(row.time_s), float(row.dm), float(row.width_s),
+                            stats=stats, n_dm=n_dm, n_time=n_time, n_freq=n_freq,
+                            dm_factor=dm_factor, min_dm_span=min_dm_span, max_window=max_window)
+                    except Exception as exc:  # noqa: BLE001 -- as above
+                        if errors == "raise":
+                            raise _candidate_error(exc, fb, src, row) from exc
+                        report.skipped.append((f"{src} row {int(row.row)}", _reason(exc)))
+                        bar(1)
+                        continue
                     meta = {rename.get(c, c): row[c] for c in table.columns}
                     meta.update(id=f"{stem}-{int(row.row):06d}", source_file=str(fil),
                                 padded=img["padded"], decimation=img["decimation"],
@@ -292,7 +390,92 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
                         report.notes[note] = report.notes.get(note, 0) + 1
                     bar(1)
                 buf.flush()
+                if app.n_added == 0:  # every candidate failed while imaging: write nothing
+                    raise FilterbankError(f"none of the {len(table) + len(cl.rejected)} "
+                                          f"candidate(s) could be ingested: "
+                                          f"{report.skipped[:3]}", path=src)
+    except WorkbenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- e.g. a column of text where the catalog has numbers
+        raise FilterbankError(f"the candidates could not be stored in {report.path} "
+                              f"({_reason(exc)})", path=src,
+                              hint="nothing was written; check the candidate list's columns"
+                              ) from exc
     finally:
         close_bar()
     report.n_items = app.n_added
     return report
+
+
+def _check_params(errors, n_dm, n_time, n_freq, dm_factor, min_dm_span, batch_size,
+                  max_window) -> None:
+    if errors not in ("raise", "skip"):
+        raise InputError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    for name, v in (("n_dm", n_dm), ("n_time", n_time), ("n_freq", n_freq)):
+        if not 2 <= int(v) <= MAX_IMAGE_SIDE:
+            raise InputError(f"{name}={v}: image sides must be 2 .. {MAX_IMAGE_SIDE} pixels")
+    if not (np.isfinite(dm_factor) and dm_factor > 0):
+        raise InputError(f"dm_factor={dm_factor}: it must be a finite positive number")
+    if not (np.isfinite(min_dm_span) and min_dm_span >= 0):
+        raise InputError(f"min_dm_span={min_dm_span}: it must be a finite number >= 0")
+    if int(batch_size) < 1:
+        raise InputError(f"batch_size={batch_size}: it must be at least 1")
+    if int(max_window) < 1:
+        raise InputError(f"max_window={max_window}: it must be at least 1")
+
+
+def _reason(exc: Exception) -> str:
+    """One line saying why a candidate failed."""
+    if isinstance(exc, WorkbenchError):
+        return exc.reason if exc.hint is None else f"{exc.reason} ({exc.hint})"
+    text = " ".join(str(exc).split())[:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _candidate_error(exc: Exception, fb: Filterbank, src: str, row) -> WorkbenchError:
+    """``exc`` as the error that stops an ``errors="raise"`` ingest."""
+    if isinstance(exc, WorkbenchError):
+        return exc
+    return FilterbankError(f"candidate in row {int(row.row)} of {src} could not be imaged "
+                           f"({_reason(exc)})", path=fb.path)
+
+
+_OURS = ("time_s", "dm", "width_s", "snr")  # columns read_candidates makes, stored as they are
+
+
+def _catalog_names(columns) -> dict:
+    """Catalog name of every candidate column: our own as they are; a column of the list
+    whose name the catalog uses (``id``, ``ra``, ``padded``, ...; ``row``, the line number)
+    gets a ``cand_`` prefix, repeated until it clashes with nothing."""
+    reserved = set(BASE_COLUMNS) | {"padded", "decimation", "row"}
+    taken = set(_OURS) | reserved
+    names = {}
+    for c in columns:
+        if c in _OURS:
+            names[c] = c
+            continue
+        name = str(c)
+        while name in taken:
+            name = f"cand_{name}"
+        taken.add(name)
+        names[c] = name
+    return names
+
+
+def _check_columns_fit(coll: Collection, table, names: dict, src) -> None:
+    """Refuse, before anything is written, a list column that holds text where the
+    Collection's catalog column of the same name holds numbers, or the other way round."""
+    import pandas as pd
+
+    cat = coll.catalog
+    for c, name in names.items():
+        if name not in cat.columns or c in _OURS:
+            continue
+        ours = pd.api.types.is_numeric_dtype(cat[name]) or pd.api.types.is_bool_dtype(cat[name])
+        new = table[c].dropna()
+        theirs = pd.api.types.is_numeric_dtype(new) or pd.api.types.is_bool_dtype(new)
+        if len(new) and len(cat[name].dropna()) and ours != theirs:
+            kinds = ("numbers", "text") if ours else ("text", "numbers")
+            raise FilterbankError(f"column {c!r} holds {kinds[1]}, but the Collection's column "
+                                  f"{name!r} holds {kinds[0]}", path=src,
+                                  hint="rename the column, or append to another Collection")
