@@ -117,8 +117,8 @@ def test_choice_scheme_keys_and_campaign(tmp_path):
     assert L.item_id not in (None, first)
     assert L.state["progress"]["total"] == 3 and L.state["progress"]["done"] == 1
     calls = []
-    status = L.session._campaign.status
-    L.session._campaign.status = lambda: calls.append(1) or status()
+    progress = L.session._campaign.progress
+    L.session._campaign.progress = lambda *a: calls.append(1) or progress(*a)
     seq = L.state["seq"]
     for _ in range(5):  # redraws within one item (clicks, toggles) do not re-query it
         L._sync_state()

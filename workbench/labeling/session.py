@@ -195,8 +195,8 @@ class Session:
             # after a write, not on every key press or click within an item
             at = (self.item_id, self._writes)
             if self._progress_at != at:
-                st = self._campaign.status()
-                self._campaign_counts = (int(st["n_retired"]), int(st["n_items"]),
+                st = self._campaign.progress()  # two counts, not status()'s summary
+                self._campaign_counts = (int(st["done"]), int(st["total"]),
                                          set(self._queue.scope()))
                 self._progress_at = at
             done, total, ids = self._campaign_counts
