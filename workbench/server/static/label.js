@@ -123,36 +123,7 @@
   function overlay(ctx, P) {
     if (!outlines || !outlines.tags.length) return;
     const sources = componentAnswers();
-    const owner = {};
-    sources.forEach((s, k) => (s.components || []).forEach((c) => { owner[c] = k; }));
-    const pending = (st.pending && st.pending.components) || [];
-    const sel = new Set([...(st.selected || []), ...pending]);
-    for (let k = 0; k < outlines.tags.length; k++) {
-      const cid = outlines.tags[k];
-      const xy = outlines.xy.subarray(2 * outlines.starts[k], 2 * outlines.starts[k + 1]);
-      if (owner[cid] !== undefined) {
-        ctx.strokeStyle = WB_SOURCE_COLOURS[owner[cid] % WB_SOURCE_COLOURS.length];
-        ctx.fillStyle = ctx.strokeStyle + "55"; ctx.lineWidth = 3; ctx.setLineDash([]);
-        P.polyline(ctx, xy, true); ctx.fill(); ctx.stroke();
-      } else if (sel.has(cid)) {
-        ctx.strokeStyle = "#ffffff"; ctx.fillStyle = "#ffffff44"; ctx.lineWidth = 3;
-        ctx.setLineDash([5, 3]); P.polyline(ctx, xy, true); ctx.fill(); ctx.stroke();
-        ctx.setLineDash([]);
-      } else {
-        ctx.strokeStyle = "rgba(255,255,255,0.35)"; ctx.lineWidth = 1;
-        P.polyline(ctx, xy, true); ctx.stroke();
-      }
-    }
-    const ny = P.spec.h;
-    const mark = (h, colour) => {
-      if (!h) return;
-      const X = P.M.left + (h.x + 0.5) * P.scale, Y = P.M.top + (ny - h.y - 0.5) * P.scale;
-      ctx.strokeStyle = colour; ctx.lineWidth = 2;
-      ctx.beginPath(); ctx.moveTo(X - 8, Y); ctx.lineTo(X + 8, Y); ctx.moveTo(X, Y - 8);
-      ctx.lineTo(X, Y + 8); ctx.stroke();
-    };
-    sources.forEach((s, k) => mark(s.host, WB_SOURCE_COLOURS[k % WB_SOURCE_COLOURS.length]));
-    if (st.pending) mark(st.pending.host, "#ffffff");
+    wbComponentOverlay(ctx, P, outlines, st, sources);
   }
 
   async function drawImages(images) {
