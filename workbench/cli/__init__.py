@@ -37,6 +37,7 @@ _COMMANDS = [
     ("workbench.cli.labels", "campaign", None),
     ("workbench.cli.serve", "serve", "campaign"),
     ("workbench.cli.labels", "labels", None),
+    ("workbench.cli.export", "export", None),
     ("workbench.cli.labels", "components", None),
     ("workbench.cli.learn", "train", None),
     ("workbench.cli.learn", "predict", None),
