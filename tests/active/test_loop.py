@@ -112,11 +112,28 @@ def test_killed_retraining_keeps_previous_model(blobs):
 
 
 def test_mlppa_round_queues_by_bald(blobs):
-    loop = ActiveLoop(blobs, label_column="truth", arch="mlppa", size=32, epochs=3,
+    # half the items labelled: the other half is the pool BALD must rank
+    camp = _FakeCampaign(_oracle(blobs, 40))
+    loop = ActiveLoop(blobs, campaign=camp, store=object(), arch="mlppa", size=32, epochs=3,
                       strategy="bald", queue_size=5, random_fraction=0.0, mc_samples=4)
-    # label column gives every item a label: the pool is empty, so the queue is too
     rec = loop.run_round()
-    assert len(rec["queue"]) == 0
+    q = rec["queue"]
+    assert len(q) == 5 and not set(q["id"]) & set(camp.labels.index)
+    assert (q["reason"] == "round 1: bald").all()
     assert np.isfinite(rec["metrics"]["accuracy"])
     # plain ML-PPA has no dropout; a BALD round turns it on for its MC-dropout samples
-    assert loop.model()[1]["model"]["dropout"] == 0.2
+    model, cfg = loop.model()
+    assert cfg["model"]["dropout"] == 0.2
+    # the queue is the top of the BALD scores of the round's own MC-dropout samples
+    from workbench.active.acquisition import bald
+    from workbench.active.training import model_inputs
+    from workbench.learn.infer import mc_dropout_proba
+
+    ids = np.asarray(blobs.ids)
+    pool = ~np.isin(ids, camp.labels.index)
+    x = model_inputs(blobs, ids, cfg["input"])
+    scores = bald(mc_dropout_proba(model, x, samples=4, seed=1))
+    assert np.allclose(q["score"].to_numpy(), scores[pool][np.argsort(-scores[pool])][:5],
+                       atol=1e-6)
+    assert set(q["id"]) == set(ids[pool][np.argsort(-scores[pool])][:5])
+    assert scores[pool].max() > 0  # the samples disagree somewhere: BALD really ranked

@@ -17,6 +17,8 @@ bald              mutual information between prediction and weights from MC-drop
 coreset           k-centre greedy on embeddings (Sener & Savarese 2018, arXiv:1708.00489)
 cluster_balanced  round-robin over HDBSCAN clusters, most uncertain first within each
 anomaly_first     the highest outlier scores first
+badge             k-means++ seeding on gradient embeddings (Ash et al. 2020,
+                  arXiv:1906.03671): uncertain *and* diverse batches
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import numpy as np
 from workbench.core.errors import InputError
 
 __all__ = ["acquire", "STRATEGIES", "register", "least_confidence", "margin", "entropy",
-           "bald", "random_scores", "coreset_order", "cluster_balanced_order", "anomaly_first"]
+           "bald", "random_scores", "coreset_order", "cluster_balanced_order", "anomaly_first",
+           "badge_order", "available"]
 
 _EPS = 1e-12
 
@@ -144,6 +147,42 @@ def anomaly_first(anomaly) -> np.ndarray:
     return np.nan_to_num(np.asarray(anomaly, dtype=np.float64), nan=-np.inf)
 
 
+def badge_order(probs, features, labelled_mask, n: int, *, seed: int = 0) -> np.ndarray:
+    """BADGE: k-means++ seeding over the unlabelled items' gradient embeddings
+    ``(p - onehot(argmax p)) outer h`` (``h``: the head's last hidden features, or the
+    inputs of a linear head). The first pick is the largest gradient; each next one is drawn
+    with probability proportional to its squared distance to the picks so far."""
+    p = _probs(probs, "badge")
+    if features is None:
+        raise InputError("strategy 'badge' needs features (hidden= or embeddings=)")
+    h = np.asarray(features, np.float64)
+    if len(h) != len(p):
+        raise InputError(f"badge: {len(h)} feature rows but {len(p)} probability rows")
+    lab = np.asarray(labelled_mask, bool)
+    pool = np.flatnonzero(~lab)
+    n = int(min(n, len(pool)))
+    if n == 0:
+        return np.zeros(0, int)
+    r = p[pool].copy()
+    r[np.arange(len(pool)), r.argmax(1)] -= 1.0
+    g = (r[:, :, None] * h[pool][:, None, :]).reshape(len(pool), -1)
+    rng = np.random.default_rng(seed)
+    first = int(np.argmax((g * g).sum(1)))
+    chosen = [first]
+    d2 = ((g - g[first]) ** 2).sum(1)
+    for _ in range(n - 1):
+        d2[chosen] = 0.0
+        tot = d2.sum()
+        if tot <= 0:
+            rest = np.setdiff1d(np.arange(len(pool)), chosen)
+            i = int(rng.choice(rest))
+        else:
+            i = int(rng.choice(len(pool), p=d2 / tot))
+        chosen.append(i)
+        d2 = np.minimum(d2, ((g - g[i]) ** 2).sum(1))
+    return pool[np.asarray(chosen, int)]
+
+
 # name -> function(**inputs) -> scores (n,) or an explicit order
 def _score_fn(fn, key):
     return lambda **kw: fn(kw[key])
@@ -156,7 +195,7 @@ STRATEGIES: dict[str, Callable] = {
     "bald": _score_fn(bald, "mc_probs"),
     "anomaly_first": _score_fn(anomaly_first, "anomaly"),
 }
-_ORDER_STRATEGIES = {"random", "coreset", "cluster_balanced"}
+_ORDER_STRATEGIES = {"random", "coreset", "cluster_balanced", "badge"}
 
 
 def register(name: str, fn: Callable) -> None:
@@ -171,7 +210,7 @@ def available() -> list[str]:
 
 def acquire(name: str, n: int, *, probs=None, mc_probs=None, embeddings=None, clusters=None,
             anomaly=None, labelled_mask=None, random_fraction: float = 0.1,
-            seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+            seed: int = 0, hidden=None) -> tuple[np.ndarray, np.ndarray]:
     """Choose ``n`` unlabelled items to label next.
 
     Parameters
@@ -187,6 +226,9 @@ def acquire(name: str, n: int, *, probs=None, mc_probs=None, embeddings=None, cl
     anomaly : array (n_items,) of outlier scores, optional
     labelled_mask : bool array (n_items,)
         Items already labelled (never picked). Default: none labelled.
+    hidden : array (n_items, h), optional
+        The model's last hidden features (BADGE's gradient embeddings; default
+        ``embeddings``).
     random_fraction : float in [0, 1]
         Share of the batch drawn uniformly at random from the rest of the pool.
     seed : int
@@ -197,7 +239,7 @@ def acquire(name: str, n: int, *, probs=None, mc_probs=None, embeddings=None, cl
         Picks in priority order (strategy picks first, then the random ones).
     scores : float array (n_items,)
         The strategy's score of every item (NaN for labelled items); for order-based
-        strategies (coreset, cluster_balanced, random) a rank score, higher = sooner.
+        strategies (coreset, cluster_balanced, badge, random) a rank score, higher = sooner.
     """
     sizes = [len(a) if a is not None and np.ndim(a) >= 1 else None
              for a in (probs, embeddings, clusters, anomaly)]
@@ -235,6 +277,11 @@ def acquire(name: str, n: int, *, probs=None, mc_probs=None, embeddings=None, cl
         if probs is not None:
             within = entropy(probs)
         order = cluster_balanced_order(clusters, lab, n_main, within=within, seed=seed)
+        scores[pool] = 0.0
+        scores[order] = np.linspace(1.0, 0.5, max(1, len(order)))[: len(order)]
+    elif name == "badge":
+        order = badge_order(probs, embeddings if hidden is None else hidden, lab, n_main,
+                            seed=seed)
         scores[pool] = 0.0
         scores[order] = np.linspace(1.0, 0.5, max(1, len(order)))[: len(order)]
     elif name in STRATEGIES:

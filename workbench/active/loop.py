@@ -317,6 +317,46 @@ class ActiveLoop:
         self._push_priorities(k, scores=pd.Series(scores, index=ids).dropna())
         return {**record, "queue": queue, "path": str(final)}
 
+    def advice(self, *, strategies=None, seeds: int = 5, head: str = "logistic",
+               save: bool = True) -> dict:
+        """Which acquisition strategy is ahead on the labels so far, and by how much.
+
+        Runs :func:`workbench.active.advisor.advise` (an oracle simulation on the labelled
+        items, their labels as the annotator) on the loop's features (stored embeddings,
+        else pixels) and returns its dict (``ahead``, ``best``, ``saving``, ``saving_ci``,
+        ``message``; the full simulation under ``simulation``). A strategy is named ahead
+        only when the interval of its saving excludes 0. With ``save`` the advice (without
+        the simulation) is written beside the current round as ``advice.json``, where
+        :meth:`latest_advice` (and the Dashboard) read it.
+        """
+        from workbench.active.advisor import DEFAULT_STRATEGIES, advise
+        from workbench.learn.pool_features import features_for, resolve_source
+
+        lab = self.labels()
+        ids = pd.Index(np.asarray(self.coll.ids).astype(str))
+        pos = ids.get_indexer(pd.Index(lab.index.astype(str)))
+        lab = lab[pos >= 0]
+        pos = pos[pos >= 0]
+        feats = (self._feats() if self.arch == "head" else
+                 features_for(self.coll, source=resolve_source(self.coll, "auto")))
+        adv = advise(feats[pos], lab.to_numpy(), seeds=seeds, head=head,
+                     strategies=strategies or DEFAULT_STRATEGIES)
+        k = self.current_round()
+        adv["round"] = k
+        adv["n_labels"] = int(len(lab))
+        if save and k is not None:
+            _atomic_json(self.round_dir(k) / "advice.json",
+                         {key: v for key, v in adv.items() if key != "simulation"})
+        return adv
+
+    def latest_advice(self) -> dict | None:
+        """The advice saved by :meth:`advice` for the newest round that has one."""
+        for k in reversed(self.rounds()):
+            p = self.round_dir(k) / "advice.json"
+            if p.exists():
+                return json.loads(p.read_text())
+        return None
+
     def _aux_columns(self):
         cat = self.coll.catalog
         cl = next((c for c in cat.columns if c in ("cluster", "cluster_id", "hdbscan")), None)

@@ -41,7 +41,7 @@ def features_for_simulation(coll, *, source: str | None = None, n_components: in
 def _aux_inputs(x: np.ndarray, strategies: Sequence[str], seed: int) -> dict:
     """Clusters and anomaly scores from the estimators `workbench map` / `anomalies` use."""
     aux = {}
-    if "cluster_balanced" in strategies:
+    if any(s.startswith("cluster_balanced") or s.endswith("+cold") for s in strategies):
         from workbench.embed.cluster import HDBSCANClusterer
 
         aux["clusters"] = HDBSCANClusterer(min_cluster_size=max(5, len(x) // 50),
@@ -54,24 +54,21 @@ def _aux_inputs(x: np.ndarray, strategies: Sequence[str], seed: int) -> dict:
     return aux
 
 
-def _train_and_score(x_tr, y_tr, x_eval, classes, *, seed, epochs, need_mc, mc_samples=10):
-    from workbench.learn.classifiers import EmbeddingHead
-    from workbench.learn.fit import fit
-    from workbench.learn.infer import mc_dropout_proba, predict_proba
-
-    head = EmbeddingHead(x_tr.shape[1], len(classes), hidden=(64,), dropout=0.3)
-    r = fit(head, x_tr, y_tr, classes=classes, epochs=epochs, batch_size=len(x_tr), lr=1e-2,
-            weight_decay=1e-3, seed=seed, device="cpu")
-    probs = predict_proba(r.model, x_eval, device="cpu")
-    mc = mc_dropout_proba(r.model, x_eval, samples=mc_samples, seed=seed) if need_mc else None
-    return probs, mc
+def _split_name(strategy: str) -> tuple[str, bool]:
+    """``"margin+cold"`` -> ``("margin", True)``: a cluster-balanced cold start (the first
+    labels drawn round-robin from HDBSCAN clusters instead of at random)."""
+    base, plus, tag = strategy.partition("+")
+    if plus and tag != "cold":
+        raise InputError(f"unknown strategy modifier {strategy!r}", hint="only '+cold'")
+    return base, bool(plus)
 
 
 def simulate_strategies(features: np.ndarray, labels: Sequence, *,
                         strategies: Sequence[str] = ("random", "margin"), budget: int = 200,
                         seeds: int | Sequence[int] = 3, initial: int = 10,
                         step: int | None = None, test_fraction: float = 0.3,
-                        random_fraction: float = 0.1, epochs: int = 150,
+                        random_fraction: float = 0.1, epochs: int = 150, head: str = "mlp",
+                        n_boot: int = 2000,
                         progress: Callable[[str], None] | None = None) -> dict:
     """Run the oracle simulation.
 
@@ -82,22 +79,29 @@ def simulate_strategies(features: np.ndarray, labels: Sequence, *,
     labels : sequence of str, length n_items
         The oracle's answers (ground truth).
     strategies : names from :mod:`workbench.active.acquisition`
+        A ``+cold`` suffix (``margin+cold``) replaces the random start of that strategy by
+        a cluster-balanced one (round-robin over HDBSCAN clusters of the pool).
     budget : int
         Labels to spend in total (capped at the pool size).
     seeds : int or list of int
         Number of repetitions (seeds 0..n-1) or the seeds themselves.
     initial : int
-        Random labels every strategy starts from.
+        Random labels every strategy starts from (the same ones for every strategy).
     step : int, optional
         Labels per round (default ``max(5, budget // 15)``).
     test_fraction : float
         Share of items held out (stratified) to measure accuracy.
+    head : {"mlp", "logistic", "ensemble"}
+        The classifier retrained every round (:mod:`workbench.active.heads`).
+    n_boot : int
+        Bootstrap resamples (of seeds) for the intervals of :func:`labels_needed`.
 
     Returns
     -------
     dict with ``curves`` {strategy: {seed: {"n_labels": [...], "accuracy": [...],
-    "balanced_accuracy": [...]}}}, ``mean`` {strategy: {"n_labels", "accuracy"}},
-    ``labels_needed`` (see :func:`labels_needed`), ``settings`` and ``seconds``.
+    "balanced_accuracy": [...]}}}, ``mean`` {strategy: {"n_labels", "accuracy",
+    "accuracy_std", "accuracy_ci"}}, ``labels_needed`` (see :func:`labels_needed`),
+    ``settings`` and ``seconds``.
     """
     import torch
 
@@ -107,17 +111,18 @@ def simulate_strategies(features: np.ndarray, labels: Sequence, *,
     try:
         return _simulate(features, labels, strategies=strategies, budget=budget, seeds=seeds,
                          initial=initial, step=step, test_fraction=test_fraction,
-                         random_fraction=random_fraction, epochs=epochs, progress=progress,
-                         t0=t0)
+                         random_fraction=random_fraction, epochs=epochs, head=head,
+                         n_boot=n_boot, progress=progress, t0=t0)
     finally:
         torch.set_num_threads(n_threads)
 
 
 def _simulate(features, labels, *, strategies, budget, seeds, initial, step, test_fraction,
-              random_fraction, epochs, progress, t0):
+              random_fraction, epochs, head, n_boot, progress, t0):
     from sklearn.model_selection import train_test_split
 
-    from workbench.active.acquisition import acquire, available
+    from workbench.active.acquisition import acquire, available, cluster_balanced_order
+    from workbench.active.heads import HEADS, train_head
     from workbench.learn._prep import standardise_features
 
     x = np.asarray(features, np.float32)
@@ -127,9 +132,14 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
     classes = sorted(set(lab))
     if len(classes) < 2:
         raise InputError(f"the oracle labels have only one class {classes}")
-    unknown = [s for s in strategies if s not in available()]
+    unknown = [s for s in strategies if _split_name(s)[0] not in available()]
     if unknown:
         raise InputError(f"unknown strategies {unknown}", hint=f"choose from {available()}")
+    if head not in HEADS:
+        raise InputError(f"unknown head {head!r}", hint=f"choose one of {sorted(HEADS)}")
+    if head == "logistic" and any(_split_name(s)[0] == "bald" for s in strategies):
+        raise InputError("BALD needs posterior samples: use head 'mlp' (MC dropout) or "
+                         "'ensemble', not 'logistic'")
     y_all = np.array([classes.index(v) for v in lab])
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     aux = _aux_inputs(x, strategies, 0)
@@ -145,13 +155,18 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
         stp = int(step or max(5, bud // 15))
         settings = {"budget": bud, "step": stp, "initial": initial, "n_pool": len(pool_idx),
                     "n_test": len(test_idx), "classes": classes, "epochs": epochs,
-                    "random_fraction": random_fraction}
+                    "random_fraction": random_fraction, "head": head}
         rng = np.random.default_rng(1000 + seed)
         start = rng.choice(len(pool_idx), size=min(initial, bud), replace=False)
         xp_raw, yp = x[pool_idx], y_all[pool_idx]
         for strategy in strategies:
+            base, cold = _split_name(strategy)
             labelled = np.zeros(len(pool_idx), bool)
-            labelled[start] = True
+            if cold:
+                labelled[cluster_balanced_order(aux["clusters"][pool_idx], labelled,
+                                                min(initial, bud), seed=seed)] = True
+            else:
+                labelled[start] = True
             n_l, acc, bacc = [], [], []
             rnd = 0
             while True:
@@ -164,9 +179,14 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
                 xs, mu, sd = standardise_features(xp_raw[labelled])
                 xe = np.concatenate([xp_raw, x[test_idx]])
                 xe, _, _ = standardise_features(xe, mean=mu, std=sd)
-                probs, mc = _train_and_score(xs, yp[labelled], xe, classes, seed=seed + rnd,
-                                             epochs=epochs, need_mc=strategy == "bald")
-                pt = probs[len(pool_idx):]
+                if head == "mlp":
+                    probs, mc, hid = HEADS["mlp"](xs, yp[labelled], xe, len(classes),
+                                                 seed + rnd, base == "bald", epochs=epochs)
+                else:
+                    probs, mc, hid = train_head(head, xs, yp[labelled], xe, len(classes),
+                                                seed=seed + rnd, need_samples=base == "bald")
+                npool = len(pool_idx)
+                pt = probs[npool:]
                 pred = pt.argmax(1)
                 yt = y_all[test_idx]
                 n_l.append(int(labelled.sum()))
@@ -177,9 +197,9 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
                     break
                 n = int(min(stp, bud - labelled.sum()))
                 picks, _ = acquire(
-                    strategy, n, probs=probs[:len(pool_idx)],
-                    mc_probs=None if mc is None else mc[:, :len(pool_idx)],
-                    embeddings=xp_raw,
+                    base, n, probs=probs[:npool],
+                    mc_probs=None if mc is None else mc[:, :npool],
+                    embeddings=xe[:npool], hidden=None if hid is None else hid[:npool],
                     clusters=None if "clusters" not in aux else aux["clusters"][pool_idx],
                     anomaly=None if "anomaly" not in aux else aux["anomaly"][pool_idx],
                     labelled_mask=labelled, random_fraction=random_fraction,
@@ -190,46 +210,48 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
                                            "balanced_accuracy": bacc}
             if progress is not None:
                 progress(f"seed {seed} {strategy}: {n_l[-1]} labels, accuracy {acc[-1]:.3f}")
-    mean = {}
-    for s, per in curves.items():
-        length = min(len(v["n_labels"]) for v in per.values())
-        mean[s] = {"n_labels": list(per[str(seed_list[0])]["n_labels"][:length]),
-                   "accuracy": np.mean([v["accuracy"][:length] for v in per.values()],
-                                       axis=0).round(4).tolist(),
-                   "accuracy_std": np.std([v["accuracy"][:length] for v in per.values()],
-                                          axis=0).round(4).tolist()}
     out = {"settings": {**settings, "seeds": seed_list, "strategies": list(strategies)},
-           "curves": curves, "mean": mean}
-    out["labels_needed"] = labels_needed(out)
+           "curves": curves, "mean": _mean_curves(curves, n_boot)}
+    out["labels_needed"] = labels_needed(out, n_boot=n_boot)
     out["seconds"] = round(time.perf_counter() - t0, 2)
     return out
 
 
-def labels_needed(result: dict, *, baseline: str = "random") -> dict:
+def _mean_curves(curves: dict, n_boot: int) -> dict:
+    from workbench.active.evidence import bootstrap_indices, curve_matrix
+
+    mean = {}
+    for s, per in curves.items():
+        grid, m = curve_matrix(per)
+        boot = m[bootstrap_indices(len(m), n_boot, seed=1)].mean(1)  # (n_boot, len(grid))
+        mean[s] = {"n_labels": [int(v) for v in grid],
+                   "accuracy": m.mean(0).round(4).tolist(),
+                   "accuracy_std": m.std(0).round(4).tolist(),
+                   "accuracy_ci": [np.quantile(boot, 0.025, axis=0).round(4).tolist(),
+                                   np.quantile(boot, 0.975, axis=0).round(4).tolist()]}
+    return mean
+
+
+def labels_needed(result: dict, *, baseline: str = "random", n_boot: int = 2000) -> dict:
     """Labels each strategy needs (seed-averaged curve) to reach ``baseline``'s final
-    accuracy. Returns {"target_accuracy", "table": {strategy: {"labels", "saving"}}}, with
-    ``labels`` None where a strategy never reaches the target and ``saving`` the fraction
-    of the baseline's labels saved."""
-    mean = result["mean"]
-    if baseline not in mean:
+    accuracy, with bootstrap intervals over seeds.
+
+    Returns {"target_accuracy", "baseline", "table": {strategy: {"labels", "saving",
+    "final_accuracy", "saving_ci", "labels_ci", "reached", "area", "area_ci"}}, ...}:
+    ``labels`` is None where a strategy never reaches the target, ``saving`` the fraction
+    of the baseline's labels saved, ``saving_ci`` its 95% bootstrap interval and ``area``
+    the mean accuracy gained over the whole curve (see :func:`workbench.active.evidence.
+    saving_table`)."""
+    from workbench.active.evidence import saving_table
+
+    if baseline not in result.get("curves", {}):
         return {"target_accuracy": None, "baseline": baseline, "table": {}}
-    target = mean[baseline]["accuracy"][-1]
-    base_n = None
-    table = {}
-    for s, m in mean.items():
-        hit = [n for n, a in zip(m["n_labels"], m["accuracy"]) if a >= target - 1e-9]
-        table[s] = {"labels": int(hit[0]) if hit else None,
-                    "final_accuracy": m["accuracy"][-1]}
-        if s == baseline:
-            base_n = table[s]["labels"]
-    for s in table:
-        n = table[s]["labels"]
-        table[s]["saving"] = None if (n is None or not base_n) else round(1 - n / base_n, 3)
-    return {"target_accuracy": target, "baseline": baseline, "table": table}
+    return saving_table(result["curves"], baseline=baseline, n_boot=n_boot)
 
 
-def plot_learning_curves(result: dict, path, *, title: str = "") -> None:
-    """Save a PNG of the mean learning curves (shaded +- 1 std over seeds)."""
+def plot_learning_curves(result: dict, path=None, *, title: str = ""):
+    """The mean learning curves, shaded by their 95% bootstrap band over seeds (+- 1 std
+    for older results); saved to ``path`` if given. Returns the matplotlib Figure."""
     from matplotlib.figure import Figure  # no pyplot: a live kernel's backend stays as it is
 
     from workbench.io._atomic import replacing
@@ -239,10 +261,14 @@ def plot_learning_curves(result: dict, path, *, title: str = "") -> None:
     for s, m in result["mean"].items():
         n = np.asarray(m["n_labels"])
         a = np.asarray(m["accuracy"])
-        sd = np.asarray(m.get("accuracy_std", np.zeros_like(a)))
-        ax.plot(n, a, label=s, lw=2 if s != "random" else 2.5,
-                color="k" if s == "random" else None)
-        ax.fill_between(n, a - sd, a + sd, alpha=0.15, color="k" if s == "random" else None)
+        if "accuracy_ci" in m:
+            lo, hi = (np.asarray(v) for v in m["accuracy_ci"])
+        else:
+            sd = np.asarray(m.get("accuracy_std", np.zeros_like(a)))
+            lo, hi = a - sd, a + sd
+        line, = ax.plot(n, a, label=s, lw=2 if s != "random" else 2.5,
+                        color="k" if s == "random" else None)
+        ax.fill_between(n, lo, hi, alpha=0.15, color=line.get_color())
     tgt = result.get("labels_needed", {}).get("target_accuracy")
     if tgt is not None:
         ax.axhline(tgt, ls=":", color="grey", lw=1)
@@ -251,5 +277,7 @@ def plot_learning_curves(result: dict, path, *, title: str = "") -> None:
     ax.set_title(title or "active learning vs random")
     ax.legend()
     fig.tight_layout()
-    with replacing(path) as tmp:
-        fig.savefig(tmp, format=Path(path).suffix.lstrip(".").lower() or "png")
+    if path is not None:
+        with replacing(path) as tmp:
+            fig.savefig(tmp, format=Path(path).suffix.lstrip(".").lower() or "png")
+    return fig

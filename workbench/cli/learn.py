@@ -130,7 +130,8 @@ def al():
 @click.option("--label-column", required=True, help="Catalog column with the ground truth.")
 @click.option("--strategies", default="random,margin,bald", show_default=True,
               help="Comma-separated acquisition strategies (random, least_confidence, margin, "
-                   "entropy, bald, coreset, cluster_balanced, anomaly_first).")
+                   "entropy, bald, coreset, cluster_balanced, anomaly_first, badge; a '+cold' "
+                   "suffix, e.g. margin+cold, starts from cluster-balanced labels).")
 @click.option("--budget", type=int, default=200, show_default=True,
               help="Labels to spend (capped at the pool size).")
 @click.option("--seeds", type=int, default=3, show_default=True)
@@ -139,13 +140,22 @@ def al():
 @click.option("--step", type=int, help="Labels per round (default budget/15, at least 5).")
 @click.option("--features", "source", default="auto", show_default=True,
               help=_FEATURES_HELP)
+@click.option("--head", type=click.Choice(["mlp", "logistic", "ensemble"]), default="mlp",
+              show_default=True, help="Classifier retrained every round: an MLP with "
+              "MC dropout, logistic regression, or an ensemble of 5 small MLPs (BALD from "
+              "their disagreement).")
+@click.option("--rare", help="Also measure labels spent until --rare-k items of this class "
+              "are labelled (random, anomaly-first, active anomaly ranking, "
+              "cluster-balanced), over all labelled items.")
+@click.option("--rare-k", type=int, default=10, show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also save the curves as PNG.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="JSON with per-strategy, per-seed learning curves and labels-needed table.")
 def al_simulate(collection, label_column, strategies, budget, seeds, initial, step, source,
-                plot, output):
+                head, rare, rare_k, plot, output):
     """Compare acquisition strategies with random on COLLECTION using its ground truth as
-    the annotator; report labels needed to reach random's final accuracy."""
+    the annotator; report labels needed to reach random's final accuracy, with 95%
+    bootstrap intervals over seeds (all strategies run on the same splits per seed)."""
     from workbench.active.simulate import (
         features_for_simulation,
         plot_learning_curves,
@@ -159,11 +169,21 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
                          hint=f"columns: {list(coll.catalog.columns)}")
     labels = coll.catalog[label_column]
     keep = labels.notna().to_numpy()
+    if rare is not None and rare not in set(labels[keep].astype(str)):
+        raise InputError(f"--rare {rare!r} is not a value of column {label_column!r}",
+                         path=collection,
+                         hint=f"values: {sorted(set(labels[keep].astype(str)))[:20]}")
     x, src = features_for_simulation(coll, source=source)
     res = simulate_strategies(x[keep], labels[keep].astype(str).tolist(),
                               strategies=[s.strip() for s in strategies.split(",") if s.strip()],
-                              budget=budget, seeds=seeds, initial=initial, step=step,
+                              budget=budget, seeds=seeds, initial=initial, step=step, head=head,
                               progress=lambda m: click.echo(m, err=True))
+    if rare is not None:
+        from workbench.active.rare import simulate_rare
+
+        res["rare"] = simulate_rare(x[keep], labels[keep].astype(str).tolist(), rare,
+                                    k=rare_k, seeds=seeds,
+                                    progress=lambda m: click.echo(m, err=True))
     res["collection"] = str(Path(collection).resolve())
     res["label_column"] = label_column
     res["features"] = src
@@ -175,8 +195,15 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
     ln = res["labels_needed"]
     click.echo(f"target accuracy (random's final) {ln['target_accuracy']}")
     for s, row in ln["table"].items():
-        click.echo(f"  {s:18s} labels needed {row['labels']}  saving {row['saving']}  "
-                   f"final accuracy {row['final_accuracy']}")
+        click.echo(f"  {s:18s} labels needed {row['labels']}  saving {row['saving']} "
+                   f"(95% CI {row['saving_ci']})  area {row['area']} (95% CI "
+                   f"{row['area_ci']})  final accuracy {row['final_accuracy']}")
+    if rare is not None:
+        rt = res["rare"]["summary"]["table"]
+        click.echo(f"labels until {rare_k} {rare!r} are labelled (mean over seeds):")
+        for s, row in rt.items():
+            click.echo(f"  {s:18s} {row['labels_mean']}  x{row['factor']} fewer than random "
+                       f"(95% CI {row['factor_ci']})")
     click.echo(f"wrote {output} ({res['seconds']} s)")
 
 
