@@ -4,10 +4,14 @@ pruning side by side, and the active-learning evidence (strategies vs random).
 Run from the project root::
 
     python benchmarks/bench_learn.py                 # inference part (a few minutes)
-    python benchmarks/bench_learn.py --al            # + AL on /tmp/sim and MiraBest
+    python benchmarks/bench_learn.py --no-inference --al --seeds 10   # issue 17's tables
     python benchmarks/bench_learn.py --predict-only  # predict_collection per backend only
 
 Figures are printed and written to benchmarks/results/bench_learn.json (+ PNG curves).
+The active-learning part (``--al``) ingests MiraBest from ../shared/data once and trains
+its SSL embedding once (all 1,255 images, no labels; about 5 minutes on 2 CPU cores),
+both cached in benchmarks/.cache (git-ignored) under a hash of the data and the
+configuration; then every strategy runs against random on the same splits for each seed.
 Assumption for the real-time rate: a single-beam FRB search producing SURVEY_RATE
 candidates per second after sifting (default 50/s, i.e. 4.3 million a day; MeerTRAP-like
 surveys report tens to hundreds of candidates per second across beams).
@@ -238,40 +242,154 @@ def _simulate(path, n):
             raise
 
 
-def bench_al(args) -> dict:
-    from workbench.active.simulate import (
-        features_for_simulation,
-        plot_learning_curves,
-        simulate_strategies,
-    )
-    from workbench.io.collection import open as open_collection
+# Variants of the active-learning evidence on MiraBest: head -> strategies (all against
+# random on the same splits and starts). Kept or not, every one is printed.
+AL_VARIANTS = {
+    "logistic": "random,margin,entropy,badge,coreset,cluster_balanced,margin+cold",
+    "mlp": "random,margin,entropy,bald,badge,cluster_balanced,margin+cold",
+    "ensemble": "random,margin,bald,badge,bald+cold",
+}
 
-    strategies = args.strategies.split(",")
-    out = {}
-    sets = []
-    if Path(args.sim).exists():
-        c = open_collection(args.sim)
-        sets.append(("simulated_radio", c, c.catalog["truth"].astype(str).to_numpy()))
-    if Path(args.mirabest).exists():
-        c = open_collection(args.mirabest)
-        code = c.catalog["label_code"].astype(int).to_numpy()
-        lab = np.where(code // 100 == 1, "FRI", np.where(code // 100 == 2, "FRII", None))
-        sets.append(("mirabest", c, lab))
-    for name, c, lab in sets:
-        keep = np.array([v is not None and v == v for v in lab])
-        x, src = features_for_simulation(c, source=args.features)
-        res = simulate_strategies(x[keep], lab[keep], strategies=strategies,
-                                  budget=args.budget, seeds=args.seeds,
-                                  progress=lambda m: print("  ", m, flush=True))
-        res["features"] = src
-        OUT.mkdir(parents=True, exist_ok=True)
-        plot_learning_curves(res, OUT / f"al_{name}{args.tag}.png", title=f"{name} ({src})")
-        out[name] = res
-        print(f"{name}: target (random's final accuracy) "
-              f"{res['labels_needed']['target_accuracy']}")
-        for s, row in res["labels_needed"]["table"].items():
-            print(f"   {s:18s} labels needed {row['labels']}  saving {row['saving']}  "
-                  f"final {row['final_accuracy']}")
+
+def _al_table(name: str, res: dict) -> list[str]:
+    ln = res["labels_needed"]
+    st = res["settings"]
+    lines = [f"{name}: {st['n_pool']} pool / {st['n_test']} test items, head {st['head']}, "
+             f"budget {st['budget']}, step {st['step']}, {len(st['seeds'])} seeds; target = "
+             f"random's final accuracy {ln['target_accuracy']} (reached by random at "
+             f"{ln['baseline_labels']} labels)",
+             f"  {'strategy':17s} {'labels':>6s} {'saving':>7s} {'95% CI':>17s} "
+             f"{'area':>7s} {'95% CI':>17s} {'final':>6s}"]
+    for s, r in ln["table"].items():
+        ci = r["saving_ci"] or [float("nan")] * 2
+        aci = r["area_ci"] or [float("nan")] * 2
+        sav = "   n/r " if r["saving"] is None else f"{r['saving']:+7.1%}"
+        lines.append(f"  {s:17s} {str(r['labels']):>6s} {sav} [{ci[0]:+6.1%}, {ci[1]:+6.1%}] "
+                     f"{r['area']:+7.4f} [{aci[0]:+.4f}, {aci[1]:+.4f}] "
+                     f"{r['final_accuracy']:6.3f}")
+    return lines
+
+
+def _verdict(results: dict) -> str:
+    best = None
+    for head, res in results.items():
+        for s, r in res["labels_needed"]["table"].items():
+            if s == "random" or r["saving"] is None or r["saving_ci"] is None:
+                continue
+            if r["saving_ci"][0] > 0 and (best is None or r["saving"] > best[2]):
+                best = (head, s, r["saving"], r["saving_ci"])
+    if best is None:
+        return ("GOAL NOT MET: no strategy's saving has a 95% interval above 0 "
+                "(see the area column for gains over the whole curve)")
+    head, s, sav, ci = best
+    ok = sav >= 0.30
+    return (f"{'GOAL MET' if ok else 'GOAL NOT MET'}: best strategy with an interval above 0 is "
+            f"{s} (head {head}): {sav:.0%} fewer labels than random, 95% CI "
+            f"[{ci[0]:.0%}, {ci[1]:.0%}] (goal: >= 30% with the interval excluding 0)")
+
+
+def _rare_table(name: str, res: dict) -> list[str]:
+    t = res["summary"]["table"]
+    lines = [f"{name}: labels until the first {res['k']} {res['rare_class']!r} are labelled "
+             f"({res['n_rare']} of {res['n_items']}; random expects "
+             f"{res['expected_random']}), {len(res['settings']['seeds'])} seeds",
+             f"  {'strategy':17s} {'mean':>7s} {'median':>7s} {'x fewer':>8s} {'95% CI':>14s}  "
+             f"per seed"]
+    for s, r in t.items():
+        ci = r["factor_ci"] or [float("nan")] * 2
+        lines.append(f"  {s:17s} {r['labels_mean']:7.1f} {r['labels_median']:7.1f} "
+                     f"{r['factor']:8.2f} [{ci[0]:5.2f}, {ci[1]:5.2f}]  {r['per_seed']}")
+    best = max((r["factor"], s) for s, r in t.items() if s != "random")
+    lo = t[best[1]]["factor_ci"][0]
+    lines.append(f"  {'GOAL MET' if best[0] >= 5 and lo > 1 else 'GOAL NOT MET'}: best "
+                 f"{best[1]} x{best[0]:.2f} fewer labels than random (goal: >= 5x)")
+    return lines
+
+
+def _ring_survey(n: int, seed: int = 1):
+    """The simulated radio survey with rings at 0.5%; features: 16x16 pixels -> PCA 32."""
+    from workbench.learn._prep import prepare_images
+    from workbench.learn.pool_features import pca_reduce
+    from workbench.sims.radio import simulate_radio_arrays
+
+    fr = {"compact": 0.4, "FRI": 0.2, "FRII": 0.2, "bent": 0.1, "multi": 0.095, "ring": 0.005}
+    sim = simulate_radio_arrays(n, seed=seed, size=64, infrared=False, class_fractions=fr)
+    x = prepare_images(sim.radio[:, None], size=16).reshape(n, -1)
+    return pca_reduce(x, n_components=32), sim.catalog["truth"].astype(str).to_numpy()
+
+
+def bench_al(args) -> dict:
+    """Issue 17's tables: MiraBest FRI/FRII labels saved (point 1) and rare classes found
+    early (point 2: MiraBest hybrids, simulated rings)."""
+    from workbench.active.rare import simulate_rare
+    from workbench.active.realdata import (
+        cached_ssl_embedding,
+        mirabest_classes,
+        mirabest_collection,
+    )
+    from workbench.active.simulate import plot_learning_curves, simulate_strategies
+
+    out: dict = {}
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    if not (cache / ".gitignore").exists():
+        (cache / ".gitignore").write_text("*\n")
+    src = Path(args.mirabest_src)
+    report: list[str] = []
+
+    def say(lines):
+        for line in lines:
+            print(line, flush=True)
+        report.extend(lines)
+
+    if not (src / "catalog.csv").exists():
+        print(f"MiraBest is absent ({src}): skipping points 1 and 2 (MiraBest part)")
+    else:
+        t0 = time.perf_counter()
+        coll = mirabest_collection(src, cache)
+        print("SSL embedding of MiraBest (trained once, then read from the cache) ...",
+              flush=True)
+        emb, info = cached_ssl_embedding(coll, cache)
+        info_line = (f"SSL embedding {emb.shape} of all {len(coll)} MiraBest images, no labels "
+                     f"({info['config']['method']}, {info['config']['epochs']} epochs, "
+                     f"{info['config']['size']} px, crop {info['config']['crop']}, encoder "
+                     f"{info['config']['encoder']}; trained in {info['train_seconds']} s"
+                     f"{', from the cache' if info['cached'] else ''}; key {info['key']})")
+        say([info_line])
+        out["ssl"] = {**info, "seconds_here": round(time.perf_counter() - t0, 1)}
+        codes = coll.catalog["label_code"].to_numpy()
+        lab = mirabest_classes(codes)
+        keep = np.array([v is not None for v in lab])
+        say(["", "== 1. MiraBest confident FRI vs FRII: labels to reach random's final "
+                 "accuracy, 95% bootstrap CI over seeds; area = mean accuracy gain over the "
+                 "curve"])
+        out["mirabest"] = {}
+        for head in args.heads.split(","):
+            strategies = AL_VARIANTS[head].split(",")
+            t = time.perf_counter()
+            res = simulate_strategies(emb[keep], lab[keep], strategies=strategies,
+                                      budget=args.budget, seeds=args.seeds, head=head,
+                                      progress=(lambda m: print("   ", m, flush=True))
+                                      if args.verbose else None)
+            res["features"] = f"ssl:{info['key']}"
+            out["mirabest"][head] = res
+            plot_learning_curves(res, OUT / f"al_mirabest_{head}{args.tag}.png",
+                                 title=f"MiraBest FRI/FRII, SSL features, head {head}")
+            say(_al_table(f"head {head} ({time.perf_counter() - t:.0f} s)", res))
+        say([_verdict(out["mirabest"])])
+        say(["", "== 2. Rare classes found early (labels until the first 10 are labelled)"])
+        hyb = mirabest_classes(codes, hybrids=True)
+        hyb = np.where(hyb == "hybrid", "hybrid", "other")
+        res = simulate_rare(emb, hyb, "hybrid", k=10, seeds=args.seeds)
+        out["rare_mirabest_hybrid"] = res
+        say(_rare_table("MiraBest hybrids (SSL features, all 1,255 items as the pool)", res))
+    t = time.perf_counter()
+    x, truth = _ring_survey(args.ring_n)
+    res = simulate_rare(x, truth, "ring", k=10, seeds=args.seeds)
+    out["rare_simulated_ring"] = res
+    say(_rare_table(f"simulated survey rings at 0.5% (16x16 pixels -> PCA 32; "
+                    f"{time.perf_counter() - t:.0f} s)", res))
+    out["report"] = report
     return out
 
 
@@ -293,15 +411,19 @@ def main():
     ap.add_argument("--survey-rate", type=float, default=50.0, help="candidates/s assumed")
     ap.add_argument("--al", action="store_true", help="also run the AL oracle comparisons")
     ap.add_argument("--no-inference", action="store_true")
-    ap.add_argument("--sim", default="/tmp/sim")
-    ap.add_argument("--mirabest", default="/tmp/mb")
-    ap.add_argument("--strategies", default="random,margin,entropy,bald,coreset")
-    ap.add_argument("--features", default="auto",
-                    help="AL features: auto (stored SSL embeddings if any, else pixels+PCA), "
-                         "pixels, embedding-<hash>")
-    ap.add_argument("--tag", default="", help="suffix of the result files (e.g. -ssl)")
-    ap.add_argument("--budget", type=int, default=300)
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--mirabest-src", default=str(ROOT.parent / "shared" / "data" / "mirabest"),
+                    help="MiraBest folder (FITS + catalog.csv); ingested once into --cache")
+    ap.add_argument("--cache", default=str(ROOT / "benchmarks" / ".cache"),
+                    help="where the ingested MiraBest and its SSL embedding are cached "
+                         "(keyed by a hash of the data and the training configuration)")
+    ap.add_argument("--heads", default="logistic,mlp,ensemble",
+                    help=f"AL heads to compare (variants: {AL_VARIANTS})")
+    ap.add_argument("--ring-n", type=int, default=4000,
+                    help="items of the simulated survey (rings at 0.5%%)")
+    ap.add_argument("--verbose", action="store_true", help="print every simulated run")
+    ap.add_argument("--tag", default="", help="suffix of the result files")
+    ap.add_argument("--budget", type=int, default=250)
+    ap.add_argument("--seeds", type=int, default=10)
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     result = {}

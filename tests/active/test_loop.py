@@ -137,3 +137,24 @@ def test_mlppa_round_queues_by_bald(blobs):
                        atol=1e-6)
     assert set(q["id"]) == set(ids[pool][np.argsort(-scores[pool])][:5])
     assert scores[pool].max() > 0  # the samples disagree somewhere: BALD really ranked
+
+
+def test_fixed_holdout_ids_measure_every_round_on_the_same_items(blobs):
+    import pandas as pd
+
+    ids = list(blobs.ids)
+    fixed = ids[50:70]  # labelled, never trained on
+    camp = _FakeCampaign(blobs.catalog.set_index("id")["truth"].loc[ids[:20] + fixed])
+    loop = ActiveLoop(blobs, campaign=camp, store=object(), queue_size=5, epochs=20,
+                      holdout_ids=fixed)
+    r1 = loop.run_round()
+    camp.labels = blobs.catalog.set_index("id")["truth"].loc[ids[:40] + fixed]
+    r2 = loop.run_round()
+    for rec, n_train in ((r1, 20), (r2, 40)):
+        assert rec["n_holdout"] == 20 and rec["n_train"] == n_train
+        split = pd.read_parquet(loop.round_dir(rec["round"]) / "labels.parquet")
+        assert set(split.loc[split["split"] == "holdout", "id"]) == set(fixed)
+        assert not set(rec["queue"]["id"]) & set(fixed)
+    advice = loop.advice(seeds=2, strategies=["margin"])
+    assert advice["n_labels"] == 60 and loop.latest_advice()["message"] == advice["message"]
+    assert advice["ahead"] is None or advice["saving_ci"][0] > 0

@@ -122,6 +122,12 @@ class ActiveLoop:
         Dropout of the retrained model. Default: train_classifier's (0 for ``mlppa``, the
         network as published; 0.2 for ``head``), except that an ``mlppa`` round using BALD
         trains with 0.2, which its Monte-Carlo dropout samples need.
+    holdout_ids : sequence of str, optional
+        A fixed evaluation set (labelled items never trained on) instead of the stable
+        hash-chosen ``holdout`` share of whatever is labelled: every round is then measured
+        on the same items, so the curve shows what the new labels bought. (The hash share
+        grows with the labels, and an uncertainty strategy labels hard items, so that
+        held-out set gets harder round by round.)
     """
 
     def __init__(self, coll, *, campaign=None, store=None, label_column: str | None = None,
@@ -129,8 +135,10 @@ class ActiveLoop:
                  random_fraction: float = 0.1, epochs: int = 60, batch_size: int = 64,
                  lr: float = 3e-3, holdout: float = 0.2, source: str | None = None,
                  product: str | None = None, size: int = 64, classes=None,
-                 mc_samples: int = 10, dropout: float | None = None, seed: int = 0):
+                 mc_samples: int = 10, dropout: float | None = None, seed: int = 0,
+                 holdout_ids=None):
         self.coll = coll
+        self.holdout_ids = None if holdout_ids is None else [str(i) for i in holdout_ids]
         self.dropout = dropout
         self.campaign = campaign
         self.store = store
@@ -273,7 +281,8 @@ class ActiveLoop:
                     self.coll, tmp / "model.safetensors", labels=lab, classes=self.classes,
                     arch=self.arch, product=self.product, size=self.size, source=self.source,
                     features=feats, epochs=self.epochs, batch_size=self.batch_size,
-                    lr=self.lr, holdout=self.holdout, seed=self.seed, dropout=dropout,
+                    lr=self.lr, holdout=self.holdout, holdout_ids=self.holdout_ids,
+                    seed=self.seed, dropout=dropout,
                     progress=progress, cancel=cancel)
                 cfg = res["config"]
                 ids = np.asarray(self.coll.ids)

@@ -74,8 +74,8 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
                      source: str | None = None, features: np.ndarray | None = None,
                      hidden=(128,), dropout: float | None = None, epochs: int = 10,
                      batch_size: int = 32, lr: float = 1e-3, holdout: float = 0.2,
-                     seed: int = 0, device: str | None = None, progress=None,
-                     cancel=None) -> dict:
+                     holdout_ids=None, seed: int = 0, device: str | None = None,
+                     progress=None, cancel=None) -> dict:
     """Train a classifier on the labelled items of ``coll`` and write its checkpoint.
 
     Parameters
@@ -102,6 +102,9 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
         above 0: the active-learning loop passes 0.2 for ML-PPA rounds that use BALD.
     holdout : float
         Fraction of labelled items held out (stable by id) for metrics and calibration.
+    holdout_ids : sequence of str, optional
+        A fixed evaluation set instead: exactly these labelled items are held out (never
+        trained on), so metrics of successive rounds are measured on the same items.
 
     Returns
     -------
@@ -123,8 +126,12 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
     lab = lab[lab.index.isin(set(coll.ids))]
     y, classes = encode_labels(lab, classes=classes, where=f"the labels of {coll.path}")
     ids = lab.index.to_numpy().astype(str)
-    held = holdout_mask(ids, holdout, seed=seed) if holdout > 0 else np.zeros(len(ids), bool)
-    if len(np.unique(y[~held])) < 2:  # too few labels for a split: train on everything
+    if holdout_ids is not None:
+        held = np.isin(ids, np.asarray([str(i) for i in holdout_ids]))
+    else:
+        held = (holdout_mask(ids, holdout, seed=seed) if holdout > 0
+                else np.zeros(len(ids), bool))
+    if len(np.unique(y[~held])) < 2 and holdout_ids is None:  # too few labels for a split: train on everything
         held[:] = False
     encode_labels(pd.Series(np.asarray(classes)[y[~held]]), classes=classes,
                   where="the training split")
