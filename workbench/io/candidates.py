@@ -7,7 +7,12 @@ Heimdall ``.cand`` (whitespace separated, no header)
     the boxcar width is ``2**filter`` samples.
 PRESTO ``.singlepulse`` (whitespace separated, ``#`` header)
     columns ``DM, Sigma, Time(s), Sample, Downfact``; the width is ``Downfact`` samples.
-CSV / TSV with a header (``your``, TransientX exports, hand-made lists), names matched
+``your``'s ``cand.csv`` (recognised by its header: ``file, snr, stime, width, dm, label``,
+    usually followed by ``chan_mask_path, num_files``)
+    as ``your_candmaker.py`` reads it: ``stime`` in s, ``width`` as log2 of samples (whatever
+    ``width_unit`` says), ``label`` (1/0) and ``file`` kept as columns (``file`` pairs rows with
+    filterbanks, see :mod:`workbench.io.filterbank_pairs`; the path is never opened).
+CSV / TSV with a header (TransientX exports, hand-made lists), names matched
     case-insensitively:
 
     - time: ``time_s``, ``tcand``, ``time``, ``stime``, ``t`` (s from the file start), or
@@ -50,6 +55,7 @@ _TIME = ("time_s", "tcand", "time", "stime", "t", "time(s)")
 _SAMPLE = ("sample", "sample_index", "isamp")
 _SNR = ("snr", "sigma", "s/n", "det_snr")
 MAX_LOG2_WIDTH = 30  # Heimdall filter numbers / log2 widths must be whole numbers 0 .. 30
+_YOUR = {"file", "snr", "stime", "width", "dm", "label"}  # your's cand.csv header
 _FIRST_LINE = 1 << 16  # bytes read to decide whether a .cand file has a header row
 _WIDTH = {"width_s": "s", "width_ms": "ms", "width_samples": "samples", "boxcar": "samples",
           "downfact": "samples", "log2width": "log2", "filter": "log2", "boxcar_log2": "log2"}
@@ -69,7 +75,7 @@ class CandidateList:
         Rows that could not be used.
     path : str
     fmt : str
-        ``"heimdall"``, ``"presto"`` or ``"csv"``.
+        ``"heimdall"``, ``"presto"``, ``"your"`` (a ``your`` cand.csv) or ``"csv"``.
     """
 
     table: pd.DataFrame
@@ -158,6 +164,8 @@ def read_candidates(path, *, tsamp: float | None = None, tstart: float | None = 
         raise FilterbankError("candidate list is empty", path=src,
                               hint="give at least one candidate (time_s,dm,width_s,snr)")
     lower = {str(c).strip().lower(): c for c in raw.columns}
+    if fmt == "csv" and _YOUR <= set(lower):
+        fmt, width_unit = "your", "log2"  # your_candmaker.py: width = 2**width samples
 
     def pick(names):
         return next((lower[n] for n in names if n in lower), None)

@@ -40,7 +40,7 @@ import numpy as np
 from workbench.core.errors import FilterbankError
 
 __all__ = ["FilterbankHeader", "Filterbank", "read_header", "write_filterbank", "SUPPORTED_NBITS",
-           "MAX_FREQ_MHZ"]
+           "MAX_FREQ_MHZ", "open_filterbank", "sigproc_angle"]
 
 SUPPORTED_NBITS = (1, 2, 4, 8, 16, 32)
 
@@ -106,6 +106,16 @@ class FilterbankHeader:
         return self.fch1 + self.foff * np.arange(self.nchans)
 
     @property
+    def ra_deg(self) -> float:
+        """Right ascension from ``src_raj`` (SIGPROC ``hhmmss.s``), degrees; NaN if absent."""
+        return sigproc_angle(self.fields.get("src_raj"), hours=True)
+
+    @property
+    def dec_deg(self) -> float:
+        """Declination from ``src_dej`` (SIGPROC ``ddmmss.s``, signed), degrees; NaN if absent."""
+        return sigproc_angle(self.fields.get("src_dej"), hours=False)
+
+    @property
     def bytes_per_spectrum(self) -> int:
         """Bytes of one time sample (all IFs and channels)."""
         return self.nchans * self.nifs * self.nbits // 8
@@ -114,6 +124,33 @@ class FilterbankHeader:
     def duration(self) -> float:
         """Length of the data in s."""
         return self.nsamples * self.tsamp
+
+
+def sigproc_angle(value, *, hours: bool) -> float:
+    """SIGPROC's packed angle -> degrees: ``src_raj`` as ``hhmmss.s`` (``hours``), ``src_dej``
+    as ``[-]ddmmss.s``; NaN when absent or not a valid angle (minutes or seconds >= 60,
+    hours >= 24, |Dec| > 90)."""
+    if value is None or not math.isfinite(value):
+        return math.nan
+    sign = -1.0 if value < 0 else 1.0
+    v = abs(float(value))
+    whole, sec = divmod(v, 100.0)
+    deg, minute = divmod(whole, 100.0)
+    if minute >= 60 or sec >= 60:
+        return math.nan
+    val = deg + minute / 60.0 + sec / 3600.0
+    if hours:
+        return val * 15.0 if sign > 0 and val < 24 else math.nan
+    return sign * val if val <= 90 else math.nan
+
+
+def open_filterbank(path):
+    """Open search-mode data by its content: a SIGPROC filterbank (:class:`Filterbank`) or a
+    search-mode PSRFITS file (:class:`workbench.io.psrfits.PsrfitsFile`, chosen when the
+    file starts like FITS); both have the same reader interface."""
+    from workbench.io.psrfits import PsrfitsFile, is_psrfits
+
+    return PsrfitsFile(path) if is_psrfits(path) else Filterbank(path)
 
 
 def _fail(path, msg, hint=None):
