@@ -38,6 +38,8 @@ _COMMANDS = [
     ("workbench.cli.serve", "serve", "campaign"),
     ("workbench.cli.labels", "labels", None),
     ("workbench.cli.export", "export", None),
+    ("workbench.cli.transients", "ingest_candidates_cmd", "ingest"),
+    ("workbench.cli.transients", "export_fetch_h5_cmd", "export"),
     ("workbench.cli.labels", "components", None),
     ("workbench.cli.learn", "train", None),
     ("workbench.cli.learn", "predict", None),
