@@ -158,3 +158,21 @@ def test_fixed_holdout_ids_measure_every_round_on_the_same_items(blobs):
     advice = loop.advice(seeds=2, strategies=["margin"])
     assert advice["n_labels"] == 60 and loop.latest_advice()["message"] == advice["message"]
     assert advice["ahead"] is None or advice["saving_ci"][0] > 0
+
+
+def test_a_campaign_over_part_of_the_data_gets_only_its_own_items(blobs):
+    import pandas as pd
+
+    ids = list(blobs.ids)
+    covered = ids[:50]
+
+    class _PartCampaign(_FakeCampaign):
+        def items(self):
+            return pd.DataFrame({"item_id": covered})
+
+    camp = _PartCampaign(blobs.catalog.set_index("id")["truth"].loc[ids[:30]])
+    loop = ActiveLoop(blobs, campaign=camp, store=object(), queue_size=30, epochs=20)
+    rec = loop.run_round()
+    assert set(rec["queue"]["id"]) == set(ids[30:50])  # the 20 unlabelled covered items
+    pushed = camp.calls[-1][2]
+    assert set(pushed.index) == set(ids[30:50])

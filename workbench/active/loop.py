@@ -287,6 +287,8 @@ class ActiveLoop:
                 cfg = res["config"]
                 ids = np.asarray(self.coll.ids)
                 labelled = np.isin(ids, res["labels"]["id"].to_numpy())
+                # only the campaign's items can be queued (it may cover part of the data)
+                outside = ~self._in_campaign(ids)
                 x = model_inputs(self.coll, ids, cfg["input"], features=feats)
                 probs = predict_proba(res["model"], x, temperature=cfg["temperature"])
                 mc = (mc_dropout_proba(res["model"], x, samples=self.mc_samples, seed=k)
@@ -295,7 +297,7 @@ class ActiveLoop:
                 picks, scores = acquire(
                     strategy, self.queue_size, probs=probs, mc_probs=mc,
                     embeddings=feats if feats is not None else x.reshape(len(x), -1),
-                    clusters=clusters, anomaly=anomaly, labelled_mask=labelled,
+                    clusters=clusters, anomaly=anomaly, labelled_mask=labelled | outside,
                     random_fraction=self.random_fraction, seed=self.seed * 1000 + k)
                 n_main = len(picks) - int(round(len(picks) * self.random_fraction)) \
                     if strategy != "random" else len(picks)
@@ -365,6 +367,17 @@ class ActiveLoop:
             if p.exists():
                 return json.loads(p.read_text())
         return None
+
+    def _in_campaign(self, ids) -> np.ndarray:
+        """Which of ``ids`` the campaign covers (all of them without a campaign, or for a
+        campaign object that cannot list its items)."""
+        camp = self._campaign()
+        items = getattr(camp, "items", None)
+        if camp is None or not callable(items):
+            return np.ones(len(ids), bool)
+        df = items()
+        col = "item_id" if "item_id" in df.columns else "id"
+        return np.isin(np.asarray(ids).astype(str), df[col].astype(str).to_numpy())
 
     def _aux_columns(self):
         cat = self.coll.catalog

@@ -95,7 +95,8 @@ def _data_key(coll, product: str) -> str:
 
 
 def cached_ssl_embedding(coll, cache_dir=None, *, config: dict | None = None,
-                         product: str | None = None, progress=None) -> tuple[np.ndarray, dict]:
+                         product: str | None = None, store: bool = False,
+                         progress=None) -> tuple[np.ndarray, dict]:
     """SSL embeddings ``(len(coll), d)`` of every item, trained without labels, cached.
 
     Parameters
@@ -106,6 +107,9 @@ def cached_ssl_embedding(coll, cache_dir=None, *, config: dict | None = None,
         ``.safetensors``, ``key`` = hash of (ids, image bytes, ``config``).
     config : dict, optional
         ``train_ssl`` keyword arguments (default :data:`SSL_CONFIG`).
+    store : bool
+        Also store the vectors in ``coll`` (opened ``r+``) as the derived array
+        ``embedding-ssl<key>``, where ``--features auto`` and the ActiveLoop find them.
 
     Returns
     -------
@@ -125,7 +129,10 @@ def cached_ssl_embedding(coll, cache_dir=None, *, config: dict | None = None,
     if npy.exists() and meta.exists():
         x = np.load(npy, allow_pickle=False)
         if x.shape[0] == len(coll):
-            return x, {**json.loads(meta.read_text()), "cached": True}
+            info = {**json.loads(meta.read_text()), "cached": True}
+            if store:
+                _store(coll, x, info)
+            return x, info
     d.mkdir(parents=True, exist_ok=True)
     import torch
 
@@ -152,4 +159,13 @@ def cached_ssl_embedding(coll, cache_dir=None, *, config: dict | None = None,
             "train_seconds": round(train_s, 1),
             "loss": [round(h["loss"], 4) for h in res.history]}
     atomic_write_bytes(meta, json.dumps(info, indent=1).encode())
+    if store:
+        _store(coll, x, info)
     return x, {**info, "cached": False}
+
+
+def _store(coll, x: np.ndarray, info: dict) -> None:
+    name = f"embedding-ssl{info['key'][:12]}"
+    if name not in coll.derived_arrays("embedding"):
+        coll.add_array(name, x, tool="workbench.active.realdata.cached_ssl_embedding",
+                       params={"key": info["key"], "config": info["config"]})
