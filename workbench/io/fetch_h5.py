@@ -13,11 +13,18 @@ Each holds two datasets and the candidate's and its filterbank's header as attri
     (always highest first, ``foff < 0``, the usual SIGPROC order).
 
 Physical axes on reading (the rules of ``your``): a column is ``tsamp x max(1, width // 2)``
-s (``width`` in samples), the burst (``tcand``, s from the observation start at the highest
-frequency) at column ``n_time // 2``, so column ``j`` starts at ``tcand + (j - n_time // 2) x
-step`` (s from the start of the observation, as filterbank ingest does); frequency column
-``j`` is at ``fch1 + foff x ((j + 0.5) x nchans / n_freq - 0.5)`` MHz (``nchans`` native
-channels resized to ``n_freq``). Files this module writes also carry ``wb_dm_axis``,
+s (``width`` in samples); times are s from the start of the observation (as filterbank
+ingest gives them), and the burst (``tcand``, at the highest frequency) sits at ``tcand``.
+``your_candmaker.py`` (``your`` 0.6) cuts its window in ``Candidate.get_chunk``: from
+``tcand - sweep - width x tsamp`` for ``2 x (sweep + width x tsamp)`` s, widened to 256
+samples (to ``256 x width // 2`` for widths over 2 samples, where its code then drops the
+centring), decimated and cropped to the middle ``n_time`` columns. That window is
+recomputed from the attributes (``tcand``, ``dm``, ``width``, ``tsamp``, ``fch1``, ``foff``,
+``nchans``), so the burst lands at ``tcand`` also where it is not in the middle column (a
+burst wider than 2 samples with a short sweep sits left of the middle in your's files);
+without the frequency attributes the burst is taken to be at column ``n_time // 2``.
+Frequency column ``j`` is at ``fch1 + foff x ((j + 0.5) x nchans / n_freq - 0.5)`` MHz
+(``nchans`` native channels resized to ``n_freq``). Files this module writes also carry ``wb_dm_axis``,
 ``wb_time_axis``, ``wb_freq_axis`` (start, step of our rows/columns: exact where a
 Collection's axes differ from these rules, e.g. DM rows 0 .. 10 for a DM ~ 0 candidate),
 ``wb_id`` (the item id) and ``wb_catalog`` (the item's other catalog columns as JSON);
@@ -48,7 +55,8 @@ from workbench.core.errors import FilterbankError
 from workbench.io import _axes
 from workbench.io.filterbank import sigproc_angle
 
-__all__ = ["FetchCandidate", "read_fetch_h5", "write_fetch_h5", "your_cand_id", "MAX_SIDE",
+__all__ = ["FetchCandidate", "read_fetch_h5", "write_fetch_h5", "your_cand_id", "your_time_axis",
+           "MAX_SIDE",
            "MAX_ATTR_BYTES", "FETCH_SIDE"]
 
 #: Largest side of a dataset read (a raw ``save_h5`` without resizing has a few thousand).
@@ -76,6 +84,29 @@ class FetchCandidate:
 def your_cand_id(tstart: float, tcand: float, dm: float, snr: float) -> str:
     """The id ``your`` gives a candidate (and its file name, without ``.h5``)."""
     return f"cand_tstart_{tstart:.12f}_tcand_{tcand:.7f}_dm_{dm:.5f}_snr_{snr:.5f}"
+
+
+def your_time_axis(tcand: float, dm: float, width: int, tsamp: float, fmin: float,
+                   fmax: float, n_time: int = FETCH_SIDE, min_samp: int = 256
+                   ) -> tuple[float, float]:
+    """``(start, step)`` in s of the columns of a candidate image made by
+    ``your_candmaker.py``: its ``Candidate.get_chunk`` window (``min_samp`` is its default
+    256), decimated by ``max(1, width // 2)`` (padded at the end) and cropped to the middle
+    ``n_time`` columns."""
+    sweep = 4148808.0 * dm * (1 / fmin**2 - 1 / fmax**2) / 1000
+    t0, t1 = tcand - sweep - width * tsamp, tcand + sweep + width * tsamp
+    nstart, nsamp = int(t0 / tsamp), int((t1 - t0) / tsamp)
+    nread, start = nsamp, nstart
+    if width > 2 and nread // (width // 2) < min_samp:
+        nread = min_samp * width // 2
+    if nread < min_samp:  # as your 0.6 does: this if/else decides the start
+        nread = min_samp
+        start = nstart - (nread - nsamp) // 2
+    else:
+        start = nstart
+    dec = max(1, width // 2)
+    crop0 = -(-nread // dec) // 2 - n_time // 2
+    return (start + crop0 * dec) * tsamp, dec * tsamp
 
 
 def _fail(path, msg, hint=None):
@@ -217,7 +248,12 @@ def read_fetch_h5(path) -> FetchCandidate:
     freq_ax = ({"name": "freq", "unit": "MHz", "start": fr[0], "step": fr[1]} if fr else
                {"name": "channel", "unit": "", "start": 0.0, "step": 1.0})
     dmx = _axis(attrs, "wb_dm_axis", path) or (0.0, 2 * dm / max(1, n_dm - 1))
-    tx = _axis(attrs, "wb_time_axis", path) or (tcand - (n_time // 2) * tsamp * dec, tsamp * dec)
+    tx = _axis(attrs, "wb_time_axis", path)
+    if tx is None and known:
+        fmax, fmin = max(fch1, fch1 + foff * (nchans - 1)), min(fch1, fch1 + foff * (nchans - 1))
+        tx = your_time_axis(tcand, dm, int(width), tsamp, fmin, fmax, n_time)
+    elif tx is None:
+        tx = (tcand - (n_time // 2) * tsamp * dec, tsamp * dec)
     time_ax = {"name": "time", "unit": "s", "start": tx[0], "step": tx[1]}
     extra = {"decimation": dec, "dm_cand": dm, "time_cand": tcand, "tsamp": tsamp,
              "tstart_mjd": _number(attrs, "tstart", path, required=False),
