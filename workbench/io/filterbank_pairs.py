@@ -6,9 +6,10 @@ files, folders (their search-data or candidate files) or glob patterns. The pair
 1. A candidate list with a column naming files (``file`` or ``filename``, as in ``your``'s
    ``cand.csv``): each of its rows goes to the filterbank whose file name (the last part of
    the path in the column; folders in it are ignored, never opened) is the same. Names
-   that match none of the filterbanks given are reported, not guessed.
+   that match none, or several, of the filterbanks given are reported, not guessed.
 2. Any other list goes to the filterbank with the same stem: ``obs1.cand`` and
-   ``obs1.singlepulse`` to ``obs1.fil`` (or ``obs1.fits``).
+   ``obs1.singlepulse`` to ``obs1.fil`` (or ``obs1.fits``); where several filterbanks
+   share the stem, the one in the list's folder.
 3. One filterbank and one list without a file column always pair, whatever their names.
 
 Filterbanks without a list and lists without a filterbank are reported. Item ids are
@@ -142,12 +143,11 @@ def pair_inputs(fils, candidates) -> tuple[list[Pair], list[tuple[str, str]]]:
     if not cand_list:
         raise FilterbankError("no candidate list given", path=str(candidates))
     stems = _id_stems(fil_list)
-    by_name = {}
+    by_name: dict[str, list[Path]] = {}
+    by_stem: dict[str, list[Path]] = {}
     for f in fil_list:
-        by_name.setdefault(f.name, f)
-    by_stem = {}
-    for f in fil_list:
-        by_stem.setdefault(_stem(f), f)
+        by_name.setdefault(f.name, []).append(f)
+        by_stem.setdefault(_stem(f), []).append(f)
     raw: list[tuple[Path, object, str | None]] = []
     unpaired: list[tuple[str, str]] = []
     for c in cand_list:
@@ -155,21 +155,33 @@ def pair_inputs(fils, candidates) -> tuple[list[Pair], list[tuple[str, str]]]:
         names = file_column(c)
         if names is not None:
             given = sorted(set(names))
-            hits = [n for n in given if n in by_name]
-            for n in given:
-                if n not in by_name:
-                    unpaired.append((label, f"rows name file {n!r}, which is not among the "
-                                            "filterbanks given"))
-            if not hits and len(fil_list) == 1:
+            if not any(n in by_name for n in given) and len(fil_list) == 1:
                 raise FilterbankError(
                     f"the candidate list's file column names {given[:3]}, not "
                     f"{fil_list[0].name!r}", path=label,
                     hint="give the filterbank its rows name, or drop the file column")
-            raw += [(by_name[n], c, n) for n in hits]
+            for n in given:
+                hits = by_name.get(n, [])
+                if len(hits) == 1:
+                    raw.append((hits[0], c, n))
+                elif hits:
+                    unpaired.append((label, f"rows name file {n!r}, which matches "
+                                            f"{len(hits)} of the filterbanks given "
+                                            f"({', '.join(str(h) for h in hits[:3])}); "
+                                            "give only one of them"))
+                else:
+                    unpaired.append((label, f"rows name file {n!r}, which is not among the "
+                                            "filterbanks given"))
         elif len(fil_list) == 1 and len(cand_list) == 1:
             raw.append((fil_list[0], c, None))
         elif not isinstance(c, pd.DataFrame) and _stem(c) in by_stem:
-            raw.append((by_stem[_stem(c)], c, None))
+            hits = by_stem[_stem(c)]
+            near = [f for f in hits if os.path.abspath(f.parent) == os.path.abspath(Path(c).parent)]
+            if len(hits) == 1 or len(near) == 1:
+                raw.append(((near or hits)[0], c, None))
+            else:
+                unpaired.append((label, f"{len(hits)} filterbanks have its stem and none (or "
+                                        "several) lies in its folder"))
         else:
             unpaired.append((label, "no filterbank has the same stem and the list has no "
                                     "file column"))

@@ -130,19 +130,24 @@ def ingest_candidates(paths, out, *, errors: str = "skip", overwrite: bool = Fal
     report = IngestReport(path=str(getattr(out, "path", out)))
     given = isinstance(out, Collection)
     seen_ids: set = set(out.ids) if given else set()
-    bar, close_bar = progress_bar(progress, len(files), unit="file", desc="candidates")
+    bars: list = []  # started after the first readable file: an early error is one line
 
     def items():
         """(file, item or None) in order; unreadable files reported here."""
-        for f in files:
+        for k, f in enumerate(files):
             try:
-                yield f, candidate_item(f)
+                item = candidate_item(f)
             except WorkbenchError as exc:
                 if errors == "raise":
                     raise
                 report.skipped.append((str(f), exc.reason))
-                yield f, None
-            bar(1)
+                item = None
+            if item is not None and not bars:
+                bars.extend(progress_bar(progress, len(files), unit="file", desc="candidates"))
+                bars[0](k)
+            if bars:
+                bars[0](1)
+            yield f, item
 
     try:
         it = items()
@@ -172,7 +177,8 @@ def ingest_candidates(paths, out, *, errors: str = "skip", overwrite: bool = Fal
                     buf.add(meta, images, axes)
                 buf.flush()
     finally:
-        close_bar()
+        if bars:
+            bars[1]()
     report.n_items = app.n_added
     report.shape = shape[0]
     for model, table in results:
