@@ -267,3 +267,21 @@ def test_export_refuses_what_fetch_cannot_take(tmp_path):
     with pytest.raises(CollectionError, match="FETCH takes 256 x 256"):
         export_fetch_h5(tmp_path / "small", tmp_path / "h5")
     assert not (tmp_path / "h5").exists()
+
+
+def test_real_parkes_candidate_made_by_your(filterbank_dir, tmp_path):
+    """your's candmaker on a real 832-channel Parkes file (read in place): the frequency axis
+    spans the real band, lowest first, and the columns are tsamp x width // 2."""
+    f = filterbank_dir / "parkes_8bit_1.fil"
+    made = candmaker(f, tmp_path, tcand=1.0, dm=56.8, width=8, snr=10.0, label=1)
+    from workbench.io._axes import expand
+
+    c = read_fetch_h5(made)
+    freq = expand(c.axes["freq_time"], c.freq_time.shape)["freq"]
+    time = expand(c.axes["dm_time"], c.dm_time.shape)["time"]
+    assert c.freq_time.shape == (256, 256) and freq[0] < freq[-1]
+    assert freq[0] == pytest.approx(4030.0 - 4.0 * 831, abs=13) and freq[-1] == pytest.approx(
+        4030.0, abs=13)
+    assert time[1] - time[0] == pytest.approx(0.000512 * 4)
+    assert time[0] < 1.0 < time[-1]
+    assert c.meta["ra"] == pytest.approx(83.6329167, abs=1e-6)

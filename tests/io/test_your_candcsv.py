@@ -140,3 +140,24 @@ def test_cli_many_files(obs, tmp_path, capsys):
           str(obs / "obs" / "*.csv"), "-o", str(tmp_path / "c"), "--size", "16"])
     assert "ingested 4 candidate(s)" in capsys.readouterr().out
     assert len(workbench.open(tmp_path / "c")) == 4
+
+
+def test_real_parkes_files_paired_by_a_your_cand_csv(filterbank_dir, tmp_path):
+    """Two real Parkes files (read in place) and one your cand.csv naming both."""
+    from your import Your
+
+    fils = [filterbank_dir / "parkes_8bit_1.fil", filterbank_dir / "parkes_4bit.fil"]
+    cands = tmp_path / "cand.csv"
+    cands.write_text(YOUR_HEADER + "".join(
+        f"/survey/{f.name},10,{t},2,56.8,1,,1\n" for f in fils for t in (0.5, 1.2)))
+    rep = ingest_filterbank(str(filterbank_dir / "parkes_[84]*.fil"), cands, tmp_path / "c",
+                            n_dm=32, n_time=32, n_freq=32)
+    assert rep.n_items == 4 and not rep.skipped
+    cat = workbench.open(tmp_path / "c").catalog.set_index("id")
+    assert sorted(cat.index) == ["parkes_4bit-000002", "parkes_4bit-000003",
+                                 "parkes_8bit_1-000000", "parkes_8bit_1-000001"]
+    assert cat.loc["parkes_4bit-000002", "source_file"].endswith("parkes_4bit.fil")
+    assert cat["width_s"].tolist() == pytest.approx([4 * 0.000512] * 4)
+    y = Your(str(fils[0])).your_header
+    assert cat["ra"].tolist() == pytest.approx([y.ra_deg] * 4)
+    assert cat["dec"].tolist() == pytest.approx([y.dec_deg] * 4)
