@@ -81,3 +81,19 @@ def test_help_documents_the_pairing_rule(capsys):
     code, out, _ = _run(["ingest", "filterbank", "--help"], capsys)
     text = " ".join(out.split())
     assert code == 0 and "same stem" in text and "'file' column" in text
+
+
+def test_unquoted_candidate_glob_words_go_back_to_the_candidates(tmp_path, capsys):
+    from workbench.io.filterbank import write_filterbank
+
+    for k, name in enumerate(("a", "b")):
+        data = np.random.default_rng(k).normal(128, 10, (16, 2000)).clip(0, 255)
+        write_filterbank(tmp_path / f"{name}.fil", data, tsamp=1e-3, fch1=1500.0, foff=-2.0)
+        (tmp_path / f"{name}.cand").write_text("12 1000 1.0 1 10 5.0 20 990 1010\n")
+    # what the shell makes of: ingest filterbank *.fil --candidates *.cand
+    code, out, err = _run(["ingest", "filterbank", str(tmp_path / "a.fil"),
+                           str(tmp_path / "b.fil"), "--candidates", str(tmp_path / "a.cand"),
+                           str(tmp_path / "b.cand"), "-o", str(tmp_path / "o"), "--size", "16"],
+                          capsys)
+    assert code == 0, err
+    assert sorted(workbench.open(tmp_path / "o").ids) == ["a-000000", "b-000000"]

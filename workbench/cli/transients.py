@@ -64,8 +64,18 @@ def ingest_filterbank(fils, candidates, out, width_unit, dm_factor, min_dm_span,
     if not (math.isfinite(max_window_mib) and 0 < max_window_mib <= 2**30):
         raise InputError(f"--max-window-mib {max_window_mib:g}: give a number of MiB above 0 "
                          "and at most 2**30")
-    fils = list(fils) if len(fils) > 1 else fils[0]
-    cands = list(candidates) if len(candidates) > 1 else candidates[0]
+    from workbench.io.filterbank_pairs import CANDIDATE_SUFFIXES
+
+    # an unquoted --candidates glob expands into several words: click hands all but the
+    # first to FILS; a candidate list is never search data, so give them back
+    strays = [f for f in fils if f.lower().endswith(CANDIDATE_SUFFIXES)]
+    fils = [f for f in fils if f not in strays]
+    candidates = list(candidates) + strays
+    if not fils:
+        raise InputError("no filterbank given (only candidate lists)",
+                         hint="give .fil or PSRFITS files before --candidates")
+    fils = fils if len(fils) > 1 else fils[0]
+    cands = candidates if len(candidates) > 1 else candidates[0]
     rep = run(fils, cands, out, n_dm=size, n_time=size, n_freq=size, dm_factor=dm_factor,
               min_dm_span=min_dm_span, width_unit=width_unit,
               mask=None if mask == "none" else "auto", errors=errors, overwrite=overwrite,
