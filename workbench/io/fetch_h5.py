@@ -33,7 +33,8 @@ FETCH ignores them and reading uses them when present.
 Attributes written as ``your``'s ``Candidate.save_h5`` writes them: ``cand_id``, ``tcand``,
 ``dm``, ``dm_opt``, ``snr``, ``snr_opt``, ``width``, ``label``, ``rfi_mask``, ``kill_mask``,
 ``filelist`` and the header (``fch1``, ``foff``, ``nchans``, ``tsamp``, ``tstart``, ``nbits``,
-``nspectra``, ``source_name``, ``ra_deg``, ``dec_deg``, ...).
+``source_name``, ``ra_deg``, ``dec_deg``, ...; not ``nspectra``, which a Collection does
+not keep and neither FETCH nor your's plotter reads).
 
 Hostile files: datasets must be 2-D numbers of at most :data:`MAX_SIDE` per side (checked
 before reading), attributes at most :data:`MAX_ATTR_BYTES` each (checked before reading),
