@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.core.errors import InputError
-from workbench.embed.neighbors import knn_graph
+from workbench.embed.neighbors import knn_search
 from workbench.embed.projection import _check, resolve_pca
 
 __all__ = ["AnomalyScorer", "PersonalisedRanking", "METHODS", "INTEREST_SCHEME",
@@ -111,7 +111,7 @@ class AnomalyScorer:
                 scores = -self.model_.fit(X).score_samples(X)
             else:  # the k-th neighbour (itself excluded) from the search the maps use
                 k = min(self.k, len(X) - 1)
-                scores = knn_graph(X, k + 1, random_state=self.random_state)[1][:, k]
+                scores = knn_search(X, k=k + 1, random_state=self.random_state)[1][:, k]
         self.scores_ = np.asarray(scores, dtype=np.float64)
         self.ranking_ = np.argsort(-self.scores_, kind="stable")
         return self

@@ -21,6 +21,17 @@ Two ways to build the cluster hierarchy (``algorithm``):
 
 ``"auto"`` picks ``knn_graph`` above 20,000 items of more than 3 dimensions, ``exact``
 otherwise (a graph passed to ``fit`` is then not needed). benchmarks/bench_discover.py (``--only maps``) measures both.
+
+Sampled fit (issue 14): above 60,000 items without a graph (``fit_sample="auto"``; a 2-D
+map, say), or whenever ``fit(..., fit_rows=)`` names the items to fit (a sampled UMAP map's
+:attr:`~workbench.embed.projection.UMAPMap.fit_rows_`), the hierarchy is built on those items
+only, with ``min_cluster_size`` scaled by the sampled fraction. Every other item then gets
+what :mod:`workbench.embed.placement` gives items added after clustering: the majority
+cluster of its 10 nearest fitted items (noise when noise wins or when it lies farther from
+them than the cluster's own members do), the vote share as ``probabilities_``, and a GLOSH
+score quantile-matched from its distance to its 10th nearest fitted item. With a graph, the
+neighbours come from the graph (a sampled UMAP map's graph lists exactly those for every
+item), so no search is repeated.
 """
 
 from __future__ import annotations
@@ -162,15 +173,20 @@ class HDBSCANClusterer:
         Strength of membership in its cluster, 0 for noise.
     outlier_scores_ : ndarray of float, shape (n,)
         GLOSH score in [0, 1], high = outlier.
+    fit_sample : int, "auto" or None
+        Fit on this many random items and place the others (see the module notes; "auto":
+        40,000 above 60,000 items; only when ``fit`` gets no graph and no ``fit_rows``).
     cluster_sizes_ : dict of int -> int
     algorithm_ : str
         The path taken (``exact`` or ``knn_graph``).
+    fit_rows_ : ndarray of int64 or None
+        The items the hierarchy was built on (None: all); the others were placed.
     """
 
     def __init__(self, *, min_cluster_size: int | None = None, min_samples: int | None = None,
                  pca_components="auto", cluster_selection_method: str = "eom",
                  algorithm: str = "auto", n_neighbors: int = 15, core_dist_n_jobs: int = 1,
-                 random_state: int = 0):
+                 random_state: int = 0, fit_sample="auto"):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.pca_components = pca_components
@@ -179,6 +195,7 @@ class HDBSCANClusterer:
         self.n_neighbors = n_neighbors
         self.core_dist_n_jobs = core_dist_n_jobs
         self.random_state = random_state
+        self.fit_sample = fit_sample
 
     def _pick(self, n: int, d: int, knn) -> str:
         if self.algorithm not in ALGORITHMS:
@@ -188,16 +205,33 @@ class HDBSCANClusterer:
             return self.algorithm
         return "knn_graph" if (n > 20000 and d > 3) else "exact"
 
-    def fit(self, X, y=None, *, knn=None) -> HDBSCANClusterer:
+    def fit(self, X, y=None, *, knn=None, fit_rows=None) -> HDBSCANClusterer:
         """Cluster ``X`` (n, d).
 
         ``knn``: optional ``(indices, distances)``, each (n, k), the k nearest neighbours of
         each row of ``X`` as given (e.g. :attr:`UMAPMap.knn_graph_` with ``X`` =
         ``UMAPMap.reduce(embeddings)``); the ``knn_graph`` path then does no neighbour search.
+        ``fit_rows``: optional positions of the items to build the hierarchy on; the others
+        are placed (see the module notes).
         """
         X = _check(X)
-        mcs = int(self.min_cluster_size or default_min_cluster_size(len(X)))
+        n = len(X)
+        mcs = int(self.min_cluster_size or default_min_cluster_size(n))
         ms = int(self.min_samples or min(mcs, 10))
+        self.fit_rows_ = None
+        if fit_rows is None and knn is None:
+            from workbench.embed.projection import resolve_sample
+
+            s = resolve_sample(self.fit_sample, n)
+            if s is not None:
+                rng = np.random.default_rng(self.random_state)
+                fit_rows = np.sort(rng.choice(n, s, replace=False))
+        if fit_rows is not None:
+            fit_rows = np.unique(np.asarray(fit_rows, dtype=np.int64))
+            if len(fit_rows) < 3 or fit_rows[0] < 0 or fit_rows[-1] >= n:
+                raise InputError(f"fit_rows must name at least 3 of the {n} items")
+            if len(fit_rows) < n:
+                return self._fit_sampled(X, mcs, ms, knn, fit_rows)
         self.algorithm_ = self._pick(*X.shape, knn)
         if self.algorithm_ == "exact":
             self._fit_exact(X, mcs, ms)
@@ -207,10 +241,69 @@ class HDBSCANClusterer:
             np.asarray(self.outlier_scores_, dtype=np.float64), nan=0.0)
         self.labels_ = np.asarray(self.labels_, dtype=np.int64)
         self.probabilities_ = np.asarray(self.probabilities_, dtype=np.float64)
+        return self._finish()
+
+    def _finish(self) -> HDBSCANClusterer:
         u, c = np.unique(self.labels_[self.labels_ >= 0], return_counts=True)
         self.cluster_sizes_ = {int(a): int(b) for a, b in zip(u, c)}
         self.n_clusters_ = len(u)
         return self
+
+    def _fit_sampled(self, X: np.ndarray, mcs: int, ms: int, knn, S: np.ndarray
+                     ) -> HDBSCANClusterer:
+        from workbench.embed.placement import QUANTILE, calibrate_scores, vote_clusters
+
+        n, s = len(X), len(S)
+        rest = np.ones(n, bool)
+        rest[S] = False
+        rest = np.flatnonzero(rest)
+        sub = HDBSCANClusterer(min_cluster_size=max(5, int(round(mcs * s / n))),
+                               min_samples=ms, pca_components=self.pca_components,
+                               cluster_selection_method=self.cluster_selection_method,
+                               algorithm=self.algorithm, n_neighbors=self.n_neighbors,
+                               core_dist_n_jobs=self.core_dist_n_jobs,
+                               random_state=self.random_state, fit_sample=None)
+        kv = 10  # neighbours that vote, as in workbench.embed.placement
+        if knn is not None:
+            idx, dist = (np.asarray(a) for a in knn)
+            if len(idx) != n:
+                raise InputError(f"the kNN graph has {len(idx)} rows for {n} items")
+            pos = np.full(n, -1, np.int64)
+            pos[S] = np.arange(s)
+            sub.fit(X[S], knn=(pos[idx[S]], dist[S]))
+            kv = min(kv, idx.shape[1] - 1)
+            nb = pos[idx[rest, 1:kv + 1]]  # a placed item's row: itself, then fitted items
+            if (nb < 0).any():
+                raise InputError("with fit_rows, each other item's graph row must list "
+                                 "itself and then fitted items only (a sampled UMAP map's "
+                                 "knn_graph_ does)")
+            s_fit, s_new = dist[S, kv], dist[rest, kv]
+        else:
+            from workbench.embed.neighbors import knn_search
+
+            sub.fit(X[S])
+            Xs = X[S] if sub.pca_ is None else sub.pca_.transform(X[S]).astype(np.float32)
+            Xo = X[rest] if sub.pca_ is None else sub.pca_.transform(X[rest]).astype(np.float32)
+            kv = min(kv, s - 1)
+            s_fit = knn_search(Xs, k=kv + 1, random_state=self.random_state)[1][:, kv]
+            nb, dn = knn_search(Xs, Xo, k=kv, random_state=self.random_state)
+            s_new = dn[:, kv - 1]
+        lab_s = sub.labels_
+        thr = {int(c): float(np.quantile(s_fit[lab_s == c], QUANTILE))
+               for c in np.unique(lab_s[lab_s >= 0])}
+        lab_r, share = vote_clusters(lab_s[nb], s_new, thr)
+        self.labels_ = np.empty(n, np.int64)
+        self.probabilities_ = np.empty(n)
+        self.outlier_scores_ = np.empty(n)
+        self.labels_[S], self.labels_[rest] = lab_s, lab_r
+        self.probabilities_[S], self.probabilities_[rest] = sub.probabilities_, share
+        self.outlier_scores_[S] = sub.outlier_scores_
+        self.outlier_scores_[rest] = calibrate_scores(s_fit, sub.outlier_scores_, s_new,
+                                                      bounded=True)
+        self.algorithm_, self.fit_rows_, self.sub_ = sub.algorithm_, S, sub
+        self.pca_ = sub.pca_
+        self.model_ = None
+        return self._finish()
 
     def _reduce(self, X: np.ndarray, auto_dim: int) -> np.ndarray:
         k = resolve_pca(self.pca_components, *X.shape, auto_dim=auto_dim)
@@ -245,11 +338,11 @@ class HDBSCANClusterer:
         from hdbscan._hdbscan_tree import outlier_scores
         from hdbscan.hdbscan_ import _tree_to_labels
 
-        if knn is None:
-            from workbench.embed.neighbors import knn_graph
+        if knn is None:  # cell-probe search above 14,000 items (no numba kernel to compile)
+            from workbench.embed.neighbors import knn_search
 
             X = self._reduce(X, 32)
-            knn = knn_graph(X, max(self.n_neighbors, ms), random_state=self.random_state)
+            knn = knn_search(X, k=max(self.n_neighbors, ms), random_state=self.random_state)
         else:
             self.pca_ = None
             if len(knn[0]) != len(X):

@@ -9,6 +9,15 @@ for single queries at survey-cutout scale.
 graph-based HDBSCAN/GLOSH in :mod:`workbench.embed.cluster` are built on): exact below
 ``exact_below`` items, nearest-neighbour descent (pynndescent, Dong, Moses & Li 2011; a
 umap-learn dependency) above.
+
+:func:`knn_search`: the ``k`` nearest reference items of many queries (or of the reference
+items themselves), exact for small problems and by a cell-probe (inverted-file) search above:
+the reference items are split into k-means cells, and each query is compared only with the
+members of its ``n_probe`` nearest cells (Jegou, Douze & Schmid 2011, sec. 3: the "IVF"
+coarse quantiser, here without compression). Plain numpy/BLAS and scikit-learn's k-means: no
+numba kernel to compile, which in a fresh process costs pynndescent 50 s before its first
+graph (measured on the 2-core benchmark machine). The sampled UMAP map of
+:mod:`workbench.embed.projection` builds its graphs with it.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import numpy as np
 
 from workbench.embed.projection import _check
 
-__all__ = ["SimilarityIndex", "knn_graph"]
+__all__ = ["SimilarityIndex", "knn_graph", "knn_search"]
 
 
 class SimilarityIndex:
@@ -119,3 +128,152 @@ def knn_graph(X, k: int, *, exact_below: int = 20000, random_state: int | None =
                     n_jobs=1 if random_state is not None else -1)
     idx, d = nnd.neighbor_graph
     return np.asarray(idx, dtype=np.int64), np.asarray(d, dtype=np.float32)
+
+
+def _exact_rows(Q: np.ndarray, R: np.ndarray, k: int, block: int = 2048
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact euclidean k nearest rows of ``R`` for each row of ``Q``, blocked over queries."""
+    rn = np.einsum("ij,ij->i", R, R)
+    idx = np.empty((len(Q), k), np.int64)
+    dist = np.empty((len(Q), k), np.float32)
+    for a in range(0, len(Q), block):
+        q = Q[a:a + block]
+        d2 = rn[None] - 2 * (q @ R.T)
+        part = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < len(R) else \
+            np.broadcast_to(np.arange(len(R)), d2.shape)
+        dd = np.take_along_axis(d2, part, 1)
+        order = np.argsort(dd, 1, kind="stable")
+        idx[a:a + block] = np.take_along_axis(part, order, 1)
+        dd = np.take_along_axis(dd, order, 1) + np.einsum("ij,ij->i", q, q)[:, None]
+        dist[a:a + block] = np.sqrt(np.maximum(dd, 0))
+    return idx, dist
+
+
+def knn_search(R, Q=None, k: int = 15, *, n_probe: int = 4, cell_size: int = 128,
+               exact_below: float = 2e8, random_state: int = 0, n_jobs: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest rows of ``R`` (euclidean) for each row of ``Q``.
+
+    Parameters
+    ----------
+    R : array (n, d)
+        Reference items.
+    Q : array (m, d) or None
+        Queries; None: the graph of ``R`` itself, each item first in its own row (as
+        umap-learn and :func:`knn_graph` count neighbours).
+    k : int
+    n_probe, cell_size : int
+        The reference items are split into about ``n / cell_size`` k-means cells; each query
+        is compared with the members of its ``n_probe`` nearest cells (approximate: a true
+        neighbour in an unprobed cell is missed). Rows that would end with fewer than ``k``
+        candidates are searched exactly. Data of at most 3 dimensions (maps) always use an
+        exact kd-tree.
+    exact_below : float
+        Exact blocked search when ``m * n`` is at most this.
+    n_jobs : int or None
+        Threads for the cell-probe search (None: every core). The result does not depend on it.
+
+    Returns
+    -------
+    indices : ndarray of int64 (m, k), positions in ``R``, nearest first
+    distances : ndarray of float32 (m, k), ascending
+    """
+    R = _check(R)
+    self_graph = Q is None
+    Q = R if self_graph else _check(Q)
+    if Q.shape[1] != R.shape[1]:
+        from workbench.core.errors import InputError
+
+        raise InputError(f"queries have {Q.shape[1]} dimensions, the reference items "
+                         f"{R.shape[1]}")
+    k = min(int(k), len(R))
+    n_cells = int(np.clip(len(R) // max(int(cell_size), 1), 1, 4096))
+    if R.shape[1] <= 3:  # maps: an exact kd-tree is fastest
+        from sklearn.neighbors import KDTree
+
+        d, idx = KDTree(R).query(Q, k=k)
+        idx, dist = idx.astype(np.int64), d.astype(np.float32)
+    elif float(len(Q)) * len(R) <= exact_below or n_cells <= n_probe:
+        idx, dist = _exact_rows(Q, R, k)
+    else:
+        import os
+
+        jobs = int(n_jobs or os.cpu_count() or 1)
+        idx, dist = _probe_cells(Q, R, k, n_cells, int(n_probe), random_state, jobs)
+    if self_graph:  # the item itself first (ties of duplicates may have put another first)
+        idx, dist = _self_first(idx, dist)
+    return idx, dist
+
+
+def _probe_cells(Q, R, k, n_cells, n_probe, seed, n_jobs: int = 1, block: int = 128):
+    """Cell-probe search: queries sorted by their nearest cell and taken ``block`` at a time;
+    each block is compared with the union of its queries' probed cells (so each query sees
+    at least its own ``n_probe`` cells), one matrix product and one partition per block."""
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(seed)
+    train = R[rng.choice(len(R), min(len(R), 64 * n_cells), replace=False)]
+    km = KMeans(n_cells, n_init=1, max_iter=20, random_state=seed).fit(train)
+    C = km.cluster_centers_.astype(np.float32)
+    cell_of = _exact_rows(R, C, 1)[0][:, 0]
+    probes = _exact_rows(Q, C, n_probe)[0]  # (m, n_probe) nearest cells of each query
+    members = np.argsort(cell_of, kind="stable")
+    bounds = np.searchsorted(cell_of[members], np.arange(n_cells + 1))
+    rn = np.einsum("ij,ij->i", R, R)
+    qorder = np.lexsort(probes[:, ::-1].T)  # by nearest cell, then the next ones
+    idx = np.full((len(Q), k), -1, np.int64)
+    dist = np.full((len(Q), k), np.inf, np.float32)
+    from threadpoolctl import threadpool_limits
+
+    # small products: one BLAS thread each, blocks shared out over threads (numpy releases
+    # the GIL in the product and the partition; each block writes its own rows)
+    starts = range(0, len(Q), block)
+    with threadpool_limits(1, "blas"):
+        if n_jobs > 1 and len(starts) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(n_jobs) as pool:
+                list(pool.map(lambda a: _probe_block(Q, R, rn, qorder[a:a + block], probes,
+                                                     members, bounds, k, idx, dist), starts))
+        else:
+            for a in starts:
+                _probe_block(Q, R, rn, qorder[a:a + block], probes, members, bounds, k, idx,
+                             dist)
+    dist = np.sqrt(np.maximum(dist + np.einsum("ij,ij->i", Q, Q)[:, None], 0)).astype(np.float32)
+    short = np.flatnonzero(idx[:, -1] < 0)
+    if len(short):  # fewer than k candidates in the probed cells: exact for those rows
+        idx[short], dist[short] = _exact_rows(Q[short], R, k)
+    return idx, dist
+
+
+def _probe_block(Q, R, rn, qs, probes, members, bounds, k, idx, dist) -> None:
+    """One block of queries ``qs`` against the union of their probed cells; writes rows
+    ``qs`` of ``idx`` and ``dist`` (squared distance minus the query's squared norm)."""
+    cells = np.unique(probes[qs])
+    cand = np.concatenate([members[bounds[c]:bounds[c + 1]] for c in cells])
+    kk = min(k, len(cand))
+    d2 = rn[cand][None] - 2 * (Q[qs] @ R[cand].T)
+    part = np.argpartition(d2, kk - 1, axis=1)[:, :kk]
+    dd = np.take_along_axis(d2, part, 1)
+    o = np.argsort(dd, 1, kind="stable")
+    idx[qs, :kk] = cand[np.take_along_axis(part, o, 1)]
+    dist[qs, :kk] = np.take_along_axis(dd, o, 1)
+
+
+def _self_first(idx: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Put each row's own position first (distance 0), dropping its farthest neighbour when
+    the search missed it."""
+    n = len(idx)
+    own = np.arange(n)
+    rest = idx != own[:, None]
+    out_i = np.empty_like(idx)
+    out_d = np.empty_like(dist)
+    out_i[:, 0], out_d[:, 0] = own, 0.0
+    k = idx.shape[1]
+    # the first k - 1 entries of each row that are not the item itself, order kept
+    rank = np.cumsum(rest, 1) - 1
+    keep = rest & (rank < k - 1)
+    rows, cols = np.nonzero(keep)
+    out_i[rows, rank[rows, cols] + 1] = idx[rows, cols]
+    out_d[rows, rank[rows, cols] + 1] = dist[rows, cols]
+    return out_i, out_d

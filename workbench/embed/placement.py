@@ -112,15 +112,24 @@ def vote_clusters(labels_nb: np.ndarray, dist_k: np.ndarray, thresholds: dict
     ``dist_k`` (m,): each item's distance to its k-th neighbour; ``thresholds``: cluster id ->
     the largest such distance still accepted. Returns ``(labels (m,), vote share (m,))``.
     """
+    labels_nb = np.asarray(labels_nb, np.int64)
     m, k = labels_nb.shape
     out = np.full(m, -1, np.int64)
     share = np.zeros(m)
-    for i in range(m):
-        u, c = np.unique(labels_nb[i], return_counts=True)
-        j = int(np.argmax(c))  # ties: the smallest id, so noise (-1) wins a tie
-        lab = int(u[j])
-        if lab >= 0 and dist_k[i] <= thresholds.get(lab, -np.inf):
-            out[i], share[i] = lab, c[j] / k
+    if not m:
+        return out, share
+    ids = np.unique(labels_nb)  # sorted: noise (-1) first, so it wins a tie
+    code = np.searchsorted(ids, labels_nb)
+    top = np.array([thresholds.get(int(c), -np.inf) if c >= 0 else -np.inf for c in ids])
+    step = max(1, 2 ** 24 // len(ids))  # bounded count table at a million items
+    for a in range(0, m, step):
+        c = code[a:a + step]
+        counts = np.zeros((len(c), len(ids)), np.int32)
+        np.add.at(counts, (np.repeat(np.arange(len(c)), k), c.ravel()), 1)
+        j = counts.argmax(1)  # ties: the smallest id
+        ok = (ids[j] >= 0) & (np.asarray(dist_k[a:a + step]) <= top[j])
+        out[a:a + step] = np.where(ok, ids[j], -1)
+        share[a:a + step] = np.where(ok, counts[np.arange(len(c)), j] / k, 0.0)
     return out, share
 
 

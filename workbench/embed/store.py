@@ -253,6 +253,22 @@ def _map_graph(coll, name: str, X: np.ndarray, map_method: str):
     return (X if A is None else map_arrays.apply_linear(A, X)), graph
 
 
+def _graph_fit_rows(coll, map_method: str, n: int):
+    """The items a sampled UMAP map was fitted on (its graph lists fitted items only), from
+    the map record's ``fit_sample`` and ``random_state``; None for a full fit."""
+    root = coll._parent or coll
+    p = (root.derived.get(f"map-{map_method}") or {}).get("made_by", {}).get("params", {})
+    if map_method != "umap" or p.get("fit_sample") in (None, False):
+        return None
+    from workbench.embed.projection import UMAPMap
+
+    fs, seed = p.get("fit_sample"), p.get("random_state")
+    if not (fs == "auto" or isinstance(fs, int)) or not (seed is None or isinstance(seed, int)):
+        raise CollectionError(f"map-{map_method} has fit_sample={fs!r}, random_state={seed!r}",
+                              path=root.path, hint="refit it: workbench map COLLECTION")
+    return UMAPMap(fit_sample=fs, random_state=seed).sample_rows(n)
+
+
 def cluster_and_store(coll, *, embedding: str | None = None, space: str = "map",
                       map_method: str = "umap", **options):
     """HDBSCAN clusters and GLOSH outlier scores; stored as ``clusters`` (cluster,
@@ -268,6 +284,7 @@ def cluster_and_store(coll, *, embedding: str | None = None, space: str = "map",
     if space not in ("map", "embedding"):
         raise CollectionError(f"space must be 'map' or 'embedding', not {space!r}")
     Xg, knn = _map_graph(coll, name, X, map_method)
+    rows = _graph_fit_rows(coll, map_method, len(X)) if knn is not None else None
     if space == "map":
         cols = [f"{map_method}_x", f"{map_method}_y"]
         cat = coll.catalog
@@ -275,9 +292,9 @@ def cluster_and_store(coll, *, embedding: str | None = None, space: str = "map",
             raise CollectionError(f"no stored {map_method} map to cluster", path=coll.path,
                                   hint=f"run `workbench map COLLECTION --method {map_method}`")
         est = HDBSCANClusterer(**options).fit(cat[cols].to_numpy(np.float32))
-        out = HDBSCANClusterer(**options).fit(Xg, knn=knn)
+        out = HDBSCANClusterer(**options).fit(Xg, knn=knn, fit_rows=rows)
     else:
-        est = out = HDBSCANClusterer(**options).fit(Xg, knn=knn)
+        est = out = HDBSCANClusterer(**options).fit(Xg, knn=knn, fit_rows=rows)
     glosh = out.outlier_scores_
     coll.add_columns("clusters", {"cluster": est.labels_, "cluster_prob": est.probabilities_,
                                   "outlier_glosh": glosh},
