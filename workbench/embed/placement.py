@@ -89,6 +89,8 @@ def fuzzy_weights(d: np.ndarray) -> np.ndarray:
         hi = np.where(big, sigma, hi)
         lo = np.where(big, lo, sigma)
         sigma = np.where(np.isinf(hi), sigma * 2, (lo + hi) / 2)
+        if np.all(hi - lo <= 1e-9 * hi):  # every row bracketed to 1e-9 (relative)
+            break
     sigma = np.maximum(sigma, 1e-3 * d.mean(1))
     with np.errstate(invalid="ignore"):  # 0 / 0 where every distance is 0
         w = np.exp(-excess / sigma[:, None])

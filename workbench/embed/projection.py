@@ -55,6 +55,12 @@ def resolve_pca(pca_components, n: int, d: int, *, auto_n: int = 20000,
     return int(pca_components)
 
 
+#: UMAP epochs of a sampled fit (umap-learn's default is 200 above 10,000 items): at 300,000
+#: items (40,000 fitted) 100 epochs gave trustworthiness(10) 0.9725 against 0.9729 with 200,
+#: in 11.6 s of layout instead of 24.4 s (benchmarks/bench_discover.py data, 2 busy cores).
+SAMPLED_EPOCHS = 100
+
+
 def resolve_sample(fit_sample, n: int, *, auto_n: int = 60000, auto_size: int = 40000
                    ) -> int | None:
     """Number of items a UMAP map is fitted on (None: all ``n``)."""
@@ -133,7 +139,8 @@ class UMAPMap(_Reduced):
     Parameters
     ----------
     n_neighbors, min_dist, metric, n_epochs
-        As in ``umap.UMAP``.
+        As in ``umap.UMAP``; a sampled fit (``fit_sample``) runs :data:`SAMPLED_EPOCHS`
+        (100) epochs unless ``n_epochs`` is given.
     pca_components : int, "auto" or None
         Reduce with PCA first (see the module notes).
     random_state : int or None
@@ -193,9 +200,10 @@ class UMAPMap(_Reduced):
         seed = None if par else self.random_state
         self.seeded_ = seed is not None
         init = self.init if self.init != "auto" else ("pca" if n > 20000 else "spectral")
+        epochs = extra.pop("n_epochs", self.n_epochs)
         return umap.UMAP(n_neighbors=min(self.n_neighbors, n - 1),
                          min_dist=self.min_dist, metric=self.metric,
-                         n_epochs=self.n_epochs, random_state=seed,
+                         n_epochs=epochs, random_state=seed,
                          low_memory=self.low_memory, n_components=2, init=init,
                          transform_seed=0 if self.random_state is None else self.random_state,
                          **extra)
@@ -247,7 +255,8 @@ class UMAPMap(_Reduced):
         k = min(self.n_neighbors, s - 1)
         seed = 0 if self.random_state is None else self.random_state
         gi, gd = knn_search(Xr[S], k=k, random_state=seed)  # the sample's own graph
-        self.umap_ = self._umap(s, precomputed_knn=(gi, gd, None))
+        epochs = SAMPLED_EPOCHS if self.n_epochs is None else self.n_epochs
+        self.umap_ = self._umap(s, precomputed_knn=(gi, gd, None), n_epochs=epochs)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*(n_jobs|precomputed_knn|search index).*")
             Ys = np.asarray(self.umap_.fit_transform(Xr[S]), dtype=np.float32)
