@@ -10,7 +10,7 @@ from workbench.core.errors import InputError
 
 
 def _result(rows, n_pool=120):
-    return {"settings": {"n_pool": n_pool},
+    return {"settings": {"n_pool": n_pool, "n_test": 50},
             "labels_needed": {"baseline": "random", "n_seeds": 8, "level": 0.95,
                               "table": {"random": {"saving": 0.0, "saving_ci": [0.0, 0.0]},
                                         **rows}}}
@@ -30,7 +30,7 @@ def test_a_supported_saving_is_stated_with_its_interval():
                                       "badge": {"saving": 0.3, "saving_ci": [0.1, 0.45]}}))
     # margin has the larger point estimate but its interval includes 0: badge is named
     assert adv["ahead"] == "badge" and adv["saving_ci"] == [0.1, 0.45]
-    assert "badge is ahead of random on your 120 labelled items" in adv["message"]
+    assert "badge is ahead of random on your 170 labelled items" in adv["message"]
     assert "30% fewer labels" in adv["message"] and "10% to 45%" in adv["message"]
 
 

@@ -43,7 +43,8 @@ def advice_from_result(result: dict, *, baseline: str = "random") -> dict:
     ln = result.get("labels_needed") or {}
     table = {s: r for s, r in (ln.get("table") or {}).items() if s != baseline}
     level = ln.get("level", 0.95)
-    n_lab = (result.get("settings") or {}).get("n_pool")
+    st = result.get("settings") or {}
+    n_lab = (st["n_pool"] + st.get("n_test", 0)) if "n_pool" in st else None
     where = f" on your {n_lab} labelled items" if n_lab else ""
     out = {"ahead": None, "best": None, "saving": None, "saving_ci": None,
            "n_seeds": ln.get("n_seeds"), "level": level, "baseline": baseline}
