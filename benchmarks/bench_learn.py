@@ -306,6 +306,20 @@ def _rare_table(name: str, res: dict) -> list[str]:
     return lines
 
 
+def _pixels_pca(coll, config: dict, size: int = 32, n_components: int = 32) -> np.ndarray:
+    """Pixels prepared as for the SSL encoder (crop, stretch), area-averaged to size x size
+    and reduced by PCA: a second view of each image for the ``ssl+pixels`` variant."""
+    import torch
+
+    from workbench.learn.data import CollectionImages
+    from workbench.learn.pool_features import pca_reduce
+
+    t = CollectionImages(coll, size=config["size"], crop=config.get("crop"),
+                         stretch=config.get("stretch", "asinh")).tensor
+    t = torch.nn.functional.interpolate(t, size=(size, size), mode="area")
+    return pca_reduce(t.reshape(len(t), -1).numpy(), n_components=n_components)
+
+
 def _ring_survey(n: int, seed: int = 1):
     """The simulated radio survey with rings at 0.5%; features: 16x16 pixels -> PCA 32."""
     from workbench.learn._prep import prepare_images
@@ -360,6 +374,12 @@ def bench_al(args) -> dict:
         codes = coll.catalog["label_code"].to_numpy()
         lab = mirabest_classes(codes)
         keep = np.array([v is not None for v in lab])
+        feats, fname = emb, f"ssl:{info['key']}"
+        if args.features == "ssl+pixels":
+            feats = np.hstack([emb, _pixels_pca(coll, info["config"])])
+            fname += "+pixels32-pca32"
+            say([f"features: SSL embedding + 32x32 pixels (same crop and stretch) -> PCA 32, "
+                 f"{feats.shape[1]} columns"])
         say(["", "== 1. MiraBest confident FRI vs FRII: labels to reach random's final "
                  "accuracy, 95% bootstrap CI over seeds; area = mean accuracy gain over the "
                  "curve"])
@@ -367,22 +387,29 @@ def bench_al(args) -> dict:
         for head in args.heads.split(","):
             strategies = AL_VARIANTS[head].split(",")
             t = time.perf_counter()
-            res = simulate_strategies(emb[keep], lab[keep], strategies=strategies,
+            res = simulate_strategies(feats[keep], lab[keep], strategies=strategies,
                                       budget=args.budget, seeds=args.seeds, head=head,
                                       progress=(lambda m: print("   ", m, flush=True))
                                       if args.verbose else None)
-            res["features"] = f"ssl:{info['key']}"
+            res["features"] = fname
             out["mirabest"][head] = res
             plot_learning_curves(res, OUT / f"al_mirabest_{head}{args.tag}.png",
-                                 title=f"MiraBest FRI/FRII, SSL features, head {head}")
+                                 title=f"MiraBest FRI/FRII, {args.features} features, "
+                                       f"head {head}")
             say(_al_table(f"head {head} ({time.perf_counter() - t:.0f} s)", res))
         say([_verdict(out["mirabest"])])
+        if args.no_rare:
+            out["report"] = report
+            return out
         say(["", "== 2. Rare classes found early (labels until the first 10 are labelled)"])
         hyb = mirabest_classes(codes, hybrids=True)
         hyb = np.where(hyb == "hybrid", "hybrid", "other")
         res = simulate_rare(emb, hyb, "hybrid", k=10, seeds=args.seeds)
         out["rare_mirabest_hybrid"] = res
         say(_rare_table("MiraBest hybrids (SSL features, all 1,255 items as the pool)", res))
+    if args.no_rare:
+        out["report"] = report
+        return out
     t = time.perf_counter()
     x, truth = _ring_survey(args.ring_n)
     res = simulate_rare(x, truth, "ring", k=10, seeds=args.seeds)
@@ -420,6 +447,10 @@ def main():
                     help=f"AL heads to compare (variants: {AL_VARIANTS})")
     ap.add_argument("--ring-n", type=int, default=4000,
                     help="items of the simulated survey (rings at 0.5%%)")
+    ap.add_argument("--features", choices=["ssl", "ssl+pixels"], default="ssl",
+                    help="MiraBest features: the SSL embedding, or it plus 32x32 pixels "
+                         "reduced by PCA to 32")
+    ap.add_argument("--no-rare", action="store_true", help="skip point 2 (rare classes)")
     ap.add_argument("--verbose", action="store_true", help="print every simulated run")
     ap.add_argument("--tag", default="", help="suffix of the result files")
     ap.add_argument("--budget", type=int, default=250)

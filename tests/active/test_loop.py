@@ -176,3 +176,16 @@ def test_a_campaign_over_part_of_the_data_gets_only_its_own_items(blobs):
     assert set(rec["queue"]["id"]) == set(ids[30:50])  # the 20 unlabelled covered items
     pushed = camp.calls[-1][2]
     assert set(pushed.index) == set(ids[30:50])
+
+
+def test_dashboard_shows_the_saved_advice(blobs):
+    pytest.importorskip("ipywidgets")
+    from workbench.widgets.dashboard import Dashboard
+
+    loop = ActiveLoop(blobs, label_column="truth", epochs=10, queue_size=5)
+    loop.run_round()
+    assert Dashboard(loop).state["advice"] is None  # nothing saved yet
+    adv = loop.advice(seeds=2, strategies=["margin"])
+    dash = Dashboard(loop)
+    assert dash.state["advice"]["message"] == adv["message"]
+    assert "Strategy advisor" in dash.metrics.value

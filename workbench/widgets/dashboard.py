@@ -133,6 +133,12 @@ class Dashboard:
         pc = st["per_class"]
         self.metrics.value = ("<i>no round yet</i>" if pc.empty else
                               f"<b>round {st['round']}</b>" + pc.round(3).to_html(index=False))
+        # strategy advisor (issue 17): saved by ActiveLoop.advice(), claims only what its
+        # interval supports
+        st["advice"] = getattr(self.loop, "latest_advice", lambda: None)()
+        if st["advice"]:
+            self.metrics.value += (f"<p><b>Strategy advisor</b>: "
+                                   f"{html.escape(st['advice']['message'])}</p>")
         rows = []
         for _, r in st["queue"].iterrows():
             rows.append(f"<tr><td><img src='{_thumb(self.loop.coll, r['id'], self.product)}' "
