@@ -223,8 +223,9 @@ print(advice["message"])
 
 # %% [markdown]
 # ## The dashboard
-# The learning curve over rounds, per-class metrics of the current round, the queue with
-# thumbnails and reasons, and the model's mistakes on the held-out labels. "Retrain now"
+# The learning curve over rounds, per-class metrics of the current round with the strategy
+# advisor's latest advice, the queue with thumbnails and reasons, and the model's mistakes
+# on the held-out labels. "Retrain now"
 # starts a round in the background (progress bar, cancel). Every round is recorded under
 # `<collection>/rounds/` (checkpoint, labels used, metrics, queue, advice), so
 # `loop.rollback(k)` makes an earlier round current again.
