@@ -78,7 +78,8 @@ def test_glosh_on_the_umap_graph_needs_no_second_search_and_matches_its_own():
     Xr = m.reduce(Z)
     reused = HDBSCANClusterer(min_cluster_size=40, algorithm="knn_graph").fit(Xr, knn=m.knn_graph_)
     own = HDBSCANClusterer(min_cluster_size=40, algorithm="knn_graph").fit(Xr)
-    assert np.allclose(reused.outlier_scores_, own.outlier_scores_)
+    # the same graph up to float32 rounding of the distances (umap-learn's own vs knn_search)
+    assert np.allclose(reused.outlier_scores_, own.outlier_scores_, atol=1e-5)
     from sklearn.metrics import roc_auc_score
 
     assert roc_auc_score(truth, reused.outlier_scores_) > 0.99

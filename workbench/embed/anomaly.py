@@ -82,8 +82,8 @@ class AnomalyScorer:
 
         ``knn``: optional ``(indices, distances)`` (n, k), each row's nearest neighbours in
         ``X`` as given, itself first (e.g. a UMAP map's :attr:`~UMAPMap.knn_graph_` with
-        ``X = map.reduce(embeddings)``): ``glosh`` (above 20,000 items) and ``knn`` (when
-        ``k`` < the graph's width) then reuse it instead of searching again.
+        ``X = map.reduce(embeddings)``): ``glosh`` (data of more than 3 dimensions) and
+        ``knn`` (when ``k`` < the graph's width) then reuse it instead of searching again.
         """
         if self.method not in METHODS:
             raise InputError(f"unknown anomaly method {self.method!r}; choose one of {METHODS}")

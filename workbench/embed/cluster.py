@@ -19,8 +19,8 @@ Two ways to build the cluster hierarchy (``algorithm``):
   embedding space needs one neighbour search. With ``pca_components="auto"`` the embeddings
   are reduced to 32 dimensions above 20,000 items, as the UMAP map does.
 
-``"auto"`` picks ``knn_graph`` above 20,000 items of more than 3 dimensions, ``exact``
-otherwise (a graph passed to ``fit`` is then not needed). benchmarks/bench_discover.py (``--only maps``) measures both.
+``"auto"`` picks ``knn_graph`` for data of more than 3 dimensions when ``fit`` gets a graph
+or above 5,000 items, ``exact`` otherwise (and always for maps of 2 or 3 dimensions). benchmarks/bench_discover.py (``--only maps``) measures both.
 
 Sampled fit (issue 14): above 60,000 items without a graph (``fit_sample="auto"``; a 2-D
 map, say), or whenever ``fit(..., fit_rows=)`` names the items to fit (a sampled UMAP map's
@@ -44,6 +44,8 @@ from workbench.embed.projection import _check, resolve_pca
 __all__ = ["HDBSCANClusterer", "default_min_cluster_size", "mutual_reachability_mst"]
 
 ALGORITHMS = ("auto", "exact", "knn_graph")
+#: Above this many items of more than 3 dimensions "auto" builds a kNN graph (issue 14).
+AUTO_GRAPH_ABOVE = 5000
 
 
 def default_min_cluster_size(n: int) -> int:
@@ -203,7 +205,11 @@ class HDBSCANClusterer:
                              f"{ALGORITHMS}")
         if self.algorithm != "auto":
             return self.algorithm
-        return "knn_graph" if (n > 20000 and d > 3) else "exact"
+        if d <= 3:
+            return "exact"
+        # a graph at hand is used; without one, exact HDBSCAN in many dimensions grows as
+        # N^2 (20,000 items of 128-D: 190 s on 2 cores) while the graph path stays linear
+        return "knn_graph" if (knn is not None or n > AUTO_GRAPH_ABOVE) else "exact"
 
     def fit(self, X, y=None, *, knn=None, fit_rows=None) -> HDBSCANClusterer:
         """Cluster ``X`` (n, d).

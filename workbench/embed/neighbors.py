@@ -200,9 +200,21 @@ def knn_search(R, Q=None, k: int = 15, *, n_probe: int = 4, cell_size: int = 128
 
         jobs = int(n_jobs or os.cpu_count() or 1)
         idx, dist = _probe_cells(Q, R, k, n_cells, int(n_probe), random_state, jobs)
+    if R.shape[1] > 3:  # distances of the chosen pairs recomputed directly: the expanded
+        idx, dist = _exact_pairs(Q, R, idx)  # |q|^2 + |r|^2 - 2 q.r loses digits in float32
     if self_graph:  # the item itself first (ties of duplicates may have put another first)
         idx, dist = _self_first(idx, dist)
     return idx, dist
+
+
+def _exact_pairs(Q, R, idx, block: int = 16384) -> tuple[np.ndarray, np.ndarray]:
+    """``|Q[i] - R[idx[i, j]]|`` computed directly (float64 sums), rows re-sorted by it."""
+    dist = np.empty(idx.shape, np.float32)
+    for a in range(0, len(idx), block):
+        diff = R[idx[a:a + block]].astype(np.float64) - Q[a:a + block, None, :]
+        dist[a:a + block] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+    order = np.argsort(dist, 1, kind="stable")
+    return np.take_along_axis(idx, order, 1), np.take_along_axis(dist, order, 1)
 
 
 def _probe_cells(Q, R, k, n_cells, n_probe, seed, n_jobs: int = 1, block: int = 128):
