@@ -107,3 +107,30 @@ def test_sampled_map_keeps_the_full_fit_when_asked():
     X, _ = _blobs(900)
     m = UMAPMap(n_neighbors=10, n_epochs=30, fit_sample=None).fit(X)
     assert m.fit_rows_ is None and m.knn_graph_[0].shape == (900, 10)
+
+
+def test_map_and_clusters_through_the_store_reuse_the_sampled_fit(tmp_path):
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    import workbench
+    from workbench.embed.store import _graph_fit_rows, cluster_and_store, map_and_store
+    from workbench.io.collection import ProductSpec
+
+    X, y = _blobs(3000)
+    X[-30:] = np.random.default_rng(4).uniform(X.min(0), X.max(0), (30, X.shape[1]))
+    coll = workbench.create(tmp_path / "c", {"img": ProductSpec(("x",), (2, 2))})
+    coll.append(pd.DataFrame({"id": [f"i{k}" for k in range(3000)]}),
+                {"img": np.zeros((3000, 1, 2, 2), np.float32)}, kind="image")
+    coll.add_array("embedding-test", X, tool="test")
+    map_and_store(coll, method="umap", fit_sample=1000, n_epochs=40)
+    rows = _graph_fit_rows(coll, "umap", 3000)  # rebuilt from the map record alone
+    assert np.array_equal(rows, UMAPMap(fit_sample=1000, random_state=0).sample_rows(3000))
+    # the stored graph lists fitted items only for the others: the sampled GLOSH accepts it
+    cluster_and_store(coll)
+    cat = workbench.open(coll.path).catalog
+    assert cat["cluster"].notna().all() and cat["outlier_glosh"].between(0, 1).all()
+    truth = np.r_[np.zeros(2970), np.ones(30)]
+    assert roc_auc_score(truth, cat["outlier_glosh"]) > 0.95
+    params = coll.derived["clusters"]["made_by"]["params"]
+    assert params["outlier_graph"] == "map-umap graph"
