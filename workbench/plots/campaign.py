@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.io.labels.report import campaign_frames
-from workbench.plots import bokeh_backend
+from workbench.plots._style import bokeh_backend
 
 __all__ = ["campaign", "campaign_data", "AGREEMENT_BINS", "TABLE_COLUMNS"]
 
