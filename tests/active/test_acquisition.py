@@ -87,3 +87,19 @@ def test_simulation_aux_inputs_come_from_the_map_estimators():
     assert len(set(clusters[:100]) - {-1}) == 1 and len(set(clusters[100:200]) - {-1}) == 1
     assert set(clusters[:100]) - {-1} != set(clusters[100:200]) - {-1}
     assert int(np.argmax(aux["anomaly"])) == 200  # the far point ranks first
+
+
+def test_badge_prefers_uncertain_and_diverse_items():
+    from workbench.active.acquisition import badge_order
+
+    probs = np.array([[0.5, 0.5], [0.5, 0.5], [0.52, 0.48], [0.99, 0.01], [0.98, 0.02]])
+    feats = np.array([[3.0, 0], [3.0, 0], [0, 3.0], [3.0, 0.1], [0.1, 3.0]])
+    picks = badge_order(probs, feats, np.zeros(5, bool), 2, seed=0)
+    # first the largest gradient (an uncertain item), then never its exact duplicate
+    # (zero distance) but the other uncertain direction or a confident item
+    assert picks[0] in (0, 1) and picks[1] != 1 - picks[0]
+    idx, scores = acquire("badge", 2, probs=probs, embeddings=feats, random_fraction=0,
+                          labelled_mask=np.array([True, False, False, False, False]))
+    assert 0 not in idx and idx[0] == 1
+    with pytest.raises(InputError, match="badge"):
+        acquire("badge", 2, probs=probs)
