@@ -323,8 +323,8 @@ def main(argv=None) -> dict:
         for k, r in res["steps"].items():
             r0 = res["small"].get(k)
             if isinstance(r, dict) and isinstance(r0, dict) and r0.get("wall_s", 0) > 0.05:
-                g[k] = round(np.log(r["wall_s"] / r0["wall_s"]) /
-                             np.log(n / args.growth_from), 2)
+                g[k] = round(float(np.log(r["wall_s"] / r0["wall_s"]) /
+                                   np.log(n / args.growth_from)), 2)
         res["growth_exponent"] = g
         print(f"== growth exponents {args.growth_from:,} -> {n:,} (1 = linear): {g}", flush=True)
     if not args.no_workers:
