@@ -15,6 +15,10 @@ shown in a :class:`~workbench.widgets.gallery.Gallery` below the map. One action
 selection or cluster in the label store (bulk annotations, ``source="bulk"``); "more like
 this" selects an item's nearest neighbours in embedding space.
 
+With ``selection=`` the map shares a :class:`~workbench.core.selection.Selection` with the
+plots (:mod:`workbench.plots`) and any Gallery: a selection made here sets it, one made
+there is drawn here.
+
 The same operations are plain methods (``select_box``, ``select_polygon``,
 ``select_cluster``, ``more_like_this``, ``label_selection``, ``render``) for scripts and tests.
 """
@@ -95,6 +99,10 @@ class Explorer(anywidget.AnyWidget):
         one, neighbours on the map are used).
     gallery : bool
         Show the selection in a Gallery (in :meth:`panel`).
+    selection : Selection, optional
+        A shared :class:`~workbench.core.selection.Selection`: a box, lasso, cluster or "more
+        like this" on the map sets it, and a selection made elsewhere (a plot, a Gallery) is
+        drawn on the map (its items that this map holds).
     width, height : int
         Map size in pixels.
     """
@@ -123,7 +131,8 @@ class Explorer(anywidget.AnyWidget):
                  annotator: str | None = None, default_answers: dict | None = None,
                  embedding: str | None = None,
                  gallery: bool = True, width: int = 640, height: int = 480,
-                 thumb: int = 96, examples_per_cluster: int = 4, max_clusters: int = 30):
+                 thumb: int = 96, examples_per_cluster: int = 4, max_clusters: int = 30,
+                 selection=None):
         super().__init__(width=width, height=height)
         self.coll = coll
         self.store = store
@@ -148,6 +157,7 @@ class Explorer(anywidget.AnyWidget):
         self._tree = None
         self._selected = np.zeros(0, np.int64)
         self._listeners = []
+        self.selection = selection
         self.gallery_widget = None
         self._gallery_box = None
         self._want_gallery = gallery
@@ -167,6 +177,11 @@ class Explorer(anywidget.AnyWidget):
         self._cluster_summary(examples_per_cluster, max_clusters)
         self.observe(lambda _c: self.redraw(), names=["view", "color_by", "width", "height"])
         self.on_msg(self._on_msg)
+        if selection is not None:
+            selection.observe(self._follow, "ids")
+            if len(selection):
+                self._follow(selection.ids)
+                return
         self.redraw()
 
     # ------------------------------------------------------------------ data
@@ -333,7 +348,7 @@ class Explorer(anywidget.AnyWidget):
         """Call ``callback(ids)`` after every selection change."""
         self._listeners.append(callback)
 
-    def _set_selection(self, positions, kind: str) -> list[str]:
+    def _set_selection(self, positions, kind: str, *, share: bool = True) -> list[str]:
         self._selected = np.asarray(positions, dtype=np.int64)
         self.n_selected = len(self._selected)
         self.selection_kind = kind
@@ -341,8 +356,17 @@ class Explorer(anywidget.AnyWidget):
         self._update_gallery(ids)
         for cb in self._listeners:
             cb(ids)
+        if share and self.selection is not None:
+            self.selection.set(ids, source=self)
         self.redraw()
         return ids
+
+    def _follow(self, ids) -> None:
+        """The shared selection changed elsewhere: draw its items that this map holds."""
+        if self.selection is not None and self.selection.source is self:
+            return
+        pos = pd.Index(self.ids).get_indexer([str(i) for i in ids])
+        self._set_selection(pos[pos >= 0], "shared", share=False)
 
     def select_box(self, x0: float, x1: float, y0: float, y1: float) -> list[str]:
         """Select the items whose map position is inside the box (map coordinates)."""

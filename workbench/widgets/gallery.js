@@ -4,6 +4,9 @@
 function render({ model, el }) {
   const root = wbEl("div", "wb-root wb-gallery");
   root.appendChild(wbStyle());
+  const style = document.createElement("style");
+  style.textContent = ".wb-gallery .wb-tile.wb-open { border-color: #d62728; }";
+  root.appendChild(style);
   const bar = wbEl("div", "wb-bar");
   const prev = wbEl("button", null, "◀");
   const next = wbEl("button", null, "▶");
@@ -11,7 +14,10 @@ function render({ model, el }) {
   const sortSel = document.createElement("select");
   const dirBtn = wbEl("button", "wb-dir");
   const selLabel = wbEl("span", "wb-selcount");
-  bar.append(prev, pageLabel, next, wbEl("span", null, "sort by"), sortSel, dirBtn, selLabel);
+  // linked to a shared selection: make the picked (shift/ctrl-clicked) items the selection
+  const pickBtn = wbEl("button", "wb-pick", "select picked");
+  pickBtn.addEventListener("click", () => model.send({ type: "select_picked" }));
+  bar.append(prev, pageLabel, next, wbEl("span", null, "sort by"), sortSel, dirBtn, selLabel, pickBtn);
   const grid = wbEl("div", "wb-grid");
   const detail = wbEl("div", "wb-panels wb-detail");
   root.append(bar, grid, detail);
@@ -28,7 +34,9 @@ function render({ model, el }) {
   function bar_() {
     pageLabel.textContent = `page ${model.get("page") + 1} / ${model.get("n_pages")}`;
     dirBtn.textContent = model.get("ascending") ? "ascending" : "descending";
-    selLabel.textContent = `${(model.get("selected") || []).length} selected`;
+    const picked = (model.get("selected") || []).length;
+    selLabel.textContent = model.get("linked") ? `${model.get("n_items")} shown, ${picked} picked` : `${picked} selected`;
+    pickBtn.style.display = model.get("linked") && picked ? "" : "none";
   }
   const setPage = (p) => { requestedAt = performance.now(); model.set("page", p); model.save_changes(); };
   prev.addEventListener("click", () => { if (model.get("page") > 0) setPage(model.get("page") - 1); });
@@ -51,6 +59,7 @@ function render({ model, el }) {
       const d = wbEl("div", "wb-tile");
       d.dataset.id = tile.id;
       if (sel.has(tile.id)) d.classList.add("wb-sel");
+      if (tile.id === model.get("opened")) d.classList.add("wb-open");
       const c = document.createElement("canvas");
       c.width = t; c.height = t;
       if (bitmap) c.getContext("2d").drawImage(bitmap, (k % cols) * t, Math.floor(k / cols) * t, t, t, 0, 0, t, t);
@@ -66,6 +75,8 @@ function render({ model, el }) {
           if (cur.has(tile.id)) cur.delete(tile.id); else cur.add(tile.id);
           model.set("selected", [...cur]); model.save_changes();
         } else {
+          for (const o of grid.querySelectorAll(".wb-open")) o.classList.remove("wb-open");
+          d.classList.add("wb-open");
           model.send({ type: "open", id: tile.id });
         }
       });
@@ -90,6 +101,7 @@ function render({ model, el }) {
   model.on("change:detail", drawDetail);
   model.on("change:columns", fillSort);
   model.on("change:sort_by", () => { sortSel.value = model.get("sort_by"); });
+  model.on("change:linked", bar_); model.on("change:n_items", bar_);
   model.on("change:page", bar_); model.on("change:n_pages", bar_); model.on("change:ascending", bar_);
   fillSort(); drawGrid(); drawDetail();
 }

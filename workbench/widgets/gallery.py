@@ -6,12 +6,22 @@
 One page crosses to the browser as one PNG sprite sheet (``thumb x thumb`` tiles) plus a
 list of captions and badges (drawn as text, never as HTML). A click opens the item in the
 view for its kind below the grid; shift- or ctrl-click adds it to :attr:`selected`.
+
+With ``selection=`` (a shared :class:`~workbench.core.selection.Selection`) the Gallery
+follows it: it shows exactly the selected items of ``coll`` (in selection order; none while
+nothing is selected), re-drawn in place whenever a plot, the Explorer or code changes the
+selection; a click puts the item in the selection's focus (the plots ring it), and "select
+picked" makes the shift/ctrl-clicked items the selection.
+
+>>> sel = workbench.plots.Selection()                                          # doctest: +SKIP
+>>> Gallery(coll, selection=sel); workbench.plots.candidates(coll, selection=sel)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import anywidget
 import numpy as np
+import pandas as pd
 import traitlets
 
 from workbench.widgets import _panels, render
@@ -38,6 +48,8 @@ class Gallery(anywidget.AnyWidget):
         Thumbnails per page.
     thumb : int
         Thumbnail size in pixels.
+    selection : Selection, optional
+        Follow this shared selection (see the module docstring).
     """
 
     _esm = esm("gallery.js")
@@ -54,15 +66,20 @@ class Gallery(anywidget.AnyWidget):
     selected = traitlets.List(traitlets.Unicode(), []).tag(sync=True)
     opened = traitlets.Unicode("").tag(sync=True)
     detail = traitlets.List([]).tag(sync=True)
+    linked = traitlets.Bool(False).tag(sync=True)
+    n_items = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, coll, *, store=None, badges=None, sort_by: str | None = None,
                  ascending: bool = True, page_size: int = 100, thumb: int = 64,
-                 n_cols: int = 10):
+                 n_cols: int = 10, selection=None):
         super().__init__(page_size=page_size, thumb=thumb, n_cols=n_cols, ascending=ascending)
         self.coll = coll
         self.store = store
-        self._cat = coll.catalog
-        self._rows = np.asarray(coll._rows)
+        self.selection = selection
+        self._all_cat = coll.catalog
+        self._all_rows = np.asarray(coll._rows)
+        self._all_index = None
+        self._cat, self._rows = self._all_cat, self._all_rows
         self._product = next(iter(coll.products))
         if badges is None:
             badges = [c for c in self._cat.columns
@@ -77,6 +94,10 @@ class Gallery(anywidget.AnyWidget):
                                                             "page_size"])
         self.observe(self._on_open, names=["opened"])
         self.on_msg(self._on_msg)
+        if selection is not None:
+            self.linked = True
+            self._show(selection.ids, render=False)
+            selection.observe(self._follow, "ids")
         self._render_page()
 
     # ------------------------------------------------------------------ data
@@ -85,6 +106,31 @@ class Gallery(anywidget.AnyWidget):
             return {}
         return {iid: f"{label or 'labelled'} ({n})"
                 for iid, (label, n) in majority_labels(self.store, self.coll.ids).items()}
+
+    @property
+    def shown_ids(self) -> list[str]:
+        """Ids of every item the Gallery shows (all pages, catalog/selection order)."""
+        return list(self._cat["id"].astype(str))
+
+    def _show(self, ids, *, render: bool = True) -> None:
+        """Show the items of ``coll`` among ``ids`` (in that order; others are ignored)."""
+        if self._all_index is None:
+            self._all_index = pd.Index(self._all_cat["id"].astype(str))
+        pos = self._all_index.get_indexer(pd.Index(ids, dtype=object))
+        pos = pos[pos >= 0]
+        self._cat = self._all_cat.iloc[pos].reset_index(drop=True)
+        self._rows = self._all_rows[pos]
+        if render:
+            with self.hold_sync():
+                self.selected = []
+                self.opened = ""
+                if self.page != 0:
+                    self.page = 0  # re-renders
+                else:
+                    self._render_page()
+
+    def _follow(self, ids) -> None:
+        self._show(ids)
 
     def order(self) -> np.ndarray:
         """Positions (within ``coll``) in display order."""
@@ -129,6 +175,7 @@ class Gallery(anywidget.AnyWidget):
                 cap = iid if not self.sort_by or self.sort_by == "id" else \
                     f"{iid} · {self.sort_by}={_short(meta[self.sort_by])}"
                 tiles.append({"id": iid, "caption": cap, "badges": badges})
+        self.n_items = n
         with self.hold_sync():
             if page != self.page:
                 self.page = page
@@ -139,6 +186,12 @@ class Gallery(anywidget.AnyWidget):
     def _on_msg(self, _w, content, _buffers) -> None:
         if content.get("type") == "open":
             self.opened = str(content.get("id", ""))
+            if self.selection is not None:
+                self.selection.set_focus(self.opened or None, source=self)
+        elif content.get("type") == "select_picked" and self.selection is not None:
+            picked = list(self.selected)
+            if picked:
+                self.selection.set(picked, source=self)
 
     def _on_open(self, change) -> None:
         iid = change["new"]

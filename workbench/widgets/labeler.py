@@ -57,8 +57,10 @@ class Labeler(anywidget.AnyWidget):
         through ``items`` (ids) or every item of ``coll`` in order.
     annotator : str, optional
         Who labels (defaults to the login name).
-    items : list of str, optional
-        Ids to label (a selection), when there is no campaign.
+    items : list of str or Selection, optional
+        Ids to label, when there is no campaign; a shared
+        :class:`~workbench.core.selection.Selection` gives the ids selected when the
+        Labeler is made.
     show : list of str, optional
         Catalog columns to show beside the image (see the module docstring; in a campaign
         it can only narrow the campaign's ``show_columns``).
@@ -81,6 +83,10 @@ class Labeler(anywidget.AnyWidget):
             import getpass
 
             annotator = getpass.getuser()
+        from workbench.core.selection import Selection
+
+        if isinstance(items, Selection):
+            items = items.ids
         self.session = Session(coll, store, scheme, campaign=campaign, annotator=annotator,
                                show=show, items=items, autosave=False)
         self._view_options = view_options
