@@ -134,3 +134,34 @@ def test_map_and_clusters_through_the_store_reuse_the_sampled_fit(tmp_path):
     assert roc_auc_score(truth, cat["outlier_glosh"]) > 0.95
     params = coll.derived["clusters"]["made_by"]["params"]
     assert params["outlier_graph"] == "map-umap graph"
+
+
+def test_anomalies_reuse_a_sampled_map_graph(tmp_path):
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    import workbench
+    from workbench.embed.store import anomalies_and_store, map_and_store
+    from workbench.io.collection import ProductSpec
+
+    X, _ = _blobs(2500, seed=2)
+    X[-25:] = np.random.default_rng(5).uniform(X.min(0), X.max(0), (25, X.shape[1]))
+    coll = workbench.create(tmp_path / "c", {"img": ProductSpec(("x",), (2, 2))})
+    coll.append(pd.DataFrame({"id": [f"i{k}" for k in range(2500)]}),
+                {"img": np.zeros((2500, 1, 2, 2), np.float32)}, kind="image")
+    coll.add_array("embedding-test", X, tool="test")
+    map_and_store(coll, method="umap", fit_sample=800, n_epochs=30)
+    truth = np.r_[np.zeros(2475), np.ones(25)]
+    for method in ("glosh", "knn"):
+        _, scores = anomalies_and_store(coll, method=method)
+        assert roc_auc_score(truth, scores) > 0.95, method
+    # GLOSH was fitted on the map's 800 fitted items, the others placed from the graph
+    from workbench.embed.anomaly import AnomalyScorer
+    from workbench.embed.store import _graph_fit_rows, _map_graph
+
+    Xg, knn = _map_graph(coll, "embedding-test", X, "umap")
+    rows = _graph_fit_rows(coll, "umap", len(X))
+    direct = AnomalyScorer("glosh").fit(Xg, knn=knn, fit_rows=rows)
+    assert len(direct.clusterer_.fit_rows_) == 800
+    stored = workbench.open(coll.path).catalog["anomaly_glosh"].to_numpy()
+    assert np.allclose(stored, direct.scores_)

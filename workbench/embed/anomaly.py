@@ -77,13 +77,16 @@ class AnomalyScorer:
         self.min_cluster_size = min_cluster_size
         self.random_state = random_state
 
-    def fit(self, X, y=None, *, knn=None) -> AnomalyScorer:
+    def fit(self, X, y=None, *, knn=None, fit_rows=None) -> AnomalyScorer:
         """Score the rows of ``X`` (n, d).
 
         ``knn``: optional ``(indices, distances)`` (n, k), each row's nearest neighbours in
         ``X`` as given, itself first (e.g. a UMAP map's :attr:`~UMAPMap.knn_graph_` with
         ``X = map.reduce(embeddings)``): ``glosh`` (data of more than 3 dimensions) and
         ``knn`` (when ``k`` < the graph's width) then reuse it instead of searching again.
+        ``fit_rows`` (``glosh`` only): the items a sampled map was fitted on (its graph lists
+        fitted items for every other item); GLOSH is then fitted on those and the others
+        placed (see :mod:`workbench.embed.cluster`).
         """
         if self.method not in METHODS:
             raise InputError(f"unknown anomaly method {self.method!r}; choose one of {METHODS}")
@@ -93,7 +96,8 @@ class AnomalyScorer:
 
             cl = HDBSCANClusterer(min_cluster_size=self.min_cluster_size,
                                   min_samples=self.k, pca_components=self.pca_components,
-                                  random_state=self.random_state).fit(X, knn=knn)
+                                  random_state=self.random_state).fit(X, knn=knn,
+                                                                      fit_rows=fit_rows)
             self.clusterer_ = cl
             scores = cl.outlier_scores_
         elif self.method == "knn" and knn is not None and np.shape(knn[1])[1] > self.k:

@@ -316,7 +316,9 @@ def anomalies_and_store(coll, *, method: str = "glosh", embedding: str | None = 
 
     name, X = load_embedding(coll, embedding)
     Xg, knn = _map_graph(coll, name, X, "umap")
-    est = AnomalyScorer(method, random_state=seed, **options).fit(Xg, knn=knn)
+    rows = _graph_fit_rows(coll, "umap", len(X)) if knn is not None and method == "glosh" \
+        else None
+    est = AnomalyScorer(method, random_state=seed, **options).fit(Xg, knn=knn, fit_rows=rows)
     set_name = f"anomaly-{method}"
     coll.add_columns(set_name, {f"anomaly_{method}": est.scores_},
                      tool="workbench.embed.anomaly.AnomalyScorer",
