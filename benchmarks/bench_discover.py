@@ -8,9 +8,10 @@ encoder throughput, Explorer at a million points.
 Sections: mirabest (kNN k=20 / logistic regression on frozen SSL embeddings vs raw pixels,
 confident FRI = label_code 100/102/104 vs confident FRII = 200/201), rare (simulated survey
 with 0.5% ring sources: fraction of them in the top 2% of each anomaly ranking), maps (UMAP +
-HDBSCAN + outlier scores on 128-D embeddings, ours vs plain umap-learn + hdbscan defaults;
-each pipeline in its own process for wall time and peak RSS; trustworthiness and 10-NN
-preservation on a 2,000-point sample), numba (first-fit cost in a new process, with and
+HDBSCAN + outlier scores on 128-D embeddings, ours (the default: a sampled UMAP fit above
+60,000 items) vs plain umap-learn + hdbscan defaults, ``--pipelines ours_exact`` adds the
+full fit of ``workbench map --exact``; each pipeline in its own process for wall time, CPU
+time and peak RSS; trustworthiness and 10-NN preservation on a 2,000-point sample), numba (first-fit cost in a new process, with and
 without the background warm-up), throughput (encoder img/s on CPU/GPU at 128 x 128),
 explorer (1,000,000 points: lasso -> Gallery and zoom -> redraw).
 """
