@@ -17,5 +17,6 @@ def bokeh_backend():
     import holoviews as hv
 
     if "bokeh" not in hv.Store.loaded_backends():
-        hv.extension("bokeh", logo=False)
+        # inline: Bokeh's JS travels with the notebook output (no CDN: offline, Binder)
+        hv.extension("bokeh", logo=False, inline=True)
     return hv

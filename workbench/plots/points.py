@@ -193,6 +193,8 @@ def _points(df, x, y, spec, *, hover, selection, logx, logy, width, height, size
                          logy=logy) if selection is not None else None)
     common = dict(width=width, height=height, logx=logx, logy=logy, title=title,
                   xlabel=xlabel or x, ylabel=ylabel or y, invert_xaxis=invert_x)
+    if selection is not None:  # linked: a drag selects (pan stays one click away)
+        common["active_tools"] = ["box_select", "wheel_zoom"]
     if big:
         main = _raster_view(hv, df, x, y, spec, logx=logx, logy=logy, width=width,
                             height=height, link=link).opts(**common, tools=["box_select",
@@ -247,10 +249,13 @@ def _raster_view(hv, df, x, y, spec, *, logx, logy, width, height, link):
     elif spec["kind"] == "num":
         kw = {"values": df[spec["column"]].to_numpy(float), "value_range": spec["range"]}
 
+    # about the plot's frame (its size less axes, labels and toolbar), one bin per pixel
+    bw, bh = max(width - 110, 50), max(height - 90, 50)
+
     def draw(x_range, y_range):
         xr = tuple(x_range) if x_range else x_full
         yr = tuple(y_range) if y_range else y_full
-        img = raster.bin_rgba(xs, ys, xr, yr, width, height, logx=logx, logy=logy, **kw)
+        img = raster.bin_rgba(xs, ys, xr, yr, bw, bh, logx=logx, logy=logy, **kw)
         # like bin_rgba's, hv.RGB's first row is the top of the window
         return hv.RGB(img, kdims=[x, y], bounds=(xr[0], yr[0], xr[1], yr[1]))
 
@@ -261,7 +266,7 @@ def _raster_view(hv, df, x, y, spec, *, logx, logy, width, height, link):
         box.add_subscriber(lambda bounds: link.from_bounds(bounds))
         tap = hv.streams.Tap(source=dmap)
         tap.add_subscriber(lambda x, y: link.from_tap(
-            x, y, rng.x_range, rng.y_range, width=width, height=height))
+            x, y, rng.x_range, rng.y_range, width=bw, height=bh))
     return dmap
 
 
