@@ -7,7 +7,9 @@ streams, all in the kernel (the plot's comm carries the events; no server, no po
   the points inside the box, ``Tap`` -> the nearest point within a few pixels;
 - the other way: every change of the selection (or of its focus) re-draws a small overlay
   of the selected items (open rings, at most :data:`MAX_HIGHLIGHT`) and of the item in
-  focus (a large red ring), through a ``DynamicMap`` fed by a stream.
+  focus (a large red ring), through a ``DynamicMap`` fed by a stream; in a kernel the
+  re-draw waits for the end of the message being handled, so the other followers (a
+  Gallery) go first.
 
 Bokeh's own selection look is switched off on linked points (selected and unselected
 points look alike), so what is highlighted is always the shared selection, wherever it
@@ -15,6 +17,8 @@ was made.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import numpy as np
 import pandas as pd
@@ -50,6 +54,7 @@ class LinkedPoints:
         self.logx, self.logy = logx, logy
         self._index = pd.Index(self.ids)
         self._stream = None
+        self._pending = False
         self.last_ms = None  # kernel time of the last selection made in this view
 
     # ------------------------------------------------------------------ plot -> selection
@@ -135,5 +140,21 @@ class LinkedPoints:
         return dmap
 
     def _poke(self, _value=None) -> None:
-        if self._stream is not None:
+        """Re-draw the overlay: at once outside an event loop (scripts, tests); inside a
+        kernel after the message being handled (so a Gallery following the same selection
+        is drawn first, and a change of ids and focus together costs one re-draw)."""
+        if self._stream is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
             self._stream.event()
+        elif not self._pending:
+            self._pending = True
+            loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._pending = False
+        self._stream.event()

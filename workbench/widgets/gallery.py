@@ -114,9 +114,9 @@ class Gallery(anywidget.AnyWidget):
 
     def _show(self, ids, *, render: bool = True) -> None:
         """Show the items of ``coll`` among ``ids`` (in that order; others are ignored)."""
-        if self._all_index is None:
-            self._all_index = pd.Index(self._all_cat["id"].astype(str))
-        pos = self._all_index.get_indexer(pd.Index(ids, dtype=object))
+        if self._all_index is None:  # object dtype on both sides: pandas' fast hash lookup
+            self._all_index = pd.Index(self._all_cat["id"].astype(str).to_numpy(dtype=object))
+        pos = self._all_index.get_indexer(np.asarray(list(ids), dtype=object))
         pos = pos[pos >= 0]
         self._cat = self._all_cat.iloc[pos].reset_index(drop=True)
         self._rows = self._all_rows[pos]
@@ -158,22 +158,25 @@ class Gallery(anywidget.AnyWidget):
             inv = np.empty_like(srt)
             inv[srt] = np.arange(len(srt))
             imgs = imgs[inv]
-            for k, p in enumerate(pos):
-                meta = self._cat.iloc[int(p)]
-                kind = str(meta["kind"])
-                tile = _panels.thumbnail(imgs[k], kind, t)
+            page_cat = self._cat.iloc[pos]  # one lookup per page, not per tile
+            col = {c: page_cat[c].to_numpy(dtype=object)
+                   for c in dict.fromkeys(["id", "kind", *self.badge_columns,
+                                           *([self.sort_by] if self.sort_by else [])])
+                   if c in page_cat.columns}
+            for k in range(len(pos)):
+                tile = _panels.thumbnail(imgs[k], str(col["kind"][k]), t)
                 r, c = divmod(k, cols)
                 sheet[r * t:(r + 1) * t, c * t:(c + 1) * t] = tile
-                iid = str(meta["id"])
+                iid = str(col["id"][k])
                 badges = []
                 if iid in self._labels:
                     badges.append(f"label: {self._labels[iid]}")
                 for b in self.badge_columns:
-                    v = meta.get(b)
-                    if v is not None and v == v:
+                    v = col[b][k] if b in col else None
+                    if v is not None and v is not pd.NA and v == v:
                         badges.append(f"{b}: {_short(v)}")
                 cap = iid if not self.sort_by or self.sort_by == "id" else \
-                    f"{iid} · {self.sort_by}={_short(meta[self.sort_by])}"
+                    f"{iid} · {self.sort_by}={_short(col[self.sort_by][k])}"
                 tiles.append({"id": iid, "caption": cap, "badges": badges})
         self.n_items = n
         with self.hold_sync():
@@ -185,9 +188,10 @@ class Gallery(anywidget.AnyWidget):
     # ------------------------------------------------------------------ events
     def _on_msg(self, _w, content, _buffers) -> None:
         if content.get("type") == "open":
-            self.opened = str(content.get("id", ""))
-            if self.selection is not None:
-                self.selection.set_focus(self.opened or None, source=self)
+            iid = str(content.get("id", ""))
+            if self.selection is not None:  # first: the plots redraw after this message
+                self.selection.set_focus(iid or None, source=self)
+            self.opened = iid
         elif content.get("type") == "select_picked" and self.selection is not None:
             picked = list(self.selected)
             if picked:
