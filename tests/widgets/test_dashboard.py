@@ -44,3 +44,23 @@ def test_dashboard_follows_rounds(tmp_path):
     assert dash.queue_html.value.count("<img") == 6
     assert "round 2: margin" in dash.queue_html.value
     assert dash.progress.value == pytest.approx(1.0)
+
+
+def test_dashboard_charts_are_the_plots_functions(tmp_path):
+    import holoviews as hv
+
+    coll = make_blobs_collection(tmp_path / "b", n=60)
+    loop = ActiveLoop(coll, label_column="truth", queue_size=6, epochs=10)
+    dash = Dashboard(loop)
+    assert isinstance(dash.figure, hv.Layout) and len(dash.figure) == 1  # no round yet
+    loop.run_round()
+    dash.refresh()
+    curve, conf, per = dash.figure
+    acc = [c for c in curve if isinstance(c, hv.Curve) and c.label == "accuracy"][0]
+    hist = loop.history()
+    assert list(acc.dimension_values("n_labels")) == list(hist["n_train"])
+    assert list(acc.dimension_values("accuracy")) == list(hist["accuracy"])
+    heat = [e for e in conf if isinstance(e, hv.HeatMap)][0]
+    assert heat.dimension_values("count").sum() == loop.record()["n_holdout"]
+    assert set(per.dimension_values("class")) == {"bar", "point"}
+    hv.render(dash.figure, backend="bokeh")

@@ -1,5 +1,6 @@
-"""The active-learning dashboard: learning curve over rounds, per-class metrics, the current
-queue with thumbnails and why each item is there, and the model's held-out mistakes.
+"""The active-learning dashboard: learning curve over rounds, confusion matrix and per-class
+metrics (drawn by :mod:`workbench.plots`, interactive Bokeh charts), the current queue with
+thumbnails and why each item is there, and the model's held-out mistakes.
 
 It holds no state that matters: everything is read from the :class:`ActiveLoop`'s recorded
 rounds (``<collection>/rounds/``), so the widget can be rebuilt at any time. Retraining runs
@@ -15,7 +16,7 @@ import html
 import numpy as np
 import pandas as pd
 
-__all__ = ["Dashboard", "dashboard_state"]
+__all__ = ["Dashboard", "dashboard_state", "dashboard_figure"]
 
 
 def dashboard_state(loop, *, max_queue: int = 12, max_mistakes: int = 12) -> dict:
@@ -51,31 +52,19 @@ def _thumb(coll, item_id, product=None, size=64) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def _curve_png(curve: pd.DataFrame) -> bytes:
-    import io
+def dashboard_figure(loop):
+    """The dashboard's charts, drawn by :mod:`workbench.plots` (the functions a notebook
+    calls too): the learning curve over rounds, and the current round's confusion matrix
+    and per-class precision/recall/F1. A HoloViews Layout."""
+    from workbench.plots import bokeh_backend, confusion, learning_curve, per_class
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.2, 2.8), dpi=90)
-    if len(curve):
-        ax.plot(curve["n_train"], curve["accuracy"], "o-", label="accuracy")
-        if curve["balanced_accuracy"].notna().any():
-            ax.plot(curve["n_train"], curve["balanced_accuracy"], "s--", label="balanced")
-        for _, r in curve.iterrows():
-            ax.annotate(str(int(r["round"])), (r["n_train"], r["accuracy"]), fontsize=7,
-                        xytext=(2, 3), textcoords="offset points")
-        ax.legend(fontsize=7)
-    ax.set_xlabel("training labels")
-    ax.set_ylabel("held-out accuracy")
-    ax.set_ylim(0, 1.02)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    hv = bokeh_backend()
+    k = loop.current_round()
+    parts = [learning_curve(loop, width=420, height=280)]
+    if k is not None:
+        parts += [confusion(loop, round=k, width=340, height=280),
+                  per_class(loop, round=k, width=420, height=280)]
+    return hv.Layout(parts).opts(shared_axes=False)
 
 
 class Dashboard:
@@ -95,7 +84,8 @@ class Dashboard:
         self.loop = loop
         self.product = product
         self.job = None
-        self.curve = w.Image(format="png")
+        self.charts = w.Output()
+        self.figure = None
         self.metrics = w.HTML()
         self.queue_html = w.HTML()
         self.mistakes_html = w.HTML()
@@ -110,7 +100,7 @@ class Dashboard:
         self.widget = w.VBox([
             w.HBox([self.strategy, self.retrain_button, self.cancel_button, self.progress]),
             self.status,
-            w.HBox([self.curve, self.metrics]),
+            self.charts, self.metrics,
             w.HTML("<b>Queue (what to label next, and why)</b>"), self.queue_html,
             w.HTML("<b>Held-out mistakes</b>"), self.mistakes_html])
         self.refresh()
@@ -129,7 +119,7 @@ class Dashboard:
     def refresh(self) -> dict:
         """Re-read the rounds and redraw; returns :func:`dashboard_state`."""
         st = dashboard_state(self.loop)
-        self.curve.value = _curve_png(st["curve"])
+        self._draw(dashboard_figure(self.loop))
         pc = st["per_class"]
         self.metrics.value = ("<i>no round yet</i>" if pc.empty else
                               f"<b>round {st['round']}</b>" + pc.round(3).to_html(index=False))
@@ -156,6 +146,24 @@ class Dashboard:
                                     "<th>predicted</th></tr>" + "".join(mrows) + "</table>")
         self.state = st  # last, so a reader sees a finished redraw
         return st
+
+    def _draw(self, figure) -> None:
+        """Put ``figure`` in the charts area: its rich output (Bokeh over the kernel's
+        comm) as the Output widget's one output; set directly, so that the background
+        thread finishing a round can redraw too. Without IPython (scripts, tests) only
+        :attr:`figure` is kept."""
+        self.figure = figure
+        try:
+            from IPython import get_ipython
+
+            ip = get_ipython()
+        except ImportError:
+            ip = None
+        if ip is None:
+            return
+        data, meta = ip.display_formatter.format(figure)
+        self.charts.outputs = ({"output_type": "display_data", "data": data,
+                                "metadata": meta},)
 
     def retrain(self):
         """Start a round in the background (the widget stays responsive)."""
