@@ -34,6 +34,28 @@ coll = workbench.open(sample / "radio")
 coll
 
 # %% [markdown]
+# ## Brush the catalogue
+# Two catalogue columns against each other with their marginal histograms, beside the items
+# on the sky (`workbench.plots`, interactive Bokeh charts). Box-select (the default drag) or
+# lasso a group of sources in either plot: both plots ring them, the histograms show their
+# share in dark blue, and the Gallery below shows exactly those items. All through one
+# `Selection`, a small observable of item ids that every view is given.
+
+# %%
+import workbench.plots as p
+from workbench.widgets import Gallery
+
+sel = p.Selection()
+p.catalog(coll, "flux_jy", "size_arcsec", by="truth", selection=sel, logx=True) + \
+    p.sky(coll, color_by="truth", selection=sel)
+
+# %%
+gallery = Gallery(coll, selection=sel, sort_by="flux_jy", ascending=False, page_size=20,
+                  n_cols=10)
+sel.set(coll.select("truth == 'FRII' and flux_jy > flux_jy.median()").ids)  # or brush above
+gallery
+
+# %% [markdown]
 # ## The catalog
 # Every item has an `id`, a `kind`, its sky position (`ra`, `dec`, degrees) and pixel scale,
 # where it came from, and any other columns: here the simulator's ground truth.

@@ -11,10 +11,39 @@
 # %% [markdown]
 # # Transient candidates: from a filterbank to DM-time and frequency-time images
 #
-# We simulate a small SIGPROC filterbank with injected FRBs, a pulsar, RFI and noise
-# candidates, turn its candidate list into a Collection of images, and look at a DM-time
-# image (trial DM in pc cm^-3 against time in s) next to the frequency-time image
+# Every single-pulse search ends with the same diagnostic: the candidates as points in
+# arrival time against DM, sized by S/N. We start there, with the sample survey the set-up
+# made (`data/sample/transients`): box-select a group of candidates (or tap one) and the
+# Gallery below shows exactly those; click a thumbnail and the plot rings it. Above 50,000
+# candidates the overview is binned into an image in the kernel, so a million stay
+# interactive. Then we simulate a small SIGPROC filterbank with injected FRBs, a pulsar,
+# RFI and noise candidates, turn its candidate list into a Collection of images, and look at
+# a DM-time image (trial DM in pc cm^-3 against time in s) next to the frequency-time image
 # dedispersed at the candidate DM (MHz against s).
+
+# %%
+import workbench
+import workbench.plots as p
+from workbench.sample_data import make_samples
+from workbench.widgets import Gallery
+
+make_samples("../data/sample", only=["transients"])  # does nothing when the set-up made it
+survey = workbench.open("../data/sample/transients")
+sel = p.Selection()
+p.candidates(survey, color_by="truth", selection=sel)
+
+# %%
+gallery = Gallery(survey, selection=sel, sort_by="snr", ascending=False, page_size=24,
+                  n_cols=8)
+sel.set(survey.select("truth == 'frb' and snr > 15").ids)  # or box-select in the plot
+gallery
+
+# %% [markdown]
+# The selection is one object shared by every view that is given it (`sel.ids`, `sel.focus`);
+# a Labeler takes it as its items: `Labeler(survey, scheme="transient", items=sel)`.
+
+# %%
+print(len(sel), "selected:", sel.ids[:5])
 
 # %%
 import tempfile
@@ -23,7 +52,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-import workbench
 from workbench.sims.transients import simulate_transients
 
 out = Path(tempfile.mkdtemp()) / "transients"

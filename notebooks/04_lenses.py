@@ -30,7 +30,7 @@ import numpy as np
 import workbench
 from workbench.imaging.composite import lupton_rgb
 from workbench.imaging.stretch import stretch_image
-from workbench.metrics import auroc, roc_curve, tpr0, tpr10
+from workbench.metrics import auroc, tpr0, tpr10
 from workbench.sims.lenses import simulate_lenses
 
 out = Path(tempfile.mkdtemp()) / "lenses"
@@ -120,17 +120,19 @@ print(f"AUROC {auroc(y, score):.3f}   TPR0 {tpr0(y, score):.3f}   TPR10 {tpr10(y
 # ranking is polluted by ring galaxies. That is what a learned classifier (and the graders)
 # must do better.
 
+# %% [markdown]
+# The ROC curve with TPR0 and TPR10 marked on it (`workbench.plots.roc`; hover a point for its
+# score threshold), beside the score of each class. Pass several rankings as a dict,
+# `roc({"baseline": score, "CNN": other}, y)`, to overlay them.
+
 # %%
-fpr, tpr, _ = roc_curve(y, score)
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-a1.plot(fpr, tpr, drawstyle="steps-post")
-a1.plot([0, 1], [0, 1], ":", color="grey")
-a1.set(xlabel="false-positive rate", ylabel="true-positive rate",
-       title=f"ROC, AUROC = {auroc(y, score):.2f}")
-classes = ["lens", "elliptical", "spiral", "merger", "ring"]
-a2.boxplot([score[cat["truth_class"] == c] for c in classes], tick_labels=classes)
-a2.set(ylabel="blue-arc score", title="score by class")
-fig.tight_layout()
+import holoviews as hv
+
+import workbench.plots as p
+
+by_class = hv.BoxWhisker((cat["truth_class"].to_numpy(), score), "class", "blue-arc score")
+p.roc({"blue-arc score": score}, y) + by_class.opts(title="score by class", width=420,
+                                                     height=400)
 
 # %% [markdown]
 # The same metrics take any classifier's scores: `auroc(y_true, score)`, `tpr0(...)`,
