@@ -25,7 +25,7 @@ import pandas as pd
 
 from workbench.plots._style import bokeh_backend
 
-__all__ = ["MAX_HIGHLIGHT", "LinkedPoints"]
+__all__ = ["MAX_HIGHLIGHT", "LinkedPoints", "deferred"]
 
 #: Most selected items drawn in the highlight overlay (the selection itself may be larger).
 MAX_HIGHLIGHT = 20_000
@@ -54,7 +54,7 @@ class LinkedPoints:
         self.logx, self.logy = logx, logy
         self._index = pd.Index(self.ids)
         self._stream = None
-        self._pending = False
+        self._deferred = None
         self.last_ms = None  # kernel time of the last selection made in this view
 
     # ------------------------------------------------------------------ plot -> selection
@@ -140,21 +140,36 @@ class LinkedPoints:
         return dmap
 
     def _poke(self, _value=None) -> None:
-        """Re-draw the overlay: at once outside an event loop (scripts, tests); inside a
-        kernel after the message being handled (so a Gallery following the same selection
-        is drawn first, and a change of ids and focus together costs one re-draw)."""
-        if self._stream is None:
-            return
+        if self._stream is not None:
+            self._later()
+
+    @property
+    def _later(self):
+        if self._deferred is None:
+            self._deferred = deferred(self._stream.event)
+        return self._deferred
+
+
+def deferred(fn):
+    """A callable that runs ``fn()``: at once outside an event loop (scripts, tests); inside
+    a kernel after the message being handled, once however often it was called meanwhile (so
+    a Gallery following the same selection is drawn first, and a change of ids and focus
+    together costs one re-draw)."""
+    pending = []
+
+    def flush():
+        pending.clear()
+        fn()
+
+    def call(*_args) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
         if loop is None:
-            self._stream.event()
-        elif not self._pending:
-            self._pending = True
-            loop.call_soon(self._flush)
+            fn()
+        elif not pending:
+            pending.append(True)
+            loop.call_soon(flush)
 
-    def _flush(self) -> None:
-        self._pending = False
-        self._stream.event()
+    return call

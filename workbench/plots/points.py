@@ -362,8 +362,10 @@ def catalog(coll, x: str, y: str, by=None, *, store=None, selection=None, logx: 
             return hv.Histogram((e, hist(col, e, selection.ids)), kdims=[col],
                                 vdims=["items"]).opts(color="#1f4e8c", line_alpha=0.3)
 
+        from workbench.plots.link import deferred
+
         stream = hv.streams.Counter()
-        selection.observe(lambda _ids: stream.event(), "ids")
+        selection.observe(deferred(stream.event), "ids")
         return allh * hv.DynamicMap(sel_hist, streams=[stream])
 
     return main << marg(y, ey, logy) << marg(x, ex, logx)
