@@ -147,6 +147,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="candidates")
     ap.add_argument("--reps", type=int, default=20, help="box selections")
+    ap.add_argument("--page-size", type=int, default=100, help="Gallery tiles per page")
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing: apt-get install -y chromium")
@@ -166,8 +167,9 @@ def main() -> None:
                 view = p.candidates(coll, selection=sel, color_by="truth")
                 print(f"overview built in {time.perf_counter() - t:.2f} s")
                 view"""),
-            textwrap.dedent("""\
-                g = Gallery(coll, selection=sel, page_size=100, n_cols=10, thumb=48)
+            textwrap.dedent(f"""\
+                g = Gallery(coll, selection=sel, page_size={args.page_size}, n_cols=10,
+                            thumb=48)
                 sent_at = []  # wall-clock time (ms) each Gallery page was sent
                 g.observe(lambda c: sent_at.append(time.time() * 1000), names="tiles")
                 g""")])
@@ -180,7 +182,8 @@ def main() -> None:
             geo = page.evaluate(PLOT_GEOMETRY)[0]
             _settle(page)
             ms, sizes, ring, ups = _boxes(page, geo, args.reps)
-            print(f"box select mouse-up -> Gallery drawn ({args.n:,} candidates): "
+            print(f"box select mouse-up -> Gallery drawn ({args.n:,} candidates, "
+                  f"{args.page_size} tiles a page): "
                   f"{_stats(ms)}; selected median {int(np.median(sizes)):,} "
                   f"(min {min(sizes):,}, max {max(sizes):,})")
             try:  # the part until the kernel had the selection (same machine, same clock)
