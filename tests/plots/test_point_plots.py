@@ -84,6 +84,10 @@ def test_candidates_renders_points_with_hover_and_log_dm(coll):
     (glyph, data), = renderers(plot_of(obj))
     assert glyph == "Scatter" and len(data["id"]) == N - 1  # DM 0 left out on a log axis
     assert "c0000" not in set(data["id"])
+    # one marker per source file (the group column), drawn from the data
+    marks = dict(zip(data["group"], data["marker"]))
+    assert len(set(marks.values())) == 2 and set(marks) == {"beam01.fil", "beam02.fil"}
+    assert all(marks[g] == m for g, m in zip(data["group"], data["marker"]))
     tips = dict(model.select_one(HoverTool).tooltips)
     assert {"id", "dm", "time_s", "width_ms", "snr", "truth", "group"} <= set(tips)
     lin = hv.render(candidates(coll, dm_scale="linear"), backend="bokeh")
@@ -198,3 +202,20 @@ def test_plots_import_no_widget_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_colour_by_the_stores_consensus(coll, tmp_path):
+    from workbench.io.labels import LabelStore
+    from workbench.plots.points import candidates_data, store_labels
+
+    store = LabelStore(tmp_path / "l.sqlite")
+    for who, item, cls in [("a", "c0003", "frb"), ("b", "c0003", "frb"), ("c", "c0003", "noise"),
+                           ("a", "c0004", "pulsar")]:
+        store.annotate(item, {"class": cls}, annotator=who, scheme="transient")
+    lab = store_labels(store, coll.catalog["id"])
+    assert lab["c0003"] == "frb" and lab["c0004"] == "pulsar" and lab.isna().sum() == N - 2
+    df, spec = candidates_data(coll, store=store)  # label is the default colour with labels
+    assert spec["column"] == "label"
+    got = dict(zip(df["id"], df["label"]))
+    assert got["c0003"] == "frb" and got["c0005"] == "(none)"
+    assert "(none)" in spec["names"]
