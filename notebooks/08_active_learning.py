@@ -29,15 +29,14 @@
 #    interval; it says so only when the interval supports it.
 
 # %%
-import io
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from IPython.display import Image, display
 
 import workbench
+from workbench import plots
 from workbench.active.loop import ActiveLoop
 from workbench.active.realdata import (
     SSL_CONFIG,
@@ -46,18 +45,10 @@ from workbench.active.realdata import (
     mirabest_classes,
     mirabest_collection,
 )
-from workbench.active.simulate import plot_learning_curves, simulate_strategies
+from workbench.active.simulate import simulate_strategies
 from workbench.core.schemes import register_scheme
 from workbench.io.labels import open_store
 from workbench.widgets.dashboard import Dashboard
-
-
-def show(fig):
-    """Display a matplotlib Figure as a PNG (no pyplot, no backend change)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    display(Image(data=buf.getvalue()))
-
 
 work = Path(tempfile.mkdtemp(prefix="wb-08-"))
 MIRABEST = next((p for p in (Path("../../shared/data/mirabest"), Path("../shared/data/mirabest"))
@@ -110,7 +101,7 @@ truth.value_counts()
 # %%
 sim = simulate_strategies(features, truth.to_numpy(), strategies=["random", "margin", "bald"],
                           seeds=4, budget=160, step=15, head="mlp")
-show(plot_learning_curves(sim, title="test accuracy vs labels (mean over seeds, 95% band)"))
+plots.learning_curve(sim)  # interactive (HoloViews); plot_learning_curves(sim) gives a PNG
 
 # %% [markdown]
 # The saving table: labels each strategy needed to reach random's final accuracy,
@@ -205,6 +196,9 @@ for n in [20, 40, 80]:
           f"{rec['n_holdout']} sources")
 curve = loop.history()
 curve
+
+# %%
+plots.learning_curve(loop) + plots.confusion(loop)
 
 # %%
 campaign.status()["rounds"]  # round -> items whose priority it set
