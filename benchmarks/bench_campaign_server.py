@@ -219,7 +219,44 @@ async def _pages(base: str, tokens: dict, until: float, think: float) -> dict:
     return dict(zip(tokens, got))
 
 
-def run(args, store_url, label: str, folder: Path) -> bool:
+def _cpu_s(pid: int, *, children: bool = False) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` (all its threads); with
+    ``children``, plus its live child processes and the children it has reaped (a
+    PostgreSQL server: the postmaster and its backends). 0.0 where /proc is not readable."""
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def stat(p):
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                f = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return int(f[1]), [int(x) for x in f[11:15]]  # ppid; utime stime cutime cstime
+
+    own = stat(pid)
+    if own is None:
+        return 0.0
+    total = own[1][0] + own[1][1]
+    if children:
+        total += own[1][2] + own[1][3]
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                st = stat(int(d))
+                if st is not None and st[0] == pid:
+                    total += st[1][0] + st[1][1]
+    return total / tick
+
+
+def _pg_pid(pg) -> int | None:
+    try:
+        return int((pg.dir / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError, AttributeError, TypeError):
+        return None
+
+
+def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) -> bool:
     from _server import campaign_server
 
     t0 = time.perf_counter()
@@ -231,8 +268,19 @@ def run(args, store_url, label: str, folder: Path) -> bool:
           f"campaign retire {args.retire}; {args.annotators} annotators ({len(in_chromium)} "
           f"in Chromium), think time {args.think:g} s")
     pages = {}
-    with campaign_server(coll.path, "bench", store=store_url, log_dir=folder) as base:
+    with campaign_server(coll.path, "bench", store=store_url, log_dir=folder,
+                         with_proc=True) as (base, proc):
         port = int(base.rsplit(":", 1)[1])
+        spy = None
+        if args.py_spy:
+            import subprocess
+
+            spy = subprocess.Popen(["py-spy", "record", "--pid", str(proc.pid), "--threads",
+                                    "-f", {".json": "speedscope", ".txt": "raw"}.get(
+                                        Path(args.py_spy).suffix, "flamegraph"),
+                                    "-o", args.py_spy,
+                                    "-d", str(int(args.seconds) + 5)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         gate = threading.Barrier(len(over_http) + 1)
         annotators = [Annotator(n, tokens[n], port, 0.0, gate, k, args.think)
                       for k, n in enumerate(over_http)]
@@ -241,12 +289,17 @@ def run(args, store_url, label: str, folder: Path) -> bool:
         start = time.monotonic()
         for a in annotators:
             a.until = start + args.seconds
+        cpu0 = _cpu_s(proc.pid), (_cpu_s(pg_pid, children=True) if pg_pid else 0.0)
         gate.wait()
         if in_chromium:
             pages = asyncio.run(_pages(base, in_chromium, start + args.seconds, args.think))
         for a in annotators:
             a.join(args.seconds + 300)
         wall = time.monotonic() - start
+        cpu = (_cpu_s(proc.pid) - cpu0[0],
+               (_cpu_s(pg_pid, children=True) - cpu0[1]) if pg_pid else 0.0)
+        if spy is not None:
+            spy.wait(60)
     n_http = sum(len(a.written) for a in annotators)
     n_pages = sum(len(p["answered"]) for p in pages.values())
     errors = [e for a in annotators for e in a.errors]
@@ -255,6 +308,14 @@ def run(args, store_url, label: str, folder: Path) -> bool:
     print(f"[{label}] {n_http + n_pages} annotations in {wall:.1f} s: "
           f"{(n_http + n_pages) / wall:.1f} annotations/s ({done} annotator(s) ran out of "
           f"items)")
+    n_all = max(1, n_http + n_pages)
+    print(f"[{label}] CPU time: campaign server process {cpu[0]:.1f} s = "
+          f"{cpu[0] / n_all * 1e3:.1f} ms per annotation"
+          + (f"; PostgreSQL server {cpu[1]:.1f} s = {cpu[1] / n_all * 1e3:.1f} ms per "
+             f"annotation" if pg_pid else "")
+          + f" (this machine has {_cores()} cores: at most "
+            f"{_cores() / max(1e-9, (cpu[0] + cpu[1]) / n_all):.0f} annotations/s if the "
+            f"server and database had them all)")
     if annotators:
         nxt = np.array([ms for a in annotators for ms in a.next_ms] or [0.0])
         first = np.array([a.first_ms for a in annotators if a.first_ms is not None] or [0.0])
@@ -283,6 +344,12 @@ def run(args, store_url, label: str, folder: Path) -> bool:
     return ok
 
 
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--annotators", type=int, default=50)
@@ -297,6 +364,9 @@ def main():
     ap.add_argument("--think", type=float, default=0.0, metavar="S",
                     help="mean seconds an annotator looks at an item before answering "
                          "(exponential; default 0: answer at once, the server's capacity)")
+    ap.add_argument("--py-spy", metavar="FILE", default=None,
+                    help="record the server with py-spy (if installed) into FILE (.svg "
+                         "flame graph, .json speedscope, .txt collapsed stacks)")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="wb-bench-serve-"))
     if args.store == "postgresql":
@@ -305,7 +375,7 @@ def main():
         if find_pg_bin() is None:
             sys.exit("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
         with TempPostgres(fsync=True) as pg:
-            ok = run(args, pg.create_database(), "postgresql", folder)
+            ok = run(args, pg.create_database(), "postgresql", folder, pg_pid=_pg_pid(pg))
     else:
         ok = run(args, None, "sqlite", folder)
     sys.exit(0 if ok else 1)

@@ -85,9 +85,11 @@ def _run(cmd, log: Path, base: str, *, env=None, cwd=None, timeout: float = 120.
 
 
 @contextlib.contextmanager
-def campaign_server(collection, name: str, *, store: str | None = None, log_dir=None):
+def campaign_server(collection, name: str, *, store: str | None = None, log_dir=None,
+                    with_proc: bool = False):
     """``workbench campaign serve COLLECTION --name NAME`` on a free port; yields the base
-    URL (``http://127.0.0.1:PORT``)."""
+    URL (``http://127.0.0.1:PORT``), or ``(base URL, subprocess.Popen)`` with ``with_proc``
+    (the benchmark reads the server's CPU time)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "workbench.cli", "campaign", "serve", str(collection),
@@ -95,8 +97,8 @@ def campaign_server(collection, name: str, *, store: str | None = None, log_dir=
     if store:
         cmd += ["--store", store]
     log = Path(log_dir or Path(collection).parent) / f"serve-{name}-{port}.log"
-    with _run(cmd, log, base):
-        yield base
+    with _run(cmd, log, base) as proc:
+        yield (base, proc) if with_proc else base
 
 
 @contextlib.contextmanager

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 from workbench.core.errors import StoreError
 
-__all__ = ["ItemQueue"]
+__all__ = ["ItemQueue", "NOTHING_LEFT"]
+
+#: ``ItemQueue.forward(claimed=NOTHING_LEFT)``: the campaign had nothing left to claim.
+NOTHING_LEFT = object()
 
 
 class ItemQueue:
     """The history of items shown and a cursor into it."""
 
-    def __init__(self, ids, *, items=None, campaign=None, annotator: str, where=None):
-        self.all_ids = [str(i) for i in ids]
-        self._known = set(self.all_ids)
+    def __init__(self, ids, *, items=None, campaign=None, annotator: str, where=None,
+                 known=None):
+        """``ids``: the Collection's ids; ``known``: the same as a set of strings, when the
+        caller has it (then ``ids`` must be a list of strings: both are used as given)."""
+        self.all_ids = [str(i) for i in ids] if known is None else ids
+        self._known = set(self.all_ids) if known is None else known
         if items is not None:
             items = [str(i) for i in items]
             unknown = [i for i in items if i not in self._known]
@@ -31,6 +37,7 @@ class ItemQueue:
         self.history: list[str] = []
         self.cursor = -1
         self._campaign_ids = None
+        self._scope_set = None
 
     @property
     def current(self) -> str | None:
@@ -54,34 +61,57 @@ class ItemQueue:
             return self._campaign_ids
         return self.items if self.items is not None else self.all_ids
 
+    def scope_set(self) -> set[str]:
+        """:meth:`scope` as a set (made once)."""
+        if self._scope_set is None:
+            self._scope_set = set(self.scope())
+        return self._scope_set
+
     def check(self, item_id: str) -> str:
         """``item_id`` as a string if this queue could hand it out, else StoreError."""
         iid = str(item_id)
-        if iid not in self.history and iid not in set(self.scope()):
+        if iid not in self.history and iid not in self.scope_set():
             what = f"campaign {self.campaign.name!r}" if self.campaign is not None else \
                 "this selection"
             raise StoreError(f"item {iid!r} is not in {what}")
         return iid
 
-    def _new(self, drafts, done) -> str | None:
+    def _draft_item(self, drafts) -> str | None:
+        """The first item with unfinished work that was not shown yet, or None."""
         seen = set(self.history)
         allowed = None if self.items is None else set(self.items)
-        for iid in drafts:  # unfinished work first
+        for iid in drafts:
             if iid in self._known and iid not in seen and (allowed is None or iid in allowed):
                 return iid
+        return None
+
+    def needs_claim(self, drafts) -> bool:
+        """Whether :meth:`forward` would ask the campaign for a new item (a view that is
+        writing an answer can then claim it in the same transaction)."""
+        return (self.campaign is not None and self.cursor + 1 >= len(self.history)
+                and self._draft_item(drafts) is None)
+
+    def _new(self, drafts, done, claimed) -> str | None:
+        iid = self._draft_item(drafts)  # unfinished work first
+        if iid is not None:
+            return iid
         if self.campaign is not None:
-            nxt = self.campaign.next_item(self.annotator)
-            return None if nxt is None else str(getattr(nxt, "item_id", nxt))
+            nxt = self.campaign.next_item(self.annotator) if claimed is None else claimed
+            return None if nxt is None or nxt is NOTHING_LEFT else \
+                str(getattr(nxt, "item_id", nxt))
+        seen = set(self.history)
         return next((i for i in self.scope() if i not in done and i not in seen), None)
 
-    def forward(self, drafts, done) -> None:
+    def forward(self, drafts, done, *, claimed=None) -> None:
         """Move to the next item: forward in the history, else a new one (or past the end
         when nothing is left). ``drafts``: items with unfinished work, newest first;
-        ``done``: items this annotator has labelled."""
+        ``done``: items this annotator has labelled; ``claimed``: when :meth:`needs_claim`
+        said so and the caller claimed the campaign's next item itself, that item (or
+        :data:`NOTHING_LEFT`)."""
         if self.cursor + 1 < len(self.history):
             self.cursor += 1
             return
-        nxt = self._new(drafts, done)
+        nxt = self._new(drafts, done, claimed)
         if nxt is None:
             self.cursor = len(self.history)
             return

@@ -15,7 +15,7 @@ from workbench.core.blind import shown_columns
 from workbench.core.errors import SchemeError, StoreError
 from workbench.labeling.components import ComponentMaps, pick_component
 from workbench.labeling.drawing import DRAW_COLUMNS, blind_panels, load_item
-from workbench.labeling.queue import ItemQueue
+from workbench.labeling.queue import NOTHING_LEFT, ItemQueue
 from workbench.labeling.steps import Steps, jsonable
 
 __all__ = ["Session", "NEVER_SHOWN", "DRAW_COLUMNS"]
@@ -43,9 +43,11 @@ class Session:
     scheme : str, Scheme or None
         The label scheme; None (or the campaign's scheme name) takes the campaign's scheme,
         at the campaign's version.
-    campaign : str, optional
+    campaign : str or Campaign, optional
         Take items from this campaign (claims handed out by the store); otherwise go
-        through ``items`` or every item of ``coll`` in order.
+        through ``items`` or every item of ``coll`` in order. A server passes the one
+        :class:`~workbench.io.labels.Campaign` object its sessions share (the campaign's
+        row, counts and order are then read once, not once per annotator).
     annotator : str
         Who labels (the server passes its authenticated user).
     show : list of str, optional
@@ -58,10 +60,20 @@ class Session:
     autosave : bool
         Save the draft after every action (default). A view that wants to draw first
         passes False and calls :meth:`save` after drawing.
+    loader : callable, optional
+        ``loader(item_id)`` -> the item (as :func:`workbench.labeling.drawing.load_item`
+        returns it, never modified here): a cache shared by a server's sessions, so that
+        an item is read from the Collection once for all its annotators. Default: read it.
+    maps : ComponentMaps, optional
+        The Collection's component maps (shared the same way); default: this session's.
+    ids : tuple, optional
+        ``(list, set)`` of the Collection's item ids (shared the same way); default:
+        ``coll.ids``.
     """
 
     def __init__(self, coll, store=None, scheme=None, *, campaign=None, annotator: str,
-                 show=None, items=None, autosave: bool = True):
+                 show=None, items=None, autosave: bool = True, loader=None, maps=None,
+                 ids=None):
         from workbench.core.schemes import Scheme, get_scheme
 
         if store is None:
@@ -73,8 +85,12 @@ class Session:
         self.coll = coll
         self.store = store
         self.annotator = str(annotator)
-        self.campaign = None if campaign is None else str(campaign)
-        self._campaign = store.campaign(self.campaign) if campaign is not None else None
+        if campaign is None or isinstance(campaign, str):
+            self._campaign = None if campaign is None else store.campaign(str(campaign))
+        else:  # a Campaign object (shared)
+            self._campaign = campaign
+        self.campaign = None if self._campaign is None else self._campaign.name
+        self._loader = loader
         if self._campaign is not None:
             camp_scheme = self._campaign.scheme
             name = scheme.name if isinstance(scheme, Scheme) else scheme
@@ -88,9 +104,10 @@ class Session:
         self.scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
         self.show = None if show is None else [str(c) for c in show]
         self.autosave = bool(autosave)
-        self._queue = ItemQueue(coll.ids, items=items, campaign=self._campaign,
-                                annotator=self.annotator, where=coll.path)
-        self._maps = ComponentMaps(coll)
+        self._queue = ItemQueue(coll.ids if ids is None else ids[0], items=items,
+                                campaign=self._campaign, annotator=self.annotator,
+                                where=coll.path, known=None if ids is None else ids[1])
+        self._maps = maps if maps is not None else ComponentMaps(coll)
         self._comp_q = next((q for q in self.scheme.questions if q.type == "components"), None)
         self._written: list[int] = []  # annotation ids this session wrote (for undo)
         self._ann_item: dict[int, str] = {}  # those ids -> item id
@@ -107,6 +124,7 @@ class Session:
         self._seq = 0
         self._writes = 0  # store writes by this session: progress is re-read after each
         self._progress_at = None  # (item, writes) the cached campaign progress was read at
+        self._claimed = None  # the next item, claimed with the last answer (see _write)
         self._steps = self._fresh()
         self._forward()
         self._done()
@@ -197,12 +215,12 @@ class Session:
             if self._progress_at != at:
                 st = self._campaign.progress()  # two counts, not status()'s summary
                 self._campaign_counts = (int(st["done"]), int(st["total"]),
-                                         set(self._queue.scope()))
+                                         self._queue.scope_set())
                 self._progress_at = at
             done, total, ids = self._campaign_counts
             return {"done": done, "total": total, "mine": len(mine_ids & ids)}
-        ids = self._queue.scope()
-        done = len(mine_ids & set(ids))
+        ids = self._queue.scope_set()
+        done = len(mine_ids & ids)
         return {"done": done, "total": len(ids), "mine": done}
 
     def keys(self) -> list[list[str]]:
@@ -303,7 +321,8 @@ class Session:
                               f"{type(answers).__name__}")
         try:
             ann_id, _ = self.answers(iid)
-            new = self._write(iid, dict(answers), supersede=ann_id)
+            new = self._write(iid, dict(answers), supersede=ann_id,
+                              advance=iid == self.item_id)
             if iid == self.item_id:
                 self._steps = self._fresh()
                 self._forward()
@@ -312,6 +331,12 @@ class Session:
             return new
         finally:
             self._done()
+
+    @property
+    def unsaved(self) -> bool:
+        """Draft changes wait for :meth:`save` (``autosave=False``); False when
+        :meth:`save` would not touch the store."""
+        return any(state != self._drafts.get(iid) for iid, state in self._unsaved)
 
     def save(self) -> bool:
         """Store the draft changes of the last actions (done by every action unless
@@ -343,14 +368,13 @@ class Session:
         return Steps(question=self.scheme.first)
 
     def _load(self, item_id: str):
-        return load_item(self.coll, item_id)
+        return load_item(self.coll, item_id) if self._loader is None else \
+            self._loader(item_id)
 
     def _load_live(self) -> None:
         """This annotator's live annotations (this scheme) from the store: the only copy
         kept here, updated with each write this session makes."""
-        df = self.store.annotations(annotator=self.annotator, scheme=self.scheme.name)
-        self._live = {str(iid): (int(ann_id), dict(answers))  # rows by id: latest wins
-                      for ann_id, iid, answers in zip(df["id"], df["item_id"], df["answers"])}
+        self._live = self.store.live_answers(annotator=self.annotator, scheme=self.scheme.name)
 
     def _load_drafts(self) -> None:
         """This annotator's drafts (this scheme and campaign), newest first: item -> state."""
@@ -360,7 +384,8 @@ class Session:
                         if self._queue.known(str(i))}
 
     def _forward(self) -> None:
-        self._queue.forward(self._drafts, set(self._live))
+        claimed, self._claimed = self._claimed, None
+        self._queue.forward(self._drafts, self._live, claimed=claimed)
         self._show()
 
     def _back(self) -> None:
@@ -418,7 +443,11 @@ class Session:
         return True
 
     # ------------------------------------------------------------------ writing
-    def _write(self, item_id: str, answers: dict, *, supersede: int | None = None) -> int:
+    def _write(self, item_id: str, answers: dict, *, supersede: int | None = None,
+               advance: bool = False) -> int:
+        """Write ``answers`` to ``item_id``. ``advance``: the caller shows the next item
+        right after (``_forward``); when that item is a new campaign claim, it is claimed
+        in the same transaction as the answer (one commit per item labelled)."""
         n_comp = None
         if self.has_components:
             lab = self.label_map(item_id)
@@ -426,13 +455,16 @@ class Session:
         answers = self.scheme.validate(answers, n_components=n_comp)
         source = None if self._campaign is not None else "selection"
         shown = item_id == self.item_id
-        ann = self.store.annotate(item_id, answers, annotator=self.annotator,
-                                  scheme=self.scheme, campaign=self.campaign,
-                                  started=self._started if shown else None, ended=_now(),
-                                  source=source, n_components=n_comp,
-                                  source_detail={"seconds": round(time.monotonic()
-                                                                  - self._shown_at, 3)}
-                                  if shown else None)
+        kw = dict(annotator=self.annotator, scheme=self.scheme,
+                  started=self._started if shown else None, ended=_now(), source=source,
+                  n_components=n_comp, source_detail={"seconds": round(
+                      time.monotonic() - self._shown_at, 3)} if shown else None)
+        if advance and shown and self._campaign is not None and \
+                self._queue.needs_claim(self._drafts):
+            ann, nxt = self._campaign.annotate_and_claim(item_id, answers, **kw)
+            self._claimed = NOTHING_LEFT if nxt is None else nxt
+        else:
+            ann = self.store.annotate(item_id, answers, campaign=self.campaign, **kw)
         ann_id = int(getattr(ann, "id", ann))
         previous = self._live.get(item_id)
         if supersede is not None:
@@ -475,7 +507,7 @@ class Session:
             if key == str(qj.get("none_key", "0")):
                 ann_id, _ = self.answers()
                 self._write(self.item_id, {q.none_flag or "no_contours": True, q.id: []},
-                            supersede=ann_id)
+                            supersede=ann_id, advance=True)
                 self._steps = self._fresh()  # the item is finished: no draft is left behind
                 return self._forward()
             if key == "Enter":
@@ -578,7 +610,7 @@ class Session:
         nxt = self.scheme.next_question(q.id, value)
         s.multi = []
         if nxt is None or self.scheme.question(nxt).scope != "item":
-            self._write(self.item_id, self._prune(path), supersede=ann_id)
+            self._write(self.item_id, self._prune(path), supersede=ann_id, advance=True)
             self._steps = self._fresh()  # the item is finished: no draft is left behind
             return self._forward()
         s.path = path

@@ -34,6 +34,9 @@ class WorkbenchCampaigns(LoggingConfigurable):
     max_depth = Int(2, config=True, help="How many folders deep below root_dir to look.")
     workers = Int(4, config=True, help="Threads that run labeling calls (store and images).")
     image_cache = Int(512, config=True, help="Items whose rendered images are kept in memory.")
+    item_cache = Int(256, config=True,
+                     help="Items (images and catalog rows) kept in memory, read once for "
+                          "all annotators.")
     prefetch = Int(16, config=True,
                    help="Items after the one shown, in the campaign's order, rendered ahead.")
     warm_up = Bool(False, config=True,
@@ -41,6 +44,7 @@ class WorkbenchCampaigns(LoggingConfigurable):
                         "background thread (the first annotator does not wait for them).")
 
     def start(self, root_dir: str) -> None:
+        from workbench.server.items import ItemCache
         from workbench.server.payload import ImageCache
         from workbench.server.registry import Registry
         from workbench.server.sessions import SessionPool
@@ -48,8 +52,9 @@ class WorkbenchCampaigns(LoggingConfigurable):
         roots = [root_dir] if self.search_root_dir and root_dir else []
         self.registry = Registry(roots, collections=self.collections, stores=self.stores,
                                  campaigns=self.campaigns or None, max_depth=self.max_depth)
-        self.sessions = SessionPool(self.registry, workers=self.workers)
-        self.images = ImageCache(self.image_cache, ahead=self.prefetch)
+        self.items = ItemCache(self.item_cache)
+        self.sessions = SessionPool(self.registry, workers=self.workers, items=self.items)
+        self.images = ImageCache(self.image_cache, ahead=self.prefetch, items=self.items)
         if self.warm_up:
             import threading
 
@@ -67,8 +72,12 @@ class WorkbenchCampaigns(LoggingConfigurable):
             render.encode_png(np.zeros((2, 2, 4), np.uint8))  # PIL
 
             for ref in self.registry.scan().values():
-                self.registry.campaign(ref)
-                self.registry.collection(ref)
+                camp = self.registry.campaign(ref)
+                coll = self.registry.collection(ref)
+                self.items.ids(coll)
+                first = camp.item_ids[:1]
+                if first:  # the first items drawn (astropy, the drawing code), ahead too
+                    self.images.get(ref, coll, camp, first[0])
         except Exception as exc:  # noqa: BLE001 - a warm-up only; requests report errors
             self.log.warning("workbench campaigns: warm-up failed: %s", exc)
 

@@ -82,10 +82,11 @@ class _API(_Campaigns, APIHandler):
         return data
 
     def send(self, obj, status: int = 200) -> None:
+        """Answer ``obj`` (made JSON here) or JSON text (an item: :meth:`item`)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps(obj, allow_nan=False))
+        self.finish(obj if isinstance(obj, str) else json.dumps(obj, allow_nan=False))
 
     async def call(self, key: str, work, *, status: int = 200, save: bool = True) -> None:
         """Answer with ``work(session, ref)`` (a JSON object; None: 204) for this request's
@@ -114,19 +115,22 @@ class _API(_Campaigns, APIHandler):
                 else:
                     self.send(result, status)
             finally:
-                if save:
+                if save and entry.session.unsaved:
                     await pool.run(entry.session.save)
+                elif save:
+                    entry.session.save()  # nothing for the store: no thread needed
 
-    def item(self, session, ref, *, visit=None) -> dict:
-        """The item object of ``session`` (images unless the client has this visit)."""
+    def item(self, session, ref, *, visit=None) -> str:
+        """The item object of ``session`` as JSON text (images unless the client has this
+        visit; their JSON is encoded once per item, by the image cache)."""
         from workbench.server.payload import item_json
 
         view = session.view()
         imgs = None
         if view["item_id"] and (visit is None or view["visit"] != visit):
             reg = self.wb.registry
-            imgs = self.wb.images.get(ref, reg.collection(ref), reg.campaign(ref),
-                                      view["item_id"])
+            imgs = self.wb.images.get_json(ref, reg.collection(ref), reg.campaign(ref),
+                                           view["item_id"])
         return item_json(view, imgs)
 
 

@@ -18,9 +18,8 @@ the next item is usually drawn already when a key asks for it.
 from __future__ import annotations
 
 import base64
-import threading
-from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -53,17 +52,19 @@ def encode_panel(spec: dict) -> dict:
     return out
 
 
-def render_item(coll, campaign, item_id: str, *, maps=None) -> dict:
+def render_item(coll, campaign, item_id: str, *, maps=None, item=None) -> dict:
     """``{"panels": [...], "outlines": packed or None}`` of ``item_id`` in ``campaign``:
     drawn through :func:`workbench.labeling.drawing.blind_panels` from the columns the
     campaign shows, as a :class:`~workbench.labeling.Session` of the campaign draws it.
 
     ``maps``: a :class:`workbench.labeling.components.ComponentMaps` of ``coll`` (for
-    schemes with a components question; made if not given)."""
+    schemes with a components question; made if not given). ``item``: the item as
+    :func:`~workbench.labeling.drawing.load_item` gives it (read if not given)."""
     from workbench.labeling.drawing import blind_panels, load_item
     from workbench.labeling.render import component_outlines, pack_lines
 
-    item = load_item(coll, item_id)
+    if item is None:
+        item = load_item(coll, item_id)
     shown = campaign.shown_columns(list(item.meta.index))
     panels = [encode_panel(p) for p in blind_panels(item, shown)]
     outlines = None
@@ -86,58 +87,41 @@ class ImageCache:
     ahead : int
         Items after the one just shown, in the campaign's order, rendered in the
         background (0: none).
+    items : ItemCache, optional
+        Where items are read (:class:`workbench.server.items.ItemCache`, shared with the
+        labeling sessions); default: a cache of this object's own.
     """
 
-    def __init__(self, size: int = 512, *, ahead: int = 16):
+    def __init__(self, size: int = 512, *, ahead: int = 16, items=None):
+        from workbench.server.items import ItemCache, Memo
+
         self.size = int(size)
         self.ahead = int(ahead)
-        self._done: OrderedDict = OrderedDict()
-        self._busy: dict = {}
-        self._lock = threading.Lock()
+        self.items = items if items is not None else ItemCache(max(16, self.ahead * 2))
+        self._memo = Memo(self.size)
         self._bg = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-prefetch")
         self._orders: dict = {}
-        self._maps: dict = {}
 
-    def _maps_of(self, coll):
-        with self._lock:
-            m = self._maps.get(id(coll))
-            if m is None:
-                from workbench.labeling.components import ComponentMaps
+    def _render(self, key, coll, campaign, item_id) -> tuple[dict, str]:
+        """Render once (the images and their JSON text): a second caller waits for the
+        first one's result."""
+        def make():
+            value = render_item(coll, campaign, item_id, maps=self.items.maps(coll),
+                                item=self.items.get(coll, item_id))
+            return value, json.dumps(value, allow_nan=False)
 
-                m = self._maps[id(coll)] = (coll, ComponentMaps(coll))
-            return m[1]
-
-    def _render(self, key, coll, campaign, item_id) -> dict:
-        """Render once: a second caller waits for the first one's result."""
-        with self._lock:
-            hit = self._done.get(key)
-            if hit is not None:
-                self._done.move_to_end(key)
-                return hit
-            fut = self._busy.get(key)
-            mine = fut is None
-            if mine:
-                fut = self._busy[key] = Future()
-        if not mine:
-            return fut.result()
-        try:
-            value = render_item(coll, campaign, item_id, maps=self._maps_of(coll))
-        except BaseException as exc:
-            with self._lock:
-                self._busy.pop(key, None)
-            fut.set_exception(exc)
-            raise
-        with self._lock:
-            self._busy.pop(key, None)
-            self._done[key] = value
-            while len(self._done) > self.size:
-                self._done.popitem(last=False)
-        fut.set_result(value)
-        return value
+        return self._memo.get(key, make)
 
     def get(self, ref, coll, campaign, item_id: str) -> dict:
         """The images of ``item_id`` (rendered now if needed); the items after it in the
         campaign's order are rendered in the background."""
+        return self._get(ref, coll, campaign, item_id)[0]
+
+    def get_json(self, ref, coll, campaign, item_id: str) -> str:
+        """:meth:`get` as JSON text (encoded once per item, not per response)."""
+        return self._get(ref, coll, campaign, item_id)[1]
+
+    def _get(self, ref, coll, campaign, item_id: str) -> tuple[dict, str]:
         value = self._render((ref.key, item_id), coll, campaign, item_id)
         if self.ahead > 0:
             self._bg.submit(self._prefetch, ref, coll, campaign, item_id)
@@ -153,9 +137,7 @@ class ImageCache:
         if k is None:
             return
         for nxt in ids[k + 1:k + 1 + self.ahead]:
-            with self._lock:
-                known = (ref.key, nxt) in self._done or (ref.key, nxt) in self._busy
-            if not known:
+            if (ref.key, nxt) not in self._memo:
                 try:
                     self._render((ref.key, nxt), coll, campaign, nxt)
                 except Exception:  # noqa: BLE001 - rendered (and reported) on request
@@ -165,10 +147,15 @@ class ImageCache:
         self._bg.shutdown(wait=False, cancel_futures=True)
 
 
-def item_json(view: dict, imgs: dict | None) -> dict:
-    """The API's item object: the session's view (only shown columns in ``meta``) and, when
-    given, the images (``images``: panels and outlines)."""
+def item_json(view: dict, imgs: dict | str | None) -> str:
+    """The API's item object as JSON text: the session's view (only shown columns in
+    ``meta``) and, when given, the images (``images``: panels and outlines; a dict, or its
+    JSON text from :meth:`ImageCache.get_json`, spliced in as it is)."""
     out = dict(view)
-    if imgs is not None:
-        out["images"] = imgs
-    return out
+    out.pop("images", None)
+    text = json.dumps(out, allow_nan=False)
+    if imgs is None:
+        return text
+    raw = imgs if isinstance(imgs, str) else json.dumps(imgs, allow_nan=False)
+    return ('{"images": ' + raw + "}") if text == "{}" else \
+        (text[:-1] + ', "images": ' + raw + "}")

@@ -80,16 +80,19 @@ class Registry:
         How deep below a root to look (0: the root itself only).
     rescan_s : float
         Seconds a scan is reused before the folders are looked at again.
+    progress_s : float
+        Seconds a campaign's progress counts are reused (see :meth:`campaign`).
     """
 
     def __init__(self, roots=(), *, collections=(), stores=None, campaigns=None,
-                 max_depth: int = 2, rescan_s: float = 10.0):
+                 max_depth: int = 2, rescan_s: float = 10.0, progress_s: float = 2.0):
         self.roots = [Path(r).resolve() for r in roots]
         self.listed = [Path(c).resolve() for c in collections]
         self.stores = {Path(k).resolve(): str(v) for k, v in (stores or {}).items()}
         self.only = None if campaigns is None else {str(c) for c in campaigns}
         self.max_depth = int(max_depth)
         self.rescan_s = float(rescan_s)
+        self.progress_s = float(progress_s)
         self._lock = threading.Lock()
         self._scanned_at = -1e18
         self._refs: dict[str, CampaignRef] = {}
@@ -175,11 +178,18 @@ class Registry:
             return coll
 
     def campaign(self, ref: CampaignRef):
-        """The :class:`~workbench.io.labels.Campaign` of ``ref`` (read once)."""
+        """The :class:`~workbench.io.labels.Campaign` of ``ref``: read once, and shared by
+        every request and labeling session of this server. Its counts of done and total
+        items are reused for :attr:`progress_s` (writes through it keep them exact)."""
         key = (ref.store, ref.name)
         camp = self._camp_cache.get(key)
         if camp is None:
-            camp = self._camp_cache[key] = self.store(ref).campaign(ref.name)
+            with self._lock:
+                camp = self._camp_cache.get(key)
+                if camp is None:
+                    camp = self.store(ref).campaign(ref.name)
+                    camp.progress_ttl = self.progress_s
+                    self._camp_cache[key] = camp
         return camp
 
     def close(self) -> None:

@@ -35,10 +35,17 @@ class SessionPool:
         Threads that run session calls.
     idle_seconds : float
         A session unused this long is dropped (its drafts stay in the store).
+    items : ItemCache, optional
+        Items and component maps shared by the sessions
+        (:class:`workbench.server.items.ItemCache`; default: one of this pool's own).
     """
 
-    def __init__(self, registry, *, workers: int = 8, idle_seconds: float = 3600.0):
+    def __init__(self, registry, *, workers: int = 8, idle_seconds: float = 3600.0,
+                 items=None):
+        from workbench.server.items import ItemCache
+
         self.registry = registry
+        self.items = items if items is not None else ItemCache()
         self.executor = ThreadPoolExecutor(max_workers=int(workers),
                                            thread_name_prefix="workbench-campaign")
         self.idle_seconds = float(idle_seconds)
@@ -54,8 +61,10 @@ class SessionPool:
 
         coll = self.registry.collection(ref)
         store = self.registry.store(ref)
-        return Session(coll, store, None, campaign=ref.name, annotator=annotator,
-                       autosave=False)
+        # the campaign object, the items and the component maps are the server's, shared
+        return Session(coll, store, None, campaign=self.registry.campaign(ref),
+                       annotator=annotator, autosave=False, loader=self.items.loader(coll),
+                       maps=self.items.maps(coll), ids=self.items.ids(coll))
 
     async def entry(self, ref, annotator: str) -> _Entry:
         """The session entry of ``annotator`` in campaign ``ref`` (built if needed)."""

@@ -59,8 +59,12 @@ answer.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
+import threading
+import time
 from collections.abc import Iterable, Mapping
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -154,24 +158,68 @@ def items_rows(conn, campaign_id, item_ids) -> dict:
     return out
 
 
-def record_done(conn, crow, item_ids, annotator, when) -> None:
-    """Inside an annotate transaction: close claims, count, retire."""
-    ci, cl = S.campaign_items, S.claims
+@functools.cache
+def _sql() -> SimpleNamespace:
+    """The statements of the labelling hot path (annotate, claim), built once with bound
+    parameters so that SQLAlchemy compiles each once (its compiled cache) instead of
+    building expressions on every call."""
+    ci, cl, b = S.campaign_items, S.claims, sa.bindparam
+    claim_of = (cl.c.campaign_id == b("b_cid"), cl.c.item_id == b("b_item"),
+                cl.c.annotator == b("b_who"))
+    item_of = (ci.c.campaign_id == b("b_cid"), ci.c.item_id == b("b_item"))
+    seen = sa.select(cl.c.item_id).where(cl.c.campaign_id == b("b_cid"),
+                                         cl.c.annotator == b("b_who"))
+    pick = sa.select(ci.c.item_id).where(
+        ci.c.campaign_id == b("b_cid"), ci.c.retired == sa.false(), ci.c.gold == sa.false(),
+        ci.c.n_done + ci.c.n_open < ci.c.retire_at, ci.c.item_id.not_in(seen))
+    picks = {}
+    for order in ORDERS:
+        q = pick.order_by(ci.c.priority.desc().nulls_last(), ci.c.position) \
+            if order == "priority" else pick.order_by(ci.c.position)
+        picks[order, False] = q.limit(1)
+        picks[order, True] = q.limit(1).with_for_update(skip_locked=True, of=ci)
+    return SimpleNamespace(
+        mine=sa.select(cl.c.item_id).where(cl.c.campaign_id == b("b_cid"),
+                                           cl.c.annotator == b("b_who"),
+                                           cl.c.state == "open").limit(1),
+        picks=picks,
+        n_given=sa.select(sa.func.count()).where(cl.c.campaign_id == b("b_cid"),
+                                                 cl.c.annotator == b("b_who")),
+        gold_pick=sa.select(ci.c.item_id).where(
+            ci.c.campaign_id == b("b_cid"), ci.c.gold == sa.true(),
+            ci.c.item_id.not_in(seen)).order_by(ci.c.position).limit(1),
+        claim=cl.insert().values(campaign_id=b("b_cid"), item_id=b("b_item"),
+                                 annotator=b("b_who"), state=b("b_state"),
+                                 claimed=b("b_now")),
+        opened=ci.update().where(*item_of).values(n_open=ci.c.n_open + 1),
+        close_open=cl.update().where(*claim_of, cl.c.state == "open").values(state="done"),
+        close_any=cl.update().where(*claim_of).values(state="done"),
+        done=ci.update().where(*item_of).values(
+            n_done=ci.c.n_done + 1, n_open=ci.c.n_open - b("b_open"),
+            retired=sa.and_(ci.c.gold == sa.false(), (ci.c.n_done + 1) >= ci.c.retire_at))
+        .returning(ci.c.round, ci.c.strategy, ci.c.priority, ci.c.n_done, ci.c.retire_at,
+                   ci.c.gold),
+    )
+
+
+def record_done(conn, crow, item_ids, annotator, when) -> dict:
+    """Inside an annotate transaction, before the annotations are inserted: close the
+    annotator's claims on ``item_ids`` (an open one stops counting), count the answers and
+    retire the items that reach their count. Returns item_id -> the item's ``round``,
+    ``strategy``, ``priority``, new ``n_done``, ``retire_at`` and ``gold`` (items not in
+    the campaign are missing)."""
+    q = _sql()
+    out = {}
     for iid in item_ids:
-        claim = conn.execute(sa.select(cl.c.state).where(
-            cl.c.campaign_id == crow.id, cl.c.item_id == iid, cl.c.annotator == annotator)
-        ).first()
-        if claim is None:
-            conn.execute(cl.insert().values(campaign_id=crow.id, item_id=iid,
-                                            annotator=annotator, state="done", claimed=when))
-            open_delta = 0
-        else:
-            open_delta = -1 if claim.state == "open" else 0
-            conn.execute(cl.update().where(cl.c.campaign_id == crow.id, cl.c.item_id == iid,
-                                           cl.c.annotator == annotator).values(state="done"))
-        conn.execute(ci.update().where(ci.c.campaign_id == crow.id, ci.c.item_id == iid).values(
-            n_done=ci.c.n_done + 1, n_open=ci.c.n_open + open_delta,
-            retired=sa.and_(ci.c.gold == sa.false(), (ci.c.n_done + 1) >= ci.c.retire_at)))
+        key = {"b_cid": crow.id, "b_item": iid, "b_who": annotator}
+        closed = conn.execute(q.close_open, key).rowcount
+        if not closed and not conn.execute(q.close_any, key).rowcount:
+            conn.execute(q.claim, {**key, "b_state": "done", "b_now": when})
+        row = conn.execute(q.done, {"b_cid": crow.id, "b_item": iid,
+                                    "b_open": 1 if closed else 0}).first()
+        if row is not None:
+            out[iid] = row
+    return out
 
 
 def record_retraction(conn, campaign_name, item_id) -> None:
@@ -305,6 +353,12 @@ class Campaign:
         Fraction of each annotator's items drawn from the gold items (0: no gold).
     claim_ttl : float
         Seconds after which an open claim expires.
+    progress_ttl : float
+        Seconds :meth:`progress` may reuse the campaign's counts (``done``, ``total``)
+        instead of counting again (default 0: always count). Writes made through
+        :meth:`annotate_and_claim` of this object keep them exact meanwhile; a server
+        sharing one object between its annotators sets it, so that showing an item does
+        not count the campaign's items.
     """
 
     def __init__(self, store, name: str, *, claim_ttl: float = CLAIM_TTL):
@@ -327,6 +381,11 @@ class Campaign:
         self.show_columns = None if show is None else [str(c) for c in show]
         self.gold_rate = float(row.gold_rate or 0.0)
         self._gold = None
+        self._row = row  # what annotate_and_claim writes with (a campaign never changes)
+        self.progress_ttl = 0.0
+        self._counts = None  # (monotonic time, done, total) of the last progress read
+        self._expired_at = -np.inf
+        self._lock = threading.Lock()
 
     @property
     def scheme(self):
@@ -371,53 +430,71 @@ class Campaign:
         items are mixed in.
         """
         annotator = check_annotator(annotator or default_annotator())
-        ci, cl = S.campaign_items, S.claims
-        pg = self.store.dialect == "postgresql"
+        return self.store._tx(lambda conn: self._claim(conn, annotator))
 
-        def work(conn):
-            now = _now()
-            mine = conn.execute(sa.select(cl.c.item_id).where(
-                cl.c.campaign_id == self.id, cl.c.annotator == annotator,
-                cl.c.state == "open")).first()
-            if mine is not None:
-                return mine.item_id
-            self._expire(conn, now)
-            seen = sa.select(cl.c.item_id).where(cl.c.campaign_id == self.id,
-                                                 cl.c.annotator == annotator)
-            q = sa.select(ci.c.item_id).where(
-                ci.c.campaign_id == self.id, ci.c.retired == sa.false(),
-                ci.c.gold == sa.false(),
-                ci.c.n_done + ci.c.n_open < ci.c.retire_at, ci.c.item_id.not_in(seen))
-            if self.order == "priority":
-                q = q.order_by(ci.c.priority.desc().nulls_last(), ci.c.position)
-            else:
-                q = q.order_by(ci.c.position)
-            q = q.limit(1)
-            if pg:
-                q = q.with_for_update(skip_locked=True, of=ci)
-            item = conn.execute(q).scalar()
-            if item is None:
-                return None
-            if self.gold_rate > 0:
-                n_given = conn.execute(sa.select(sa.func.count()).where(
-                    cl.c.campaign_id == self.id, cl.c.annotator == annotator)).scalar()
-                if gold_turn(self.name, self.seed, annotator, n_given, self.gold_rate):
-                    g = conn.execute(sa.select(ci.c.item_id).where(
-                        ci.c.campaign_id == self.id, ci.c.gold == sa.true(),
-                        ci.c.item_id.not_in(seen)).order_by(ci.c.position).limit(1)).scalar()
-                    if g is not None:
-                        item = g
-            conn.execute(cl.insert().values(campaign_id=self.id, item_id=item,
-                                            annotator=annotator, state="open", claimed=now))
-            conn.execute(ci.update().where(ci.c.campaign_id == self.id, ci.c.item_id == item)
-                         .values(n_open=ci.c.n_open + 1))
-            return item
+    def _claim(self, conn, annotator: str) -> str | None:
+        """Inside a write transaction: ``annotator``'s open claim, else a new claim on the
+        next item for them (None when nothing is left); see :meth:`next_item`."""
+        q = _sql()
+        key = {"b_cid": self.id, "b_who": annotator}
+        mine = conn.execute(q.mine, key).scalar()
+        if mine is not None:
+            return mine
+        now = _now()
+        self._expire(conn, now)
+        pick = q.picks[self.order if self.order in ORDERS else "random",
+                       self.store.dialect == "postgresql"]
+        item = conn.execute(pick, key).scalar()
+        if item is None:
+            return None
+        if self.gold_rate > 0:
+            n_given = conn.execute(q.n_given, key).scalar()
+            if gold_turn(self.name, self.seed, annotator, n_given, self.gold_rate):
+                g = conn.execute(q.gold_pick, key).scalar()
+                if g is not None:
+                    item = g
+        conn.execute(q.claim, {**key, "b_item": item, "b_state": "open", "b_now": now})
+        conn.execute(q.opened, {"b_cid": self.id, "b_item": item})
+        return item
 
-        return self.store._tx(work)
+    def annotate_and_claim(self, item_id, answers, *, annotator: str, scheme=None,
+                           started=None, ended=None, source: str | None = None,
+                           source_detail: Mapping | None = None,
+                           n_components: int | None = None) -> tuple[int, str | None]:
+        """Record ``annotator``'s answers to ``item_id`` and claim their next item, in one
+        transaction: ``(annotation id, next item or None)``.
+
+        What :meth:`annotate` then :meth:`next_item` do, with one commit instead of two (a
+        labeling view calls this when an answer finishes the item shown). The arguments
+        are those of :meth:`LabelStore.annotate`.
+        """
+        who = check_annotator(annotator)
+        ids, (done, item) = self.store._annotate(
+            [str(item_id)], answers, annotator=who, scheme=scheme, campaign=self.name,
+            started=started, ended=ended, source=source, source_detail=source_detail,
+            bulk=False, n_components=n_components, uids=None, crow=self._row,
+            then=lambda conn, done: (done, self._claim(conn, who)))
+        self._counted(done)
+        return ids[0], item
+
+    def _counted(self, done: Mapping) -> None:
+        """Keep the cached progress (see :attr:`progress_ttl`) exact after a write through
+        this object: items whose new count reached their retirement count retired."""
+        newly = sum(1 for r in done.values() if not r.gold and int(r.n_done) == int(r.retire_at))
+        with self._lock:
+            if newly and self._counts is not None:
+                t, d, total = self._counts
+                self._counts = (t, min(total, d + newly), total)
 
     def _expire(self, conn, now) -> None:
+        """Open claims older than ``claim_ttl`` expire (looked for at most every tenth of
+        the TTL, and at least every 10 s)."""
         if not np.isfinite(self.claim_ttl):
             return
+        tick = time.monotonic()
+        if tick - self._expired_at < min(self.claim_ttl / 10.0, 10.0):
+            return
+        self._expired_at = tick
         ci, cl = S.campaign_items, S.claims
         cutoff = now - _dt.timedelta(seconds=self.claim_ttl)
         stale = conn.execute(sa.select(cl.c.item_id, cl.c.annotator).where(
@@ -548,13 +625,20 @@ class Campaign:
         included, so the figure does not reveal which were gold).
         """
         ci, a, r = S.campaign_items, S.annotations, S.retractions
-        with self.store._read() as conn:
-            total, done = conn.execute(sa.select(
-                sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((ci.c.retired, 1),
-                                                                      else_=0)), 0)).where(
-                ci.c.campaign_id == self.id, ci.c.gold == sa.false())).one()
-            out = {"done": int(done), "total": int(total)}
-            if annotator is not None:
+        counts = self._counts
+        if counts is None or time.monotonic() - counts[0] >= self.progress_ttl:
+            tick = time.monotonic()
+            with self.store._read() as conn:
+                total, done = conn.execute(sa.select(
+                    sa.func.count(), sa.func.coalesce(sa.func.sum(
+                        sa.case((ci.c.retired, 1), else_=0)), 0)).where(
+                    ci.c.campaign_id == self.id, ci.c.gold == sa.false())).one()
+            counts = (tick, int(done), int(total))
+            with self._lock:
+                self._counts = counts
+        out = {"done": counts[1], "total": counts[2]}
+        if annotator is not None:
+            with self.store._read() as conn:
                 out["mine"] = int(conn.execute(sa.select(sa.func.count()).select_from(
                     a.outerjoin(r, r.c.annotation_id == a.c.id)).where(
                     a.c.campaign == self.name, a.c.annotator == str(annotator),

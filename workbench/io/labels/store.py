@@ -15,6 +15,7 @@ Nothing is ever deleted: undo is a retraction record (:meth:`LabelStore.retract`
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import time
 import uuid
@@ -336,7 +337,12 @@ class LabelStore:
                               uids=None)
 
     def _annotate(self, item_ids, answers, *, annotator, scheme, campaign, started, ended,
-                  source, source_detail, bulk, n_components, uids) -> list[int]:
+                  source, source_detail, bulk, n_components, uids, crow=None, then=None):
+        """The transaction of :meth:`annotate` and :meth:`annotate_many`. ``crow``: the
+        campaign's row when the caller has it (a :class:`Campaign`), saving its lookup.
+        ``then(conn, done)``: more work in the same transaction (``done``: item_id ->
+        :func:`~workbench.io.labels.campaigns.record_done`'s row); with it the result is
+        ``(ids, then's result)``."""
         if not item_ids:
             return []
         annotator = check_annotator(annotator or default_annotator())
@@ -346,45 +352,47 @@ class LabelStore:
         detail = _jsonable(source_detail)
 
         def work(conn):
-            crow = self._campaign_row(conn, campaign)
-            sch = self._resolve_scheme(scheme, crow)
+            row = crow if crow is not None else self._campaign_row(conn, campaign)
+            sch = self._resolve_scheme(scheme, row)
             clean = sch.validate(answers, n_components=n_components)
             created = utcnow()
             if uids is not None:
                 hit = conn.execute(sa.select(S.annotations.c.id)
                                    .where(S.annotations.c.uid == uids[0])).first()
                 if hit is not None:
-                    return [int(hit[0])]
-            items = {}
-            if crow is not None:
-                items = _campaigns.items_rows(conn, crow.id, item_ids)
-                missing = [i for i in item_ids if str(i) not in items]
+                    return [int(hit[0])] if then is None else ([int(hit[0])], None)
+            done = {}
+            if row is not None:  # claims and counts first: they say the item's round etc.
+                done = _campaigns.record_done(conn, row, [str(i) for i in item_ids],
+                                              annotator, created)
+                missing = [i for i in item_ids if str(i) not in done]
                 if missing:
-                    raise StoreError(f"item(s) {missing[:5]} are not in campaign {crow.name!r}")
+                    raise StoreError(f"item(s) {missing[:5]} are not in campaign {row.name!r}")
             rows = []
             for k, iid in enumerate(item_ids):
                 src, det = source, detail
-                if crow is not None:
-                    it = items[str(iid)]
-                    auto = {"order": crow.item_order}
+                if row is not None:
+                    it = done[str(iid)]
+                    auto = {"order": row.item_order}
                     for key in ("round", "strategy", "priority"):
                         if getattr(it, key) is not None:
                             auto[key] = getattr(it, key)
                     det = {**auto, **(detail or {})}
                     if src is None:
-                        src = "priority" if crow.item_order == "priority" else "random"
+                        src = "priority" if row.item_order == "priority" else "random"
                 rows.append({
                     "uid": uids[k] if uids else uuid.uuid4().hex, "item_id": str(iid),
                     "annotator": annotator, "scheme": sch.name, "scheme_version": sch.version,
                     "answers": clean, "started": started, "ended": ended, "created": created,
                     "source": src or "selection", "source_detail": det,
-                    "campaign": None if crow is None else crow.name, "bulk": bool(bulk)})
-            res = conn.execute(S.annotations.insert().returning(
-                S.annotations.c.id, sort_by_parameter_order=True), rows)
-            ids = [int(r[0]) for r in res]
-            if crow is not None:
-                _campaigns.record_done(conn, crow, [str(i) for i in item_ids], annotator, created)
-            return ids
+                    "campaign": None if row is None else row.name, "bulk": bool(bulk)})
+            if len(rows) == 1:
+                ids = [int(conn.execute(_insert_one(), rows[0]).scalar_one())]
+            else:
+                res = conn.execute(S.annotations.insert().returning(
+                    S.annotations.c.id, sort_by_parameter_order=True), rows)
+                ids = [int(r[0]) for r in res]
+            return ids if then is None else (ids, then(conn, done))
 
         return self._tx(work)
 
@@ -448,6 +456,19 @@ class LabelStore:
         df = pd.DataFrame({k: pd.Series(list(c), dtype=object) for k, c in zip(keys, cols)})
         return _typed(df)
 
+    def live_answers(self, *, annotator: str, scheme: str) -> dict:
+        """``{item_id: (annotation id, answers)}``: ``annotator``'s live annotations of
+        ``scheme`` (the latest per item), as plain Python (no DataFrame): what a labeling
+        session starts from."""
+        a, r = S.annotations, S.retractions
+        q = sa.select(a.c.id, a.c.item_id, a.c.answers).select_from(
+            a.outerjoin(r, r.c.annotation_id == a.c.id)).where(
+            a.c.annotator == str(annotator), a.c.scheme == str(scheme),
+            r.c.id.is_(None)).order_by(a.c.id)
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        return {str(iid): (int(aid), dict(loads(ans))) for aid, iid, ans in rows}
+
     def campaigns(self) -> list:
         """Every campaign in the store (:class:`Campaign` objects), by creation."""
         with self._read() as conn:
@@ -487,6 +508,20 @@ class LabelStore:
         :func:`workbench.io.labels.invites.annotator_for_token`)."""
         return _invites.annotator_for_token(self, token, campaign)
 
+    def valid_invites(self, campaign: str, *, token_hash: str | None = None) -> dict[str, str]:
+        """``{token hash: annotator}`` of the valid (not revoked) invites to ``campaign``
+        (hashes only: the tokens are never stored; ``token_hash``: only that one); empty
+        for an unknown campaign. A server checks tokens against this in memory instead of
+        asking per request."""
+        iv, c = S.invites, S.campaigns
+        q = sa.select(iv.c.token_hash, iv.c.annotator).select_from(
+            iv.join(c, c.c.id == iv.c.campaign_id)).where(
+            c.c.name == str(campaign), iv.c.revoked.is_(None))
+        if token_hash is not None:
+            q = q.where(iv.c.token_hash == str(token_hash))
+        with self._read() as conn:
+            return {str(h): str(a) for h, a in conn.execute(q)}
+
     def invites(self, campaign: str | None = None) -> pd.DataFrame:
         """Who was invited to which campaign, when, and whether it still holds (no tokens)."""
         return _invites.read_invites(self, campaign)
@@ -517,6 +552,12 @@ class LabelStore:
                  for t in (S.annotations, S.retractions, S.campaigns)}
         return {"annotations": n["wb_annotations"], "retractions": n["wb_retractions"],
                 "campaigns": n["wb_campaigns"]}
+
+
+@functools.cache
+def _insert_one():
+    """INSERT of one annotation RETURNING its id (built once: compiled once)."""
+    return S.annotations.insert().returning(S.annotations.c.id)
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
