@@ -289,7 +289,8 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
         start = time.monotonic()
         for a in annotators:
             a.until = start + args.seconds
-        cpu0 = _cpu_s(proc.pid), (_cpu_s(pg_pid, children=True) if pg_pid else 0.0)
+        cpu0 = (_cpu_s(proc.pid), _cpu_s(pg_pid, children=True) if pg_pid else 0.0,
+                time.process_time())
         gate.wait()
         if in_chromium:
             pages = asyncio.run(_pages(base, in_chromium, start + args.seconds, args.think))
@@ -297,7 +298,8 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
             a.join(args.seconds + 300)
         wall = time.monotonic() - start
         cpu = (_cpu_s(proc.pid) - cpu0[0],
-               (_cpu_s(pg_pid, children=True) - cpu0[1]) if pg_pid else 0.0)
+               (_cpu_s(pg_pid, children=True) - cpu0[1]) if pg_pid else 0.0,
+               time.process_time() - cpu0[2])
         if spy is not None:
             spy.wait(60)
     n_http = sum(len(a.written) for a in annotators)
@@ -313,9 +315,11 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
           f"{cpu[0] / n_all * 1e3:.1f} ms per annotation"
           + (f"; PostgreSQL server {cpu[1]:.1f} s = {cpu[1] / n_all * 1e3:.1f} ms per "
              f"annotation" if pg_pid else "")
-          + f" (this machine has {_cores()} cores: at most "
-            f"{_cores() / max(1e-9, (cpu[0] + cpu[1]) / n_all):.0f} annotations/s if the "
-            f"server and database had them all)")
+          + f"; the simulated annotators (this process) {cpu[2] / n_all * 1e3:.1f} ms. "
+            f"The server is one Python process (one core for its Python code): at most "
+            f"{1 / max(1e-9, cpu[0] / n_all):.0f} annotations/s; this machine has "
+            f"{_cores()} cores: at most {_cores() / max(1e-9, sum(cpu) / n_all):.0f} "
+            f"annotations/s with the server, database and annotators on it")
     if annotators:
         nxt = np.array([ms for a in annotators for ms in a.next_ms] or [0.0])
         first = np.array([a.first_ms for a in annotators if a.first_ms is not None] or [0.0])

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,7 @@ QUESTION_TYPES = ("choice", "multi", "components", "position", "text")
 _SHIPPED = Path(__file__).with_name("schemes")
 _REGISTRY: dict[tuple[str, int], Scheme] = {}
 _LOADED = False
+_LOADING = threading.Lock()  # threads (a server's) must not see a half-loaded registry
 
 
 @dataclass(frozen=True)
@@ -518,10 +520,13 @@ def _load_shipped() -> None:
     global _LOADED
     if _LOADED:
         return
-    _LOADED = True
-    for p in sorted(_SHIPPED.glob("*.json")):
-        s = Scheme.from_dict(json.loads(p.read_text()), path=p)
-        _REGISTRY[(s.name, s.version)] = s
+    with _LOADING:
+        if _LOADED:
+            return
+        for p in sorted(_SHIPPED.glob("*.json")):
+            s = Scheme.from_dict(json.loads(p.read_text()), path=p)
+            _REGISTRY[(s.name, s.version)] = s
+        _LOADED = True
 
 
 def get_scheme(name, version: int | None = None) -> Scheme:

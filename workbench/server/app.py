@@ -65,6 +65,8 @@ def make_app(collection, campaign: str, *, store_url: str | None = None, port: i
         "workbench.server.identity.InviteIdentityProvider"
     c.ServerApp.authorizer_class = "workbench.server.identity.CampaignOnlyAuthorizer"
     c.ServerApp.log_level = log_level
+    # no Prometheus histogram per request (nobody scrapes this server; it costs each request)
+    c.ServerApp.record_http_request_metrics = False
     c.InviteIdentityProvider.store_url = store
     c.InviteIdentityProvider.campaign = str(campaign)
     c.WorkbenchCampaigns.collections = [str(folder)]
