@@ -1,0 +1,75 @@
+"""A Session as a server runs it: one write transaction per item labelled in a campaign,
+and the campaign object, items and ids shared by every annotator's session."""
+
+from __future__ import annotations
+
+import pytest
+import tiny
+
+from workbench.io.labels import open_store
+from workbench.labeling import Session
+from workbench.labeling.drawing import load_item
+
+
+@pytest.fixture
+def transient(tmp_path):
+    coll = tiny.transient_collection(tmp_path / "tr", n=4, size=24)
+    store = open_store(coll)
+    store.create_campaign("c", "transient", coll.ids, retire=2)
+    return coll, store
+
+
+def test_answering_an_item_is_one_transaction_that_claims_the_next(transient):
+    coll, store = transient
+    s = Session(coll, store, None, campaign="c", annotator="ada")
+    first = s.item_id
+    writes = []
+    real = store._tx
+    store._tx = lambda fn, **kw: writes.append(1) or real(fn, **kw)
+    s.key("2")  # the transient scheme's one question: the item is done
+    assert writes == [1]
+    assert s.item_id not in (None, first)
+    st = store.campaign("c").status()
+    assert st["n_open"] == 1 and st["annotators"] == {"ada": 1}  # the next one is claimed
+    # the claim is the store's: a rebuilt session (a new request) resumes it
+    assert Session(coll, store, None, campaign="c", annotator="ada").item_id == s.item_id
+    # submit() of the item shown does the same; undo still retracts (one more write)
+    writes.clear()
+    s.submit({"class": "noise"})
+    assert len(writes) == 1 and len(store.annotations(campaign="c")) == 2
+    s.undo()
+    assert len(store.annotations(campaign="c")) == 1 and len(writes) == 2
+    assert s.progress()["mine"] == 1
+
+
+def test_nothing_left_after_the_last_answer(transient):
+    coll, store = transient
+    s = Session(coll, store, None, campaign="c", annotator="ada")
+    seen = []
+    while s.item_id is not None:
+        seen.append(s.item_id)
+        s.key("1")
+    assert sorted(seen) == sorted(coll.ids) and store.campaign("c").status()["n_open"] == 0
+
+
+def test_sessions_share_the_campaign_the_items_and_the_ids(transient):
+    coll, store = transient
+    camp = store.campaign("c")
+    loads = []
+
+    def loader(item_id):
+        loads.append(item_id)
+        return cache.setdefault(item_id, load_item(coll, item_id))
+
+    cache: dict = {}
+    ids = [str(i) for i in coll.ids]
+    a = Session(coll, store, None, campaign=camp, annotator="ada", loader=loader,
+                ids=(ids, set(ids)))
+    b = Session(coll, store, None, campaign=camp, annotator="bo", loader=loader,
+                ids=(ids, set(ids)))
+    assert a._campaign is camp and b._campaign is camp and a.campaign == "c"
+    assert a.item_id == b.item_id and loads == [a.item_id, b.item_id]  # retire 2: both
+    assert a.item is b.item is cache[a.item_id]  # the loader's object, not a copy
+    a.key("3")
+    assert b.view()["progress"]["total"] == 4 and a.view()["progress"]["mine"] == 1
+    assert set(a.view()["meta"]) <= {"id", "ra", "dec"}  # still blind

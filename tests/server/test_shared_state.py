@@ -1,0 +1,102 @@
+"""What the campaign server shares between requests, without HTTP: the single-flight cache
+under the item and image caches, item objects spliced with cached image JSON, the invite
+check (one query per interval for every annotator), and the scheme registry under threads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from workbench.io.labels import open_store
+from workbench.server.identity import InviteIdentityProvider
+from workbench.server.items import Memo
+from workbench.server.payload import item_json
+
+
+def test_memo_makes_a_value_once_for_concurrent_callers_and_forgets_failures():
+    memo = Memo(2)
+    made, gate = [], threading.Event()
+
+    def make():
+        made.append(1)
+        gate.wait(5)
+        return object()
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(memo.get("k", make)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert made == [1] and len(got) == 4 and all(g is got[0] for g in got)
+    with pytest.raises(ZeroDivisionError):
+        memo.get("bad", lambda: 1 / 0)
+    assert "bad" not in memo and memo.get("bad", lambda: 7) == 7  # a failure is not kept
+    memo.get("c", lambda: 3)  # size 2: the least recently used ("k") goes
+    assert "k" not in memo and "bad" in memo and "c" in memo
+
+
+def test_item_json_splices_the_cached_image_text():
+    view = {"item_id": "a", "meta": {"id": "a", "snr": "5.0"}, "progress": {"done": 1}}
+    imgs = {"panels": [{"png": "AAAA", "title": "radio"}], "outlines": None}
+    text = item_json(view, json.dumps(imgs))
+    assert json.loads(text) == {**view, "images": imgs}
+    assert json.loads(item_json(view, imgs)) == json.loads(text)
+    assert json.loads(item_json(view, None)) == view
+    assert json.loads(item_json({}, json.dumps(imgs))) == {"images": imgs}
+
+
+def test_invites_are_checked_against_a_copy_read_once_per_interval(tmp_path):
+    store = open_store(tmp_path / "labels.sqlite")
+    store.create_campaign("c", "transient", ["a", "b"], retire=1)
+    store.create_campaign("other", "transient", ["a"], retire=1)
+    ta, tb = store.invite("c", "ada"), store.invite("c", "bo")
+    tx = store.invite("other", "xu")
+    idp = InviteIdentityProvider(store_url=str(tmp_path / "labels.sqlite"), campaign="c",
+                                 cache_seconds=0.5)
+    shared = idp._open()
+    reads = []
+    real = shared.valid_invites
+    shared.valid_invites = lambda *a, **k: reads.append(k.get("token_hash")) or real(*a, **k)
+    for _ in range(20):  # many requests of both annotators: one read of the valid invites
+        assert idp.annotator_for(ta) == "ada" and idp.annotator_for(tb) == "bo"
+    assert reads == [None]
+    assert idp.annotator_for(tx) is None and idp.annotator_for("x" * 43) is None
+    tc = store.invite("c", "cy")  # invited after the copy was read: let in at once
+    assert idp.annotator_for(tc) == "cy"
+    store.revoke_invite("c", "bo")
+    time.sleep(0.6)  # a revoked token stops working once the copy is older than the interval
+    assert idp.annotator_for(tb) is None and idp.annotator_for(ta) == "ada"
+    assert idp.annotator_for("") is None and idp.annotator_for("y" * 600) is None
+    store.close()
+
+
+def test_the_scheme_registry_is_whole_for_concurrent_first_callers():
+    code = """
+import threading
+from workbench.core.schemes import get_scheme
+names = ["fr-morphology", "transient", "rgz", "lens-grade", "caesar-mrcnn"] * 8
+bad, gate = [], threading.Barrier(len(names))
+def look(n):
+    gate.wait()
+    try:
+        get_scheme(n)
+    except Exception as exc:
+        bad.append(str(exc))
+ts = [threading.Thread(target=look, args=(n,)) for n in names]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(len(bad))
+"""
+    for _ in range(3):  # a fresh interpreter each time: the first load is the race
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "0"
