@@ -10,9 +10,12 @@ as base64 float32/int32 arrays (little-endian, as ``_draw.js`` reads them), the 
 back into exactly the specs ``_draw.js`` draws.
 
 Images depend only on the item and the campaign, not on the annotator, so
-:class:`ImageCache` keeps them per campaign and item, and renders the items that come next
-in the campaign's order in a background thread while annotators label (:meth:`prefetch`):
-the next item is usually drawn already when a key asks for it.
+:class:`ImageCache` keeps them per campaign and item, with their JSON text (encoded once
+per item, spliced into every response that carries them: :func:`item_json`), reads the
+items through the server's :class:`~workbench.server.items.ItemCache` (shared with the
+labeling sessions), and renders the items that come next in the campaign's order in a
+background thread while annotators label: the next item is usually drawn already when a
+key asks for it.
 """
 
 from __future__ import annotations

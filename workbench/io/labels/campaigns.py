@@ -19,7 +19,15 @@ write lock (``BEGIN IMMEDIATE``); on PostgreSQL the chosen row is locked with
 Calling ``next_item`` again while holding an open claim returns the same item (a widget
 that was rebuilt resumes where it was). :meth:`Campaign.release` gives an item back
 (skip): it will not be shown to that annotator again. Claims older than ``claim_ttl``
-seconds expire (the annotator walked away) and the item goes back into the pool.
+seconds expire (the annotator walked away) and the item goes back into the pool (looked
+for at most every tenth of the TTL, and at least every 10 s).
+
+:meth:`Campaign.annotate_and_claim` is what a labeling view calls when an answer finishes
+the item shown: the annotation, its claim's closing, the item's count and retirement, and
+the claim of the annotator's next item, in one transaction (one commit per item labelled,
+with the same guarantees as :meth:`LabelStore.annotate` followed by :meth:`next_item`).
+The statements of this path are built once with bound parameters (SQLAlchemy compiles
+each once) and read back what they change with ``RETURNING``.
 
 Retirement
 ----------
