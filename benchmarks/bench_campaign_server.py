@@ -290,7 +290,7 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
         for a in annotators:
             a.until = start + args.seconds
         cpu0 = (_cpu_s(proc.pid), _cpu_s(pg_pid, children=True) if pg_pid else 0.0,
-                time.process_time())
+                time.process_time(), _cpu_s(proc.pid, children=True))
         gate.wait()
         if in_chromium:
             pages = asyncio.run(_pages(base, in_chromium, start + args.seconds, args.think))
@@ -300,6 +300,7 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
         cpu = (_cpu_s(proc.pid) - cpu0[0],
                (_cpu_s(pg_pid, children=True) - cpu0[1]) if pg_pid else 0.0,
                time.process_time() - cpu0[2])
+        workers = max(0.0, _cpu_s(proc.pid, children=True) - cpu0[3] - cpu[0])
         if spy is not None:
             spy.wait(60)
     n_http = sum(len(a.written) for a in annotators)
@@ -311,8 +312,10 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
           f"{(n_http + n_pages) / wall:.1f} annotations/s ({done} annotator(s) ran out of "
           f"items)")
     n_all = max(1, n_http + n_pages)
+    cpu = (cpu[0], cpu[1], cpu[2], workers)
     print(f"[{label}] CPU time: campaign server process {cpu[0]:.1f} s = "
-          f"{cpu[0] / n_all * 1e3:.1f} ms per annotation"
+          f"{cpu[0] / n_all * 1e3:.1f} ms per annotation, its drawing worker(s) "
+          f"{workers:.1f} s = {workers / n_all * 1e3:.1f} ms"
           + (f"; PostgreSQL server {cpu[1]:.1f} s = {cpu[1] / n_all * 1e3:.1f} ms per "
              f"annotation" if pg_pid else "")
           + f"; the simulated annotators (this process) {cpu[2] / n_all * 1e3:.1f} ms. "

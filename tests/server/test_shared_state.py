@@ -100,3 +100,31 @@ print(len(bad))
                              timeout=120)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("scheme", ["fr-morphology", "rgz"])
+def test_a_drawing_worker_sends_what_the_server_would_draw(tmp_path, scheme):
+    from _survey import make_collection
+
+    from workbench.server.payload import ImageCache, render_item
+    from workbench.server.registry import CampaignRef
+    from workbench.server.render_pool import RenderPool
+
+    coll = make_collection(tmp_path / "c", n=3)
+    store = open_store(coll)
+    store.create_campaign("c", scheme, coll.ids, show_columns=["snr"])
+    camp = store.campaign("c")
+    pool = RenderPool(1)
+    try:
+        text = pool.render_json(coll, camp, "rg001")
+        assert json.loads(text) == json.loads(json.dumps(render_item(coll, camp, "rg001")))
+        assert "SECRET" not in text and "sim_angle" not in text and "1001.25" not in text
+        cache = ImageCache(8, ahead=0, renderer=pool)
+        ref = CampaignRef("c", "c", coll.path, "c", str(coll.path / "labels.sqlite"))
+        assert cache.get_json(ref, coll, camp, "rg001") == text
+        assert cache.get(ref, coll, camp, "rg001") == json.loads(text)
+    finally:
+        pool.shutdown()
+    assert pool.render_json(coll, camp, "rg002") is None  # gone: the caller draws itself
+    cache = ImageCache(8, ahead=0, renderer=pool)
+    assert cache.get(ref, coll, camp, "rg002") == render_item(coll, camp, "rg002")

@@ -74,6 +74,7 @@ def make_app(collection, campaign: str, *, store_url: str | None = None, port: i
     c.WorkbenchCampaigns.campaigns = [str(campaign)]
     c.WorkbenchCampaigns.search_root_dir = False
     c.WorkbenchCampaigns.warm_up = True
+    c.WorkbenchCampaigns.render_processes = 1  # items drawn beside the server's interpreter
     app = CampaignServerApp(config=c)
     app.initialize(argv=[], find_extensions=False)
     return app

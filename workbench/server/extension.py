@@ -39,6 +39,9 @@ class WorkbenchCampaigns(LoggingConfigurable):
                           "all annotators.")
     prefetch = Int(16, config=True,
                    help="Items after the one shown, in the campaign's order, rendered ahead.")
+    render_processes = Int(0, config=True,
+                           help="Worker processes that draw the items (0: draw in the "
+                                "server's own threads). `workbench campaign serve` uses 1.")
     warm_up = Bool(False, config=True,
                    help="At start, load the drawing libraries and find the campaigns in a "
                         "background thread (the first annotator does not wait for them).")
@@ -54,7 +57,13 @@ class WorkbenchCampaigns(LoggingConfigurable):
                                  campaigns=self.campaigns or None, max_depth=self.max_depth)
         self.items = ItemCache(self.item_cache)
         self.sessions = SessionPool(self.registry, workers=self.workers, items=self.items)
-        self.images = ImageCache(self.image_cache, ahead=self.prefetch, items=self.items)
+        renderer = None
+        if self.render_processes > 0:
+            from workbench.server.render_pool import RenderPool
+
+            renderer = RenderPool(self.render_processes)
+        self.images = ImageCache(self.image_cache, ahead=self.prefetch, items=self.items,
+                                 renderer=renderer)
         if self.warm_up:
             import threading
 

@@ -93,9 +93,12 @@ class ImageCache:
     items : ItemCache, optional
         Where items are read (:class:`workbench.server.items.ItemCache`, shared with the
         labeling sessions); default: a cache of this object's own.
+    renderer : RenderPool, optional
+        Draw in worker processes (:class:`workbench.server.render_pool.RenderPool`);
+        default: in this process.
     """
 
-    def __init__(self, size: int = 512, *, ahead: int = 16, items=None):
+    def __init__(self, size: int = 512, *, ahead: int = 16, items=None, renderer=None):
         from workbench.server.items import ItemCache, Memo
 
         self.size = int(size)
@@ -104,11 +107,16 @@ class ImageCache:
         self._memo = Memo(self.size)
         self._bg = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-prefetch")
         self._orders: dict = {}
+        self.renderer = renderer
 
-    def _render(self, key, coll, campaign, item_id) -> tuple[dict, str]:
-        """Render once (the images and their JSON text): a second caller waits for the
-        first one's result."""
+    def _render(self, key, coll, campaign, item_id) -> tuple[dict | None, str]:
+        """Render once (the images, or None when a worker drew them, and their JSON
+        text): a second caller waits for the first one's result."""
         def make():
+            if self.renderer is not None:
+                text = self.renderer.render_json(coll, campaign, item_id)
+                if text is not None:
+                    return None, text
             value = render_item(coll, campaign, item_id, maps=self.items.maps(coll),
                                 item=self.items.get(coll, item_id))
             return value, json.dumps(value, allow_nan=False)
@@ -118,7 +126,8 @@ class ImageCache:
     def get(self, ref, coll, campaign, item_id: str) -> dict:
         """The images of ``item_id`` (rendered now if needed); the items after it in the
         campaign's order are rendered in the background."""
-        return self._get(ref, coll, campaign, item_id)[0]
+        value, text = self._get(ref, coll, campaign, item_id)
+        return json.loads(text) if value is None else value
 
     def get_json(self, ref, coll, campaign, item_id: str) -> str:
         """:meth:`get` as JSON text (encoded once per item, not per response)."""
@@ -148,6 +157,8 @@ class ImageCache:
 
     def shutdown(self) -> None:
         self._bg.shutdown(wait=False, cancel_futures=True)
+        if self.renderer is not None:
+            self.renderer.shutdown()
 
 
 def item_json(view: dict, imgs: dict | str | None) -> str:
