@@ -128,3 +128,40 @@ def test_a_drawing_worker_sends_what_the_server_would_draw(tmp_path, scheme):
     assert pool.render_json(coll, camp, "rg002") is None  # gone: the caller draws itself
     cache = ImageCache(8, ahead=0, renderer=pool)
     assert cache.get(ref, coll, camp, "rg002") == render_item(coll, camp, "rg002")
+
+
+def test_server_sessions_read_pixels_only_to_draw_or_pick(tmp_path):
+    from _survey import make_collection
+
+    from workbench.labeling import Session
+    from workbench.server.items import ItemCache
+
+    coll = make_collection(tmp_path / "c", n=3)
+    store = open_store(coll)
+    store.create_campaign("fr", "fr-morphology", coll.ids, show_columns=["snr"])
+    store.create_campaign("rgz", "rgz", coll.ids, show_columns=["snr"])
+    cache = ItemCache()
+    reads = []
+    real = cache.get
+    cache.get = lambda c, i: reads.append(i) or real(c, i)
+
+    def pair(campaign):
+        s = Session(coll, store, None, campaign=campaign, annotator="ada",
+                    loader=cache.loader(coll), ids=cache.ids(coll))
+        plain = Session(coll, store, None, campaign=campaign, annotator="ada")  # same claim
+        assert s.item_id == plain.item_id
+        view, want = s.view(), plain.view()
+        for k in ("meta", "draw", "item_id", "question", "keys"):
+            assert view[k] == want[k], k
+        assert "truth" not in json.dumps(view) and set(view["meta"]) == {"id", "snr"}
+        return s, plain
+
+    s, plain = pair("fr")
+    assert reads == []  # the view needs the catalog row and the grids, not the pixels
+    assert [p["rgba"] for p in s.panels()] == [p["rgba"] for p in plain.panels()]
+    assert set(reads) == {s.item_id}
+    s, plain = pair("rgz")  # components: the radio image's grid and label map from pixels
+    assert (s.label_map() == plain.label_map()).all()
+    assert len(cache._items._done) == len(set(reads)) <= 2  # each item read once
+    with pytest.raises(KeyError):
+        cache.light(coll, "no-such-item")

@@ -62,8 +62,10 @@ class Session:
         passes False and calls :meth:`save` after drawing.
     loader : callable, optional
         ``loader(item_id)`` -> the item (as :func:`workbench.labeling.drawing.load_item`
-        returns it, never modified here): a cache shared by a server's sessions, so that
-        an item is read from the Collection once for all its annotators. Default: read it.
+        returns it, never modified here; its images may be read only when first used: the
+        session reads them for panels and component maps only): a cache shared by a
+        server's sessions, so that an item is read from the Collection once for all its
+        annotators. Default: read it.
     maps : ComponentMaps, optional
         The Collection's component maps (shared the same way); default: this session's.
     ids : tuple, optional
@@ -108,6 +110,10 @@ class Session:
                                 campaign=self._campaign, annotator=self.annotator,
                                 where=coll.path, known=None if ids is None else ids[1])
         self._maps = maps if maps is not None else ComponentMaps(coll)
+        # product -> (ny, nx), in the order of the items' images: what a view needs to know
+        # of the images without reading their pixels
+        self._grids = {str(k): tuple(int(v) for v in spec.shape)
+                       for k, spec in coll.products.items()}
         self._comp_q = next((q for q in self.scheme.questions if q.type == "components"), None)
         self._written: list[int] = []  # annotation ids this session wrote (for undo)
         self._ann_item: dict[int, str] = {}  # those ids -> item id
@@ -176,7 +182,7 @@ class Session:
             from workbench.labeling.panels import find_radio
 
             return tuple(int(v) for v in find_radio(self._item)[1].shape)
-        return tuple(int(v) for v in next(iter(self._item.images.values())).shape[-2:])
+        return next(iter(self._grids.values()))
 
     def panels(self, **options) -> list[dict]:
         """The panels of the item shown, as the widgets draw them
@@ -267,7 +273,7 @@ class Session:
             "meta": self.meta(),
             "draw": {} if iid is None else {
                 "kind": str(self._item.meta.get("kind", "image")),
-                "products": [str(p) for p in self._item.images],
+                "products": list(self._grids),
                 "shape": list(shape), "components": self.has_components},
             "scheme": f"{self.scheme.name} v{self.scheme.version}",
             "annotator": self.annotator,

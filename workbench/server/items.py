@@ -60,6 +60,21 @@ class Memo:
         return value
 
 
+class LightItem:
+    """An item as a labeling session needs it between clicks: its id, row and catalog row
+    at once; its images, axes and channel names (the full item, from ``full()``) only when
+    something asks for them."""
+
+    def __init__(self, item_id: str, index: int, meta, full):
+        self.id, self.index, self.meta = item_id, index, meta
+        self._full = full
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._full(), name)
+
+
 class ItemCache:
     """Items of the served Collections by ``(Collection folder, item id)``, and one
     :class:`~workbench.labeling.components.ComponentMaps` per Collection.
@@ -82,9 +97,29 @@ class ItemCache:
         iid = str(item_id)
         return self._items.get((str(coll.path), iid), lambda: load_item(coll, iid))
 
+    def light(self, coll, item_id: str) -> LightItem:
+        """``item_id`` of ``coll`` as a :class:`LightItem`: the catalog row now, the images
+        (through :meth:`get`) when first used. KeyError for an id not in ``coll``."""
+        iid = str(item_id)
+        key = ("catalog", str(coll.path))
+        with self._lock:
+            cat = self._shared.get(key)
+        if cat is None:
+            frame = coll.catalog
+            cat = (frame, {str(i): k for k, i in enumerate(frame["id"])})
+            with self._lock:
+                cat = self._shared.setdefault(key, cat)
+        frame, rows = cat
+        if iid not in rows:
+            raise KeyError(f"no item with id {iid!r} in {coll.path}")
+        k = rows[iid]
+        return LightItem(iid, k, frame.iloc[k], lambda: self.get(coll, iid))
+
     def loader(self, coll):
-        """``loader(item_id)`` for a :class:`~workbench.labeling.Session` of ``coll``."""
-        return lambda item_id: self.get(coll, item_id)
+        """``loader(item_id)`` for a :class:`~workbench.labeling.Session` of ``coll``: light
+        items (:meth:`light`), whose images are read once for all annotators, and only
+        if the session draws or picks components itself (the server draws elsewhere)."""
+        return lambda item_id: self.light(coll, item_id)
 
     def ids(self, coll) -> tuple[list[str], set[str]]:
         """``(list, set)`` of the item ids of ``coll`` (made once per Collection)."""
