@@ -21,7 +21,7 @@ from workbench.io._atomic import fsync_dir
 if TYPE_CHECKING:
     from workbench.io.collection import Collection
 
-__all__ = ["Appender", "normalise_catalog"]
+__all__ = ["Appender", "normalise_catalog", "write_segment"]
 
 #: Target size of one chunk before compression (bytes).
 CHUNK_BYTES = 2 * 1024 * 1024
@@ -51,6 +51,28 @@ def _concat_catalogs(base: pd.DataFrame | None, batches: list[pd.DataFrame]) -> 
     if len(parts) == 1:
         return parts[0].reset_index(drop=True)
     return pd.concat(parts, ignore_index=True, sort=False)
+
+
+def write_segment(folder, arrays: Mapping[str, np.ndarray], axes: Mapping[str, list],
+                  products: list[str], n: int) -> None:
+    """Write one segment's files into ``folder``: ``<product>.zarr`` (float32, lz4 Blosc,
+    chunks of about :data:`CHUNK_BYTES`) for each of ``arrays`` (shapes already checked)
+    and ``axes.parquet`` (per item and product, the axes description or None)."""
+    import zarr  # local: zarr import is not free
+    from zarr.codecs import BloscCodec
+
+    for name, arr in arrays.items():
+        per_item = int(np.prod(arr.shape[1:])) * 4
+        chunk_items = int(max(1, min(n, CHUNK_BYTES // max(per_item, 1))))
+        z = zarr.create_array(
+            store=str(folder / f"{name}.zarr"), shape=arr.shape, dtype="float32",
+            chunks=(chunk_items, *arr.shape[1:]), fill_value=np.nan,
+            compressors=BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),
+        )
+        z[...] = arr
+    axes_df = pd.DataFrame({name: [_axes.dumps(a) for a in axes.get(name, [None] * n)]
+                            for name in products})
+    axes_df.to_parquet(folder / "axes.parquet", index=False)
 
 
 class Appender:
@@ -117,27 +139,51 @@ class Appender:
         seg_name = f"seg-{uuid.uuid4().hex[:12]}"
         tmp = coll.path / "segments" / f".tmp-{seg_name}"
         tmp.mkdir(parents=True)
-        import zarr  # local: zarr import is not free
-        from zarr.codecs import BloscCodec
-
-        for name, arr in arrays.items():
-            per_item = int(np.prod(arr.shape[1:])) * 4
-            chunk_items = int(max(1, min(n, CHUNK_BYTES // max(per_item, 1))))
-            z = zarr.create_array(
-                store=str(tmp / f"{name}.zarr"), shape=arr.shape, dtype="float32",
-                chunks=(chunk_items, *arr.shape[1:]), fill_value=np.nan,
-                compressors=BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),
-            )
-            z[...] = arr
-        axes_df = pd.DataFrame({name: [_axes.dumps(a) for a in axes.get(name, [None] * n)]
-                                for name in coll.products})
-        axes_df.to_parquet(tmp / "axes.parquet", index=False)
+        write_segment(tmp, arrays, axes, list(coll.products), n)
         fsync_dir(tmp)
         os.rename(tmp, coll.path / "segments" / seg_name)
         self._segments.append((seg_name, n))
         self._catalogs.append(cat)
         self._ids |= set(ids)
         self.n_added += n
+
+    def add_staged(self, folder, catalog: pd.DataFrame, *, kind: str | None = None) -> None:
+        """Stage a segment a task already wrote (:func:`write_segment`, in a staging area
+        on the Collection's file system, see :mod:`workbench.io._staging`): its arrays are
+        checked against the product specs and ``catalog`` (one row per item), then the
+        folder is moved into ``segments/``; it is committed with the other batches."""
+        from pathlib import Path
+
+        from workbench.io import _stores
+
+        coll, folder = self._coll, Path(folder)
+        n = len(catalog)
+        if n == 0:
+            return
+        cat = normalise_catalog(catalog, kind)
+        self._check_ids(cat["id"].astype(str))
+        for name, spec in coll.products.items():
+            _stores.open_zarr(folder / f"{name}.zarr", f"staged segment product {name!r}",
+                              shape=(n, *spec.full_shape), dtype="float32")
+        _stores.read_parquet(folder / "axes.parquet", "staged segment axes", rows=n)
+        seg_name = f"seg-{uuid.uuid4().hex[:12]}"
+        os.rename(folder, coll.path / "segments" / seg_name)
+        self._segments.append((seg_name, n))
+        self._catalogs.append(cat)
+        self._ids |= set(cat["id"].astype(str))
+        self.n_added += n
+
+    def _check_ids(self, ids: pd.Series) -> None:
+        coll = self._coll
+        if ids.duplicated().any():
+            raise CollectionError(f"duplicate ids in batch: {sorted(set(ids[ids.duplicated()]))[:5]}",
+                                  path=coll.path)
+        if self._ids is None:
+            self._ids = coll._id_set()
+        clash = set(ids) & self._ids
+        if clash:
+            raise CollectionError(f"ids already in the Collection: {sorted(clash)[:5]}",
+                                  path=coll.path, hint="ids must be unique")
 
     def _discard(self) -> None:
         for seg, _ in self._segments:

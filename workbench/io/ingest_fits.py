@@ -116,10 +116,35 @@ def _prepare(f, channel, shape):
     return img, data, wcs, action, axes, beam_from_header(img.header)
 
 
+def _next_id(stem: str, ids_seen: set) -> str:
+    """The id of the next item from file ``stem``: the stem, or ``<stem>-<k>`` (k: items so
+    far) when the stem is taken; the same in a serial and a parallel ingest."""
+    item_id = stem
+    if item_id in ids_seen:
+        item_id = f"{item_id}-{len(ids_seen)}"
+    ids_seen.add(item_id)
+    return item_id
+
+
+def _item_row(item_id: str, f, img, action: str, beam, hit: dict | None) -> dict:
+    """One item's catalog row: what the file says, then the catalogue's columns (``_catalog``
+    appended to names that clash)."""
+    row = {"id": item_id, "ra": img.ra, "dec": img.dec,
+           "pixscale_arcsec": img.pixscale_arcsec, "source_file": str(f),
+           "source_hdu": img.hdu, "orig_ny": img.data.shape[0],
+           "orig_nx": img.data.shape[1], "resize": action}
+    row["bmaj"], row["bmin"], row["bpa"] = beam
+    for c, v in (hit or {}).items():
+        name = c if c not in row and c != "kind" else f"{c}_catalog"
+        row[name] = v
+    return row
+
+
 def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str = RADIO,
                 size: tuple[int, int] | None = None, channel: int | None = None,
                 errors: str = "raise", batch_size: int = 256, overwrite: bool = False,
-                progress: bool | Callable = False) -> IngestReport:
+                progress: bool | Callable = False, client=None,
+                task_size: int = 32) -> IngestReport:
     """Ingest FITS cutouts into a new Collection at ``out``.
 
     Parameters
@@ -145,6 +170,12 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
         On a bad file (any failure while reading or preparing it, reported as a
         :class:`~workbench.errors.FITSError` naming the file), stop (nothing is written) or
         skip it and report it with its reason.
+    client : distributed.Client, optional
+        Run on this Dask cluster: tasks of ``task_size`` files each stage a segment beside
+        ``out`` (``.<name>.wb-staging``), committed together at the end; the result (ids,
+        pixels, catalog) is the serial ingest's, and a rerun after an interruption skips
+        the tasks already staged (see :mod:`workbench.io.distributed`). Default: this
+        process, no staging.
 
     Returns
     -------
@@ -164,13 +195,22 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
         cat, _ = _catalog_by_file(catalog)
         cat_rows = {r.pop("_stem"): r for r in cat.to_dict("records")}
     report = IngestReport(path=str(out))
+    matched: set[str] = set()
+    if client is not None:
+        from workbench.io._fits_tasks import ingest_fits_tasks
+
+        ingest_fits_tasks(files, out, catalog=catalog, cat_rows=cat_rows, product=product,
+                          kind=kind, size=size, channel=channel, errors=errors,
+                          overwrite=overwrite, progress=progress, client=client,
+                          task_size=task_size, report=report, matched=matched)
+        _warn_unmatched(report, cat, matched)
+        return report
     bar, close_bar = progress_bar(progress, len(files), unit="file", desc="ingest")
 
     coll = None
     app = None
     buf = None
     ids_seen: set[str] = set()
-    matched: set[str] = set()
 
     import contextlib
 
@@ -201,21 +241,10 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
                     buf = BatchBuffer(app, kind=kind,
                                       size=rows_per_batch(batch_size, 4 * target[0] * target[1]))
                 report.resized[action] = report.resized.get(action, 0) + 1
-                item_id = _stem(f)
-                if item_id in ids_seen:
-                    item_id = f"{item_id}-{len(ids_seen)}"
-                ids_seen.add(item_id)
-                row = {"id": item_id, "ra": img.ra, "dec": img.dec,
-                       "pixscale_arcsec": img.pixscale_arcsec, "source_file": str(f),
-                       "source_hdu": img.hdu, "orig_ny": img.data.shape[0],
-                       "orig_nx": img.data.shape[1], "resize": action}
-                row["bmaj"], row["bmin"], row["bpa"] = beam
                 hit = cat_rows.get(_stem(f))
                 if hit is not None:
                     matched.add(_stem(f))
-                    for c, v in hit.items():
-                        name = c if c not in row and c != "kind" else f"{c}_catalog"
-                        row[name] = v
+                row = _item_row(_next_id(_stem(f), ids_seen), f, img, action, beam, hit)
                 buf.add(row, {product: data}, {product: axes})
                 bar(1)
             if coll is None:
@@ -225,9 +254,13 @@ def ingest_fits(paths, out, *, catalog=None, product: str = "radio", kind: str =
     finally:
         close_bar()
     report.n_items = app.n_added
+    _warn_unmatched(report, cat, matched)
+    return report
+
+
+def _warn_unmatched(report: IngestReport, cat, matched: set) -> None:
     if cat is not None:
         report.unmatched_catalog_rows = sorted(set(cat["_stem"]) - matched)
         if report.unmatched_catalog_rows:
             warnings.warn(f"{len(report.unmatched_catalog_rows)} catalogue rows match no "
-                          f"ingested file, e.g. {report.unmatched_catalog_rows[:3]}", stacklevel=2)
-    return report
+                          f"ingested file, e.g. {report.unmatched_catalog_rows[:3]}", stacklevel=3)

@@ -1,0 +1,171 @@
+"""Run a job's tasks on Dask (dask.distributed), each writing a staged segment.
+
+The heavy steps (ingest, embed, predict) split their work into tasks over input files or
+Zarr chunks. :func:`run_staged` runs them:
+
+* with ``client=None`` in this process, one after the other (what ``--workers``/
+  ``--scheduler`` left out means: as before, no cluster);
+* with a :class:`distributed.Client` on its workers: every task is submitted with
+  ``retries=2`` (a task whose worker dies is rerun elsewhere; one that raises is retried
+  twice, then the job stops with its error) and a progress bar counts items per second.
+
+Every task writes its result as one segment of a :class:`~workbench.io._staging.StagingArea`
+under a key made from its inputs and parameters (:func:`~workbench.io._staging.task_key`);
+tasks whose segment is already complete (a run interrupted after they finished) are not run
+again. The caller then commits all segments in one manifest transaction.
+
+:func:`open_client` makes the client the CLI's ``--scheduler ADDRESS`` / ``--workers N``
+ask for. The Collection's folder must be on a file system every worker sees (a laptop's
+disk for a LocalCluster; the shared file system of an HPC cluster).
+
+Adding Dask to another ingester takes a task function and a commit:
+
+>>> def my_task(staging_root, key, inputs, params):          # doctest: +SKIP
+...     with StagingArea(staging_root).writing(key) as seg:
+...         rows, images, axes = read(inputs, params)         # the per-input work
+...         write_segment(seg.path, images, axes, products, len(rows))
+...         pd.DataFrame(rows).to_parquet(seg.path / "rows.parquet")
+...         seg.summary = {"n": len(rows)}
+...     return StagingArea(staging_root).summary(key)
+>>> tasks = [Task(task_key("my", file_identity(f), params), my_task, (f, params), 1)
+...          for f in files]                                  # doctest: +SKIP
+>>> summaries = run_staged(tasks, area, client=client)        # doctest: +SKIP
+>>> with coll.appender() as app:                              # doctest: +SKIP
+...     for t in tasks:                                       # in input order: stable ids
+...         app.add_staged(area.path(t.key), read_rows(area.path(t.key)), kind=kind)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from workbench.core.errors import InputError
+from workbench.io._staging import StagingArea
+from workbench.io.progress import progress_bar
+
+__all__ = ["Task", "run_staged", "open_client", "client_workers", "RETRIES"]
+
+#: How often Dask reruns a failed task before the job stops.
+RETRIES = 2
+
+
+@dataclass
+class Task:
+    """One unit of work: ``fn(staging_root, key, *args)`` writes the segment ``key`` and
+    returns its summary (a JSON-safe dict). ``n``: items it covers (for the progress bar).
+    ``fn`` must be a module-level function (workers import it)."""
+
+    key: str
+    fn: Callable
+    args: tuple
+    n: int = 1
+
+
+def _dask():
+    try:
+        import distributed
+    except ImportError as exc:  # pragma: no cover - installed with the lab extra
+        raise InputError("running on a Dask cluster needs dask.distributed",
+                         hint="pip install 'dask[distributed]' (part of workbench[lab])") from exc
+    return distributed
+
+
+@contextlib.contextmanager
+def open_client(client=None, *, scheduler: str | None = None,
+                workers: int | None = None) -> Iterator[object | None]:
+    """The client a job runs on: ``client`` if given; a client of the scheduler at
+    ``scheduler`` (an address such as ``tcp://host:8786``, or a scheduler file written by
+    ``dask scheduler --scheduler-file``); a new LocalCluster of ``workers`` processes of
+    one thread each (closed at the end); or None (run in this process)."""
+    if client is not None or (scheduler is None and workers is None):
+        yield client
+        return
+    if scheduler is not None and workers is not None:
+        raise InputError("give either a scheduler address or a number of workers, not both")
+    distributed = _dask()
+    if scheduler is not None:
+        kw = ({"scheduler_file": scheduler} if str(scheduler).endswith(".json")
+              and os.path.isfile(scheduler) else {"address": scheduler})
+        try:
+            c = distributed.Client(timeout="30s", **kw)
+        except OSError as exc:
+            raise InputError(f"cannot reach the Dask scheduler {scheduler} ({exc})",
+                             hint="start one with `dask scheduler`, or use --workers N") from exc
+        try:
+            yield c
+        finally:
+            c.close()
+        return
+    if int(workers) < 1:
+        raise InputError(f"--workers must be at least 1 (got {workers})")
+    cluster = distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1,
+                                       processes=True, dashboard_address=None)
+    c = distributed.Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+
+
+def client_workers(client) -> int:
+    """Number of workers a client's cluster has now (1 without a client)."""
+    if client is None:
+        return 1
+    return max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
+
+
+def run_staged(tasks: list[Task], area: StagingArea, *, client=None,
+               progress: bool | Callable = False, desc: str = "", unit: str = "item",
+               ) -> list[dict]:
+    """Run ``tasks`` (skipping those already complete in ``area``); their summaries, in
+    the order of ``tasks``. The first task error stops the job (the others are cancelled;
+    what they staged stays for a rerun)."""
+    area.prepare()
+    keys = [t.key for t in tasks]
+    if len(set(keys)) != len(keys):
+        raise ValueError("two tasks share a key")
+    bar, close = progress_bar(progress, sum(t.n for t in tasks), unit=unit, desc=desc)
+    out: dict[str, dict] = {}
+    todo = []
+    for t in tasks:
+        if area.is_complete(t.key):
+            out[t.key] = area.summary(t.key)
+            bar(t.n)
+        else:
+            todo.append(t)
+    try:
+        if client is None:
+            for t in todo:
+                out[t.key] = t.fn(str(area.root), t.key, *t.args)
+                bar(t.n)
+        else:
+            out.update(_run_on(client, todo, area, bar))
+    finally:
+        close()
+    return [out[k] for k in keys]
+
+
+def _run_on(client, todo: list[Task], area: StagingArea, bar) -> dict[str, dict]:
+    distributed = _dask()
+    by_key = {}
+    futures = []
+    for t in todo:
+        f = client.submit(t.fn, str(area.root), t.key, *t.args, key=f"workbench-{t.key}",
+                          retries=RETRIES, pure=False)
+        by_key[f.key] = t
+        futures.append(f)
+    out = {}
+    try:
+        for f in distributed.as_completed(futures):
+            t = by_key[f.key]
+            out[t.key] = f.result()  # raises the task's error (after its retries)
+            bar(t.n)
+            f.release()
+    except BaseException:
+        client.cancel(futures)
+        raise
+    return out
