@@ -154,6 +154,8 @@ class StagingArea:
             p = self.path(k)
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.root.rmdir()  # only when nothing else is staged
 
     # ------------------------------------------------------------------ task side
     @contextlib.contextmanager

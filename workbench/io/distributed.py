@@ -169,3 +169,91 @@ def _run_on(client, todo: list[Task], area: StagingArea, bar) -> dict[str, dict]
         client.cancel(futures)
         raise
     return out
+
+
+# ---------------------------------------------------------------------- derived values
+def chunk_blocks(coll, product: str, target: int = 4096) -> list:
+    """The items of ``coll`` (a Collection or a view) as blocks of absolute rows, each
+    block whole Zarr chunks of ``product`` (so no chunk is read by two tasks) joined up to
+    about ``target`` items; view order is kept."""
+    import numpy as np
+
+    root = coll._parent or coll
+    rows = np.asarray(coll._rows, dtype=np.int64)
+    if not len(rows):
+        return []
+    bounds, acc = [], 0
+    for s in root._manifest["segments"]:
+        n = int(s["n"])
+        if n:
+            step = int(root._zarr(s["name"], product).chunks[0])
+            bounds.extend(range(acc, acc + n, step))
+        acc += n
+    chunk = np.searchsorted(np.asarray(bounds, dtype=np.int64), rows, side="right")
+    cuts = np.flatnonzero(np.diff(chunk)) + 1  # where a run of one chunk ends
+    blocks, cur, size = [], [], 0
+    for run in np.split(rows, cuts):
+        cur.append(run)
+        size += len(run)
+        if size >= target:
+            blocks.append(np.concatenate(cur))
+            cur, size = [], 0
+    if cur:
+        blocks.append(np.concatenate(cur))
+    return blocks
+
+
+_OPEN: dict = {}
+
+
+def open_rows(path, rows):
+    """A read-only view of the Collection at ``path`` holding absolute ``rows`` (the
+    Collection is opened once per process and manifest generation)."""
+    import numpy as np
+
+    from workbench.io import _manifest
+    from workbench.io.collection import Collection
+
+    m = _manifest.load(path)
+    key = (str(path), m.get("generation", 0), m.get("catalog"))
+    root = _OPEN.get(key)
+    if root is None:
+        _OPEN.clear()
+        root = _OPEN[key] = Collection(path, "r")
+    return Collection(path, "r", _index=np.asarray(rows, dtype=np.int64), _parent=root)
+
+
+def ids_digest(ids) -> str:
+    """SHA-256 (32 hex digits) of a list of ids, for task keys."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(map(str, ids)).encode()).hexdigest()[:32]
+
+
+def write_values(folder, arr) -> None:
+    """Stage a block of derived values (rows = items) as ``values.zarr`` in ``folder``."""
+    import numpy as np
+    import zarr
+
+    arr = np.ascontiguousarray(arr)
+    z = zarr.create_array(store=str(folder / "values.zarr"), shape=arr.shape, dtype=arr.dtype,
+                          chunks=tuple(max(1, s) for s in arr.shape))
+    z[...] = arr
+
+
+def read_values(area: StagingArea, keys: list[str], n_rows: list[int]):
+    """The staged ``values.zarr`` of ``keys``, checked (row counts) and stacked in order."""
+    import numpy as np
+
+    from workbench.io import _stores
+
+    parts = []
+    for k, n in zip(keys, n_rows):
+        p = area.path(k) / "values.zarr"
+        z = _stores.open_zarr(p, f"staged values {k}")
+        if z.shape[0] != n:
+            from workbench.core.errors import CollectionError
+
+            raise CollectionError(f"staged values hold {z.shape[0]} rows, expected {n}", path=p)
+        parts.append(np.asarray(z[...]))
+    return np.concatenate(parts) if parts else None

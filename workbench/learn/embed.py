@@ -72,7 +72,7 @@ class EmbedResult:
 
 
 def embed_collection(coll, checkpoint, *, batch_size: int = 256, device=None,
-                     force: bool = False) -> EmbedResult:
+                     force: bool = False, client=None, progress=False) -> EmbedResult:
     """Embed every item of ``coll`` with the encoder in ``checkpoint``; store and return.
 
     Parameters
@@ -84,6 +84,10 @@ def embed_collection(coll, checkpoint, *, batch_size: int = 256, device=None,
         A safetensors checkpoint from :func:`workbench.learn.train.train_ssl`.
     force : bool
         Recompute even if embeddings by this encoder are already stored.
+    client : distributed.Client, optional
+        Embed on this Dask cluster, in tasks of whole Zarr chunks that stage their blocks
+        in ``COLLECTION/.staging`` (:mod:`workbench.learn._dask_tasks`); the stored record
+        is the same. Default: in this process.
     """
     from workbench.io.collection import Collection
     from workbench.io.collection import open as open_collection
@@ -108,6 +112,9 @@ def embed_collection(coll, checkpoint, *, batch_size: int = 256, device=None,
         arr = coll.derived_array(name)
         if not np.isnan(arr).any():
             return EmbedResult(name, arr.astype(np.float32), True, time.perf_counter() - t0)
+    if client is not None:
+        return _embed_on(client, coll, checkpoint, meta, digest, name, batch_size, device,
+                         progress, t0)
     enc, meta = load_encoder(checkpoint, device=device)
     train = meta.get("train", {})
     ds = CollectionImages(coll, train.get("product"), size=train.get("size"),
@@ -116,10 +123,38 @@ def embed_collection(coll, checkpoint, *, batch_size: int = 256, device=None,
         raise ModelError(f"encoder takes {enc.config['in_channels']} channel(s), product "
                          f"{ds.product!r} has {ds.n_channels}", path=checkpoint)
     emb = embed_images(ds, enc, batch_size=batch_size, device=device)
-    coll.add_array(name, emb, tool="workbench.learn.embed", ids=ds.ids,
+    _store(coll, name, emb, ds.ids, checkpoint, digest, meta,
+           {"product": ds.product, "size": ds.size, "crop": ds.crop, "stretch": ds.stretch})
+    return EmbedResult(name, emb, False, time.perf_counter() - t0)
+
+
+def _store(coll, name, emb, ids, checkpoint, digest, meta, prep) -> None:
+    coll.add_array(name, emb, tool="workbench.learn.embed", ids=ids,
                    params={"checkpoint": str(checkpoint), "encoder_hash": digest,
                            "encoder": meta["encoder"], "method": meta.get("method", {}),
-                           "product": ds.product, "size": ds.size, "crop": ds.crop,
-                           "stretch": ds.stretch or "linear",
+                           "product": prep["product"], "size": prep["size"],
+                           "crop": prep["crop"], "stretch": prep["stretch"] or "linear",
                            "trained_on": meta.get("data", {}).get("hash")})
+
+
+def _embed_on(client, coll, checkpoint, meta, digest, name, batch_size, device, progress,
+              t0) -> EmbedResult:
+    """The Dask path: the same preparation as :class:`CollectionImages`, blocks on workers."""
+    from workbench.learn._dask_tasks import embed_blocks
+    from workbench.learn.data import pick_product
+
+    train = meta.get("train", {})
+    crop, stretch = train.get("crop"), train.get("stretch")
+    prep = {"product": pick_product(coll, train.get("product")), "size": train.get("size"),
+            "crop": None if crop is None or crop >= 1 else float(crop),
+            "stretch": None if stretch in (None, "linear") else stretch}
+    n_ch = len(coll.products[prep["product"]].channels)
+    if n_ch != meta["encoder"].get("in_channels", n_ch):
+        raise ModelError(f"encoder takes {meta['encoder']['in_channels']} channel(s), product "
+                         f"{prep['product']!r} has {n_ch}", path=checkpoint)
+    emb = embed_blocks(coll, checkpoint, digest, prep, batch_size=batch_size, device=device,
+                       client=client, progress=progress)
+    if emb is None:
+        emb = np.zeros((0, int(meta["encoder"].get("out_dim", 0))), np.float32)
+    _store(coll, name, emb, coll.ids, checkpoint, digest, meta, prep)
     return EmbedResult(name, emb, False, time.perf_counter() - t0)

@@ -243,7 +243,7 @@ def load_logits_fn(model_path, *, backend: str = "torch", digest: str | None = N
 def predict_collection(coll, model_path, *, batch_size: int = 256, write: bool = True,
                        name: str = "predictions", device: str | None = None,
                        backend: str = "torch", progress=None,
-                       prefetch: bool = True) -> pd.DataFrame:
+                       prefetch: bool = True, client=None) -> pd.DataFrame:
     """Predict every item of ``coll`` with the checkpoint at ``model_path``.
 
     Returns a DataFrame (one row per item, in catalog order) with ``id``, ``pred_<class>``
@@ -262,6 +262,11 @@ def predict_collection(coll, model_path, *, batch_size: int = 256, write: bool =
     thread while the model classifies the current one (on the shared 2-core test machine
     it won 3 of 4 interleaved comparisons; on a GPU the CPU work hides behind the model).
     ``progress(done, total)`` is called per block.
+
+    ``client`` (a ``distributed.Client``): classify on that Dask cluster, in tasks of whole
+    Zarr chunks staged in ``COLLECTION/.staging`` (:mod:`workbench.learn._dask_tasks`);
+    the same columns and record are stored. Models that read embeddings (features) run
+    here: they are one small matrix product.
     """
     from workbench.core.provenance import made_by
     from workbench.learn.checkpoints import check_safetensors, file_hash
@@ -283,12 +288,21 @@ def predict_collection(coll, model_path, *, batch_size: int = 256, write: bool =
             raise ModelError(f"the model was trained on product {prod!r}, which "
                              f"{coll.path} lacks", hint=f"products: {list(coll.products)}")
 
+        if client is not None:
+            from workbench.learn._dask_tasks import predict_blocks
+
+            digest = digest or file_hash(model_path, length=64)
+            probs.append(predict_blocks(coll, model_path, product=prod, backend=backend,
+                                        digest=digest, device=device, batch_size=batch_size,
+                                        client=client, progress=progress))
+            probs = [p for p in probs if p is not None]
+
         def prepared():
             for b in coll.batches(batch_size, products=[prod]):
                 yield len(b), prepare_inputs(b.images, config)
 
         done = 0
-        blocks = _prefetch(prepared()) if prefetch else prepared()
+        blocks = () if client is not None else _prefetch(prepared()) if prefetch else prepared()
         for n, x in blocks:  # with prefetch: the next block is read and prepared meanwhile
             probs.append(softmax(logits_fn(x), temperature=temp))
             done += n
