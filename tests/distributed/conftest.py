@@ -82,9 +82,11 @@ class LoopbackCluster:
     def stop(self) -> None:
         if self._client is not None:
             self._client.close()
-        for p in [*self.workers, self.scheduler]:
-            if p is not None and p.poll() is None:
-                p.send_signal(signal.SIGTERM)
+        for p in self.workers:  # nothing of theirs is kept: no graceful close needed
+            if p.poll() is None:
+                p.kill()
+        if self.scheduler is not None and self.scheduler.poll() is None:
+            self.scheduler.send_signal(signal.SIGTERM)
         for p in [*self.workers, self.scheduler]:
             if p is None:
                 continue

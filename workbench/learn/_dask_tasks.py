@@ -28,6 +28,9 @@ from workbench.io.distributed import (
 __all__ = ["embed_blocks", "predict_blocks", "embed_task", "predict_task"]
 
 _VERSION = 1
+#: Items per task (whole Zarr chunks joined up to about this many): fixed, so a rerun on a
+#: cluster of another size finds the same tasks staged.
+TASK_ROWS = 1024
 _MODELS: dict = {}
 
 
@@ -73,7 +76,7 @@ def embed_task(root: str, key: str, coll_path: str, rows, checkpoint: str, diges
 def _run_blocks(coll, product, kind, parts, fn, args, client, progress, target):
     root = coll._parent or coll
     area = StagingArea.of_collection(root.path)
-    blocks = chunk_blocks(coll, product, target)
+    blocks = chunk_blocks(coll, product, target or TASK_ROWS)
     all_ids = np.asarray(root.ids, dtype=object)
     tasks = [Task(task_key(kind, _VERSION, ids_digest(all_ids[b]), *parts), fn,
                   (str(root.path), b, *args), len(b)) for b in blocks]
@@ -84,7 +87,7 @@ def _run_blocks(coll, product, kind, parts, fn, args, client, progress, target):
 
 
 def embed_blocks(coll, checkpoint, digest: str, prep: dict, *, batch_size: int, device,
-                 client, progress=False, target: int = 4096) -> np.ndarray:
+                 client, progress=False, target: int | None = None) -> np.ndarray:
     """Embeddings (n, d) of the items of ``coll`` computed by tasks on ``client``."""
     values, area, keys = _run_blocks(
         coll, prep["product"], "embed", [digest, prep], embed_task,
@@ -118,7 +121,7 @@ def predict_task(root: str, key: str, coll_path: str, rows, model_path: str, bac
 
 def predict_blocks(coll, model_path, *, product: str, backend: str, digest: str,
                    device, batch_size: int, client, progress=None,
-                   target: int = 4096) -> np.ndarray:
+                   target: int | None = None) -> np.ndarray:
     """Probabilities (n, k) of the items of ``coll`` computed by tasks on ``client``."""
     values, area, keys = _run_blocks(
         coll, product, "predict", [digest, backend, batch_size], predict_task,
