@@ -73,3 +73,25 @@ def test_sessions_share_the_campaign_the_items_and_the_ids(transient):
     a.key("3")
     assert b.view()["progress"]["total"] == 4 and a.view()["progress"]["mine"] == 1
     assert set(a.view()["meta"]) <= {"id", "ra", "dec"}  # still blind
+
+
+def test_an_item_answered_in_two_campaigns_keeps_both_labels(transient):
+    coll, store = transient
+    store.create_campaign("other", "transient", coll.ids, retire=1)
+    a = Session(coll, store, None, campaign="c", annotator="ada")
+    first = a.item_id
+    a.key("1")
+    b = Session(coll, store, None, campaign="other", annotator="ada")
+    while b.item_id != first:  # reach the same item in the other campaign
+        b.skip()
+    assert b.answers() == (None, {})  # the other campaign's label is not this one's
+    b.key("2")
+    rows = store.annotations(item_id=first, include_retracted=True)
+    assert sorted(zip(rows["campaign"], rows["retracted"])) == [("c", False), ("other", False)]
+    assert store.campaign("c").items().set_index("item_id").loc[first, "n_done"] == 1
+    # in its own campaign an item answered again still supersedes the earlier label
+    a.prev()
+    assert a.item_id == first and a.answers()[1] == {"class": "pulsar"}
+    a.key("3")
+    live = store.annotations(item_id=first, campaign="c")
+    assert live["answers"].tolist() == [{"class": "broadband_rfi"}]

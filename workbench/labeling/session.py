@@ -378,9 +378,13 @@ class Session:
             self._loader(item_id)
 
     def _load_live(self) -> None:
-        """This annotator's live annotations (this scheme) from the store: the only copy
-        kept here, updated with each write this session makes."""
-        self._live = self.store.live_answers(annotator=self.annotator, scheme=self.scheme.name)
+        """This annotator's live annotations (this scheme; in a campaign, of this campaign
+        only: answering an item again in one campaign must not retract its label in
+        another) from the store: the only copy kept here, updated with each write this
+        session makes."""
+        kw = {} if self.campaign is None else {"campaign": self.campaign}
+        self._live = self.store.live_answers(annotator=self.annotator, scheme=self.scheme.name,
+                                             **kw)
 
     def _load_drafts(self) -> None:
         """This annotator's drafts (this scheme and campaign), newest first: item -> state."""

@@ -456,15 +456,19 @@ class LabelStore:
         df = pd.DataFrame({k: pd.Series(list(c), dtype=object) for k, c in zip(keys, cols)})
         return _typed(df)
 
-    def live_answers(self, *, annotator: str, scheme: str) -> dict:
+    def live_answers(self, *, annotator: str, scheme: str, campaign=...) -> dict:
         """``{item_id: (annotation id, answers)}``: ``annotator``'s live annotations of
         ``scheme`` (the latest per item), as plain Python (no DataFrame): what a labeling
-        session starts from."""
+        session starts from. ``campaign``: only that campaign's (None: only those made
+        outside campaigns); leave it out for all."""
         a, r = S.annotations, S.retractions
         q = sa.select(a.c.id, a.c.item_id, a.c.answers).select_from(
             a.outerjoin(r, r.c.annotation_id == a.c.id)).where(
             a.c.annotator == str(annotator), a.c.scheme == str(scheme),
             r.c.id.is_(None)).order_by(a.c.id)
+        if campaign is not ...:
+            q = q.where(a.c.campaign.is_(None) if campaign is None
+                        else a.c.campaign == str(campaign))
         with self._read() as conn:
             rows = conn.execute(q).all()
         return {str(iid): (int(aid), dict(loads(ans))) for aid, iid, ans in rows}
