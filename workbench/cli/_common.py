@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["report_skips", "parse_shape", "print_report"]
+__all__ = ["report_skips", "parse_shape", "print_report", "dask_options", "dask_client"]
 
 
 def report_skips(skipped, limit: int = 50) -> None:
@@ -45,3 +45,25 @@ def parse_shape(text: str | None):
     if len(parts) != 2 or min(parts) <= 0:
         raise click.BadParameter(f"{text!r} is not N or NYxNX")
     return tuple(parts)
+
+
+def dask_options(f):
+    """``--scheduler ADDRESS`` and ``--workers N``: run the command's heavy step on Dask
+    (see :mod:`workbench.io.distributed`); the command gets ``scheduler`` and ``workers``."""
+    f = click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Run on a new local Dask cluster of N worker processes "
+                          "(1 thread each). Default: in this process.")(f)
+    f = click.option("--scheduler", metavar="ADDRESS", default=None,
+                     help="Run on a running Dask cluster: its scheduler's address "
+                          "(tcp://host:8786) or scheduler file (.json). Its workers must "
+                          "see the same files.")(f)
+    return f
+
+
+def dask_client(scheduler, workers):
+    """Context manager: the client ``--scheduler``/``--workers`` ask for (None: neither)."""
+    from workbench.io.distributed import open_client
+
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("give --scheduler or --workers, not both")
+    return open_client(scheduler=scheduler, workers=workers)

@@ -10,6 +10,8 @@ import time
 
 import click
 
+from workbench.cli._common import dask_client, dask_options
+
 __all__ = ["train_ssl", "embed", "map_", "anomalies"]
 
 
@@ -102,13 +104,15 @@ def train_ssl(collection, method, epochs, out, product, batch_size, size, crop, 
 @click.option("--batch-size", type=int, default=256, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda (default: CUDA if available).")
 @click.option("--force", is_flag=True, help="Recompute even if stored for this encoder.")
-def embed(collection, checkpoint, batch_size, device, force):
+@dask_options
+def embed(collection, checkpoint, batch_size, device, force, scheduler, workers):
     """Embed COLLECTION's images with an encoder; store them as derived array
     embedding-<hash12> (reused when run again with the same checkpoint)."""
     from workbench.learn.embed import embed_collection
 
-    res = embed_collection(collection, checkpoint, batch_size=batch_size, device=device,
-                           force=force)
+    with dask_client(scheduler, workers) as client:
+        res = embed_collection(collection, checkpoint, batch_size=batch_size, device=device,
+                               force=force, client=client)
     what = "reused" if res.reused else "stored"
     click.echo(f"{what} {res.name}: {res.embeddings.shape[0]} x {res.embeddings.shape[1]} "
                f"({res.seconds:.1f} s)")
@@ -204,14 +208,17 @@ def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, 
               help="Derived array to score (default: the newest embedding-*).")
 @click.option("--top", type=int, default=20, show_default=True, help="Print the top N.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def anomalies(collection, method, embedding, top, seed):
+@dask_options
+def anomalies(collection, method, embedding, top, seed, scheduler, workers):
     """Score every item of COLLECTION for how unusual it is in the embedding space; store
     column anomaly_<method> and print the most unusual items."""
-    from workbench.embed.store import anomalies_and_store
+    from workbench.embed.dask_scores import score_anomalies
     from workbench.io.collection import open as open_collection
 
     coll = open_collection(collection, "r+")
-    name, scores = anomalies_and_store(coll, method=method, embedding=embedding, seed=seed)
+    with dask_client(scheduler, workers) as client:  # iforest/knn: chunks scored on Dask
+        name, scores = score_anomalies(coll, client=client, method=method,
+                                       embedding=embedding, seed=seed)
     click.echo(f"stored {name}")
     ids = coll.ids
     for rank, i in enumerate(scores.argsort()[::-1][:top], 1):

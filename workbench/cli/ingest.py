@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from workbench.cli._common import parse_shape, print_report
+from workbench.cli._common import dask_client, dask_options, parse_shape, print_report
 
 __all__ = ["ingest"]
 
@@ -31,13 +31,17 @@ def ingest():
                    "every bad file with its reason.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ingest report as JSON.")
-def ingest_fits_cmd(paths, catalog, out, product, kind, size, channel, errors, overwrite, as_json):
+@dask_options
+def ingest_fits_cmd(paths, catalog, out, product, kind, size, channel, errors, overwrite, as_json,
+                    scheduler, workers):
     """Ingest FITS cutouts (files, folders or globs) into a new Collection."""
     from workbench.io.ingest_fits import ingest_fits
 
-    rep = ingest_fits(paths, out, catalog=catalog, product=product, kind=kind,
-                      size=parse_shape(size), channel=channel, errors=errors,
-                      overwrite=overwrite, progress=not as_json and sys.stderr.isatty())
+    with dask_client(scheduler, workers) as client:
+        rep = ingest_fits(paths, out, catalog=catalog, product=product, kind=kind,
+                          size=parse_shape(size), channel=channel, errors=errors,
+                          overwrite=overwrite, progress=not as_json and sys.stderr.isatty(),
+                          client=client)
     if rep.unmatched_catalog_rows and not as_json:
         click.echo(f"note: {len(rep.unmatched_catalog_rows)} catalogue row(s) matched no file",
                    err=True)

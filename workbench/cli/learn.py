@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from workbench.cli._common import dask_client, dask_options
 from workbench.io._atomic import replacing
 
 __all__ = ["train", "predict", "al"]
@@ -100,7 +101,8 @@ def train(collection, label_column, campaign, arch, product, size, depth, source
               "run with onnxruntime (same predictions); onnx-int8: dynamic int8 quantisation "
               "of that export (4x smaller, faster on CPU, probabilities within ~0.01). "
               "ONNX exports are cached beside the checkpoint in <checkpoint>-onnx/.")
-def predict(collection, model_path, batch_size, name, device, backend):
+@dask_options
+def predict(collection, model_path, batch_size, name, device, backend, scheduler, workers):
     """Predict every item of COLLECTION and store pred_<class> and pred_label columns
     (provenance: the checkpoint's SHA-256 and the backend)."""
     import time
@@ -110,8 +112,9 @@ def predict(collection, model_path, batch_size, name, device, backend):
 
     coll = _open(collection, "r+")
     t0 = time.perf_counter()
-    df = predict_collection(coll, model_path, batch_size=batch_size, name=name, device=device,
-                            backend=backend)
+    with dask_client(scheduler, workers) as client:
+        df = predict_collection(coll, model_path, batch_size=batch_size, name=name,
+                                device=device, backend=backend, client=client)
     dt = time.perf_counter() - t0
     counts = df["pred_label"].value_counts().to_dict()
     click.echo(f"predicted {len(df)} items with {backend} in {dt:.2f} s "

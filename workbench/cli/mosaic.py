@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from workbench.cli._common import dask_client, dask_options
+
 __all__ = ["ingest_mosaic_cmd"]
 
 
@@ -26,8 +28,9 @@ __all__ = ["ingest_mosaic_cmd"]
                    "error, or skip and list them.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ingest report as JSON.")
+@dask_options
 def ingest_mosaic_cmd(image, catalog, size_arcsec, out, product, kind, channel, errors,
-                      overwrite, as_json):
+                      overwrite, as_json, scheduler, workers):
     """Cut stamps around catalogue positions of a FITS mosaic into a new Collection.
 
     The mosaic is memory-mapped; stamps over its edge are NaN-padded and flagged (column
@@ -37,11 +40,12 @@ def ingest_mosaic_cmd(image, catalog, size_arcsec, out, product, kind, channel, 
 
     from workbench.io.ingest_mosaic import ingest_mosaic
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), dask_client(scheduler, workers) as client:
         warnings.simplefilter("ignore", UserWarning)  # the report below says it all
         rep = ingest_mosaic(image, out, catalog=catalog, size_arcsec=size_arcsec,
                             product=product, kind=kind, channel=channel, errors=errors,
-                            overwrite=overwrite, progress=not as_json and sys.stderr.isatty())
+                            overwrite=overwrite, progress=not as_json and sys.stderr.isatty(),
+                            client=client)
     if as_json:
         click.echo(json.dumps(rep.to_json(), indent=1))
         return

@@ -90,7 +90,7 @@ def open_client(client=None, *, scheduler: str | None = None,
         kw = ({"scheduler_file": scheduler} if str(scheduler).endswith(".json")
               and os.path.isfile(scheduler) else {"address": scheduler})
         try:
-            c = distributed.Client(timeout="30s", **kw)
+            c = distributed.Client(**kw)  # waits distributed.comm.timeouts.connect (30 s)
         except OSError as exc:
             raise InputError(f"cannot reach the Dask scheduler {scheduler} ({exc})",
                              hint="start one with `dask scheduler`, or use --workers N") from exc

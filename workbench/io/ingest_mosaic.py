@@ -28,7 +28,7 @@ from workbench.core.errors import CatalogError, FITSError, InputError, Workbench
 from workbench.core.kinds import BASE_COLUMNS, RADIO
 from workbench.io import _axes
 from workbench.io._atomic import new_folder
-from workbench.io.catalogs import find_radec, read_table, sky_positions
+from workbench.io.catalogs import ID_COLUMNS, find_radec, read_table, sky_positions
 from workbench.io.fits import (
     beam_from_header,
     pick_image_hdu,
@@ -47,7 +47,7 @@ from workbench.io.progress import progress_bar
 
 __all__ = ["MosaicImage", "MosaicIngestReport", "open_mosaic", "ingest_mosaic", "is_memmapped"]
 
-_ID_COLUMNS = ("id", "source_id", "source_name", "name", "island_id", "component_id")
+_ID_COLUMNS = ID_COLUMNS  # PyBDSF/LoTSS, RGZ, Selavy and generic names (io.catalogs)
 
 
 @dataclass
@@ -198,6 +198,39 @@ def _cut(Cutout2D, mos: MosaicImage, x: float, y: float, n: int, fill):
     return stamp, _axes.sky(cut.wcs), bool(edge)
 
 
+def _cut_rows(Cutout2D, mos: MosaicImage, image, rows_i, x, y, ra, dec, ids, n: int, fill,
+              carry: dict, beam, errors: str):
+    """Cut the stamps of catalogue rows ``rows_i``: ``(catalog rows, stamps, axes, skipped,
+    n_edge)``. ``carry``: item column name -> the catalogue's column (indexed by row)."""
+    stamps, axes, rows, skipped = [], [], [], []
+    n_edge = 0
+    for i in rows_i:
+        try:
+            stamp, ax, edge = _cut(Cutout2D, mos, x[i], y[i], n, fill)
+        except Exception as exc:  # one row's failure is that row's
+            reason = exc.reason if isinstance(exc, WorkbenchError) else short_reason(exc)
+            if errors == "raise":
+                raise InputError(f"catalogue row {i} ({ids[i]}): cannot cut a stamp "
+                                 f"({reason})", path=image) from exc
+            skipped.append({"row": int(i), "id": str(ids[i]), "reason": reason})
+            continue
+        row = {"id": str(ids[i]), "ra": float(ra[i]), "dec": float(dec[i]),
+               "pixscale_arcsec": mos.pixscale_arcsec,
+               "source_file": str(image), "source_hdu": mos.hdu,
+               "catalog_row": int(i), "x_mosaic": float(x[i]),
+               "y_mosaic": float(y[i]), "edge": bool(edge),
+               "nan_fraction": float(np.isnan(stamp).mean()),
+               "bmaj": beam[0], "bmin": beam[1], "bpa": beam[2]}
+        for name, col in carry.items():
+            if name not in row:
+                row[name] = col[i]
+        rows.append(row)
+        stamps.append(stamp)
+        axes.append(ax)
+        n_edge += int(edge)
+    return rows, stamps, axes, skipped, n_edge
+
+
 def _id_column(df: pd.DataFrame) -> str | None:
     lower = {c.lower(): c for c in df.columns}
     for name in _ID_COLUMNS:
@@ -215,7 +248,8 @@ def _describe(rows: list, limit: int = 10) -> str:
 def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "radio",
                   kind: str = RADIO, hdu=None, channel: int | None = None,
                   errors: str = "raise", batch_size: int = 256, overwrite: bool = False,
-                  progress: bool | Callable = False) -> MosaicIngestReport:
+                  progress: bool | Callable = False, client=None,
+                  task_size: int = 1024) -> MosaicIngestReport:
     """Cut a stamp around every catalogue position of a FITS mosaic into a new Collection.
 
     Parameters
@@ -241,6 +275,11 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
         list them in the report. A row whose stamp cannot be cut (any failure) stops the
         ingest with an :class:`InputError` naming the row (nothing is written), or is left
         out and listed in ``report.skipped`` with its reason.
+    client : distributed.Client, optional
+        Cut on this Dask cluster: tasks of ``task_size`` catalogue rows each open the mosaic
+        (memory-mapped) on their worker and stage a segment beside ``out``; the segments are
+        committed together, in catalogue order, so the Collection equals a serial ingest's
+        (see :mod:`workbench.io._mosaic_tasks`). The mosaic must be readable by the workers.
 
     Returns
     -------
@@ -331,55 +370,43 @@ def ingest_mosaic(image, out, *, catalog, size_arcsec: float, product: str = "ra
             carry[c] = name
         spec = ProductSpec((product,), (n, n), mos.bunit, "sky")
         beam = beam_from_header(mos.header)
-        bar, close = progress_bar(progress, len(keep), unit="stamp", desc="mosaic")
         fill = np.nan if mos.data.dtype.kind == "f" else 0
-        try:
-            with new_folder(out, inputs=[image, catalog]):
-                coll = Collection.create(out, {product: spec}, overwrite=overwrite,
-                                         description=f"stamps of {Path(image).name}")
-                with coll.appender() as app:
-                    step = rows_per_batch(batch_size, 4 * n * n)  # bounded bytes per batch
-                    for start in range(0, len(keep), step):
-                        rows_i = keep[start:start + step]
-                        stamps, axes, rows = [], [], []
-                        for i in rows_i:
-                            try:
-                                stamp, ax, edge = _cut(Cutout2D, mos, x[i], y[i], n, fill)
-                            except Exception as exc:  # one row's failure is that row's
-                                reason = (exc.reason if isinstance(exc, WorkbenchError)
-                                          else short_reason(exc))
-                                if errors == "raise":
-                                    raise InputError(f"catalogue row {i} ({ids[i]}): cannot "
-                                                     f"cut a stamp ({reason})",
-                                                     path=image) from exc
-                                report.skipped.append({"row": int(i), "id": str(ids[i]),
-                                                       "reason": reason})
-                                continue
-                            row = {"id": str(ids[i]), "ra": float(ra[i]), "dec": float(dec[i]),
-                                   "pixscale_arcsec": mos.pixscale_arcsec,
-                                   "source_file": str(image), "source_hdu": mos.hdu,
-                                   "catalog_row": int(i), "x_mosaic": float(x[i]),
-                                   "y_mosaic": float(y[i]), "edge": bool(edge),
-                                   "nan_fraction": float(np.isnan(stamp).mean()),
-                                   "bmaj": beam[0], "bmin": beam[1], "bpa": beam[2]}
-                            for c, name in carry.items():
-                                if name not in row:
-                                    row[name] = cat.at[i, c]
-                            rows.append(row)
-                            stamps.append(stamp)
-                            axes.append(ax)
-                            report.n_edge += int(edge)
-                        if rows:
-                            app.add(pd.DataFrame(rows), {product: np.stack(stamps)},
-                                    {product: axes}, kind=kind)
-                        bar(len(rows_i))
-                    if app.n_added == 0:
-                        raise CatalogError(f"no stamp could be cut from the mosaic {image}: "
-                                           f"{report.skipped[0]['reason'] if report.skipped else ''}",
-                                           path=cat_path)
-                report.n_items = app.n_added
-        finally:
-            close()
+        carried = {carry[c]: cat[c] for c in carry}
+        if client is not None:
+            from workbench.io._mosaic_tasks import ingest_mosaic_tasks
+
+            ingest_mosaic_tasks(image, out, catalog=catalog, cat_path=cat_path, keep=keep,
+                                x=x, y=y, ra=ra, dec=dec, ids=ids, n=n, carry=carried,
+                                beam=beam, spec=spec, product=product, kind=kind, hdu=hdu,
+                                channel=channel, errors=errors, overwrite=overwrite,
+                                progress=progress, client=client, task_size=task_size,
+                                report=report)
+        else:
+            bar, close = progress_bar(progress, len(keep), unit="stamp", desc="mosaic")
+            try:
+                with new_folder(out, inputs=[image, catalog]):
+                    coll = Collection.create(out, {product: spec}, overwrite=overwrite,
+                                             description=f"stamps of {Path(image).name}")
+                    with coll.appender() as app:
+                        step = rows_per_batch(batch_size, 4 * n * n)  # bounded bytes per batch
+                        for start in range(0, len(keep), step):
+                            rows_i = keep[start:start + step]
+                            rows, stamps, axes, skipped, n_edge = _cut_rows(
+                                Cutout2D, mos, image, rows_i, x, y, ra, dec, ids, n, fill,
+                                carried, beam, errors)
+                            report.skipped += skipped
+                            report.n_edge += n_edge
+                            if rows:
+                                app.add(pd.DataFrame(rows), {product: np.stack(stamps)},
+                                        {product: axes}, kind=kind)
+                            bar(len(rows_i))
+                        if app.n_added == 0:
+                            raise CatalogError(f"no stamp could be cut from the mosaic {image}: "
+                                               f"{report.skipped[0]['reason'] if report.skipped else ''}",
+                                               path=cat_path)
+                    report.n_items = app.n_added
+            finally:
+                close()
     if report.outside or report.invalid:
         warnings.warn(f"{len(report.outside)} catalogue position(s) outside the mosaic and "
                       f"{len(report.invalid)} without RA/Dec were not cut (see the report)",
