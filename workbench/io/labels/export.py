@@ -234,14 +234,38 @@ def write_ds9_regions(consensus: pd.DataFrame, path, *, collection=None,
 
 
 def export_labels(store, campaign: str, path, *, collection=None, raw: bool = False,
-                  method: str | None = None, **kwargs) -> dict:
+                  method: str | None = None, format: str = "table",  # noqa: A002
+                  segmentation: str = "rle", overwrite: bool = False, **kwargs) -> dict:
     """Export a campaign's consensus (or ``raw`` annotations) to ``path`` by suffix.
 
     Returns a JSON-safe summary: ``{"path", "rows", "columns", "kind"}``. A ``.reg`` file
-    needs an RGZ-style (components) scheme.
+    needs an RGZ-style (components) scheme. ``format="coco"`` (a ``.json`` file, with
+    ``segmentation`` ``"rle"`` or ``"polygon"``) and ``format="caesar"`` (a new folder;
+    ``overwrite`` replaces an earlier one) write instance masks of the consensus sources
+    instead (see :mod:`workbench.io.labels.masks`); both need the Collection with its
+    component maps.
     """
     path = Path(path)
     camp = store.campaign(campaign)
+    if format not in ("table", "coco", "caesar"):
+        raise OutputError(f"unknown export format {format!r}; use table, coco or caesar",
+                          path=path)
+    if format != "table":
+        from workbench.io.labels import masks
+
+        if raw:
+            raise OutputError("raw annotations have no masks; leave out --raw", path=path)
+        if collection is None:
+            raise OutputError("mask export needs the Collection (its component maps)",
+                              path=path)
+        if format == "coco":
+            out = masks.write_coco(camp, collection, path, segmentation=segmentation,
+                                   method=method)
+        else:
+            out = masks.write_caesar(camp, collection, path, method=method,
+                                     overwrite=overwrite)
+        out["columns"] = []
+        return out
     if path.suffix.lower() == ".reg":
         if raw:
             raise OutputError("raw annotations cannot be written as DS9 regions; use a table "
