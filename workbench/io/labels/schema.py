@@ -9,8 +9,8 @@ Tables (all prefixed ``wb_`` so a shared PostgreSQL database stays tidy):
     Append-only. One row per annotation: annotator, scheme and scheme_version, item_id,
     answers (JSON, validated against the scheme), started/ended/created (UTC), source (what
     put the item in front of the annotator: ``random``, ``model``, ``anomaly``, ``bulk``,
-    ``priority`` or ``selection``), source_detail (JSON: round, strategy, score, ...),
-    campaign (name or NULL), bulk flag, and uid (a unique client-made token).
+    ``priority``, ``selection``, or ``zooniverse`` for imported classifications),
+    source_detail (JSON: round, strategy, score, ...), campaign (name or NULL), bulk flag, and uid (a unique client-made token).
 ``wb_retractions``
     Undo is a record: the retracted annotation's id, who retracted it, why and when.
 ``wb_campaigns``
@@ -51,7 +51,7 @@ FORMAT = "workbench-labels"
 #: Current schema version; older stores are upgraded by migrations on open.
 SCHEMA_VERSION = 4
 #: What put an item in front of the annotator.
-SOURCES = ("random", "model", "anomaly", "bulk", "priority", "selection")
+SOURCES = ("random", "model", "anomaly", "bulk", "priority", "selection", "zooniverse")
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
