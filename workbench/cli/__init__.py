@@ -40,6 +40,8 @@ _COMMANDS = [
     ("workbench.cli.export", "export", None),
     ("workbench.cli.transients", "ingest_candidates_cmd", "ingest"),
     ("workbench.cli.transients", "export_fetch_h5_cmd", "export"),
+    ("workbench.cli.zooniverse", "export_zooniverse_cmd", "export"),
+    ("workbench.cli.zooniverse", "labels_import", "labels"),
     ("workbench.cli.labels", "components", None),
     ("workbench.cli.learn", "train", None),
     ("workbench.cli.learn", "predict", None),

@@ -260,7 +260,7 @@ def campaign_invite(collection, name, annotator, revoke, base_url, store_url):
 
 @click.group()
 def labels():
-    """Export labels (consensus or raw annotations)."""
+    """Export labels (consensus, raw annotations, masks) or import them (Zooniverse)."""
 
 
 @labels.command("export")
