@@ -42,6 +42,7 @@ _COMMANDS = [
     ("workbench.cli.transients", "export_fetch_h5_cmd", "export"),
     ("workbench.cli.zooniverse", "export_zooniverse_cmd", "export"),
     ("workbench.cli.zooniverse", "labels_import", "labels"),
+    ("workbench.cli.lenses", "export_lens_challenge_cmd", "export"),
     ("workbench.cli.labels", "components", None),
     ("workbench.cli.learn", "train", None),
     ("workbench.cli.learn", "predict", None),

@@ -8,7 +8,7 @@ import click
 
 from workbench.cli._common import parse_shape, print_report
 
-__all__ = ["ingest_stamps_cmd", "simulate_lenses_cmd"]
+__all__ = ["ingest_stamps_cmd", "simulate_lenses_cmd", "export_lens_challenge_cmd"]
 
 
 def _parse_bands(text):
@@ -27,9 +27,17 @@ def _parse_bands(text):
               "first object's shape).")
 @click.option("--errors", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
               help="Stop at the first bad object, or skip it and report why.")
+@click.option("--resample", is_flag=True,
+              help="Put bands of different pixel scales on the finest band's pixel grid "
+                   "(bilinear, flux-conserving; scales from the WCS, CDELT1/CD1_1, or the lens "
+                   "challenge's known ones: VIS 0.1\", NISP 0.3\", KiDS 0.2\").")
+@click.option("--labels", "labels", type=click.Path(), default=None,
+              help="Table with an ID column joined to the objects as catalog columns (default: "
+                   "the classifications.csv of a folder given, if any).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ingest report as JSON.")
-def ingest_stamps_cmd(paths, out, bands, product, size, errors, overwrite, as_json):
+def ingest_stamps_cmd(paths, out, bands, product, size, errors, resample, labels, overwrite,
+                      as_json):
     """Ingest multi-band stamps (files, folders or globs) into a new Collection of lens
     candidates.
 
@@ -37,13 +45,16 @@ def ingest_stamps_cmd(paths, out, bands, product, size, errors, overwrite, as_js
     band named in the file name (obj12_g.fits, obj12-r.fits, obj12/i.fits) or in the header
     (FILTER/BAND; the object then from OBJECT or the file name); a multi-extension FITS file
     with one band per image HDU (band from EXTNAME or FILTER); a 3-D cube with a band axis
-    (names from BAND1..BANDn, FILTER1..n or a comma-separated BANDS key).
+    (names from BAND1..BANDn, FILTER1..n or a comma-separated BANDS key); the Bologna
+    lens-finding challenge's imageSDSS_<BAND>-<ID>.fits / imageEUC_<BAND>-<ID>.fits (in
+    Band1/ ... subfolders of a folder given; its classifications.csv is joined by ID).
     """
     from workbench.io.ingest_stamps import ingest_stamps
 
     rep = ingest_stamps(paths, out, bands=_parse_bands(bands), product=product,
                         size=parse_shape(size), errors=errors, overwrite=overwrite,
-                        progress=not as_json and sys.stderr.isatty())
+                        progress=not as_json and sys.stderr.isatty(), resample=resample,
+                        labels=labels)
     print_report(rep, as_json, f"ingested {rep.n_items} object(s) with bands "
                                f"{','.join(rep.bands)} of shape {rep.shape} into {out}")
 
@@ -80,3 +91,21 @@ def simulate_lenses_cmd(n, seed, out, space, lens_fraction, size, overwrite):
     spec = coll.products["bands"]
     click.echo(f"simulated {len(cat)} stamp(s) ({int(cat['truth'].sum())} lenses) with bands "
                f"{','.join(spec.channels)} of shape {spec.shape} into {out}")
+
+
+@click.command("lens-challenge")
+@click.argument("collection", type=click.Path())
+@click.option("-o", "--out", required=True, type=click.Path(), help="Submission CSV to write.")
+@click.option("--score", default=None,
+              help="Numeric column holding each item's lens score (default: pred_lens, or the "
+                   "only pred_* column).")
+@click.option("--query", default=None, help="Only items whose catalog rows match this query.")
+@click.option("--no-header", is_flag=True, help="Leave out the ID,score header line.")
+def export_lens_challenge_cmd(collection, out, score, query, no_header):
+    """Write the lens-finding challenge's two-column submission file: ID,score per item."""
+    from workbench.io.collection import open as open_collection
+    from workbench.io.lens_challenge import write_submission
+
+    res = write_submission(open_collection(collection), out, score=score, query=query,
+                           header=not no_header)
+    click.echo(f"wrote {res['rows']} score(s) from column {res['score']!r} to {res['path']}")

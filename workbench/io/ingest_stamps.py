@@ -16,6 +16,15 @@ multi-extension FITS
     Band names from ``BAND1..BANDn`` or ``FILTER1..FILTERn`` (FITS plane order), 0-based
     ``BAND0..BAND(n-1)``, or a ``BANDS`` key (comma/space separated, or one letter per
     plane as in Legacy Survey cutouts: ``BANDS = 'grz'``).
+the Bologna lens-finding challenge
+    ``imageSDSS_<BAND>-<ID>.fits`` / ``imageEUC_<BAND>-<ID>.fits``, often in ``Band1/`` ...
+    or ``EUC_VIS/`` ... subfolders: the band from the name, one object per ID. A folder's
+    ``classifications.csv`` (``ID``, ``is_lens``, ...) is joined as catalog columns, and
+    ``resample`` puts bands of different pixel scales (challenge 2.0: VIS 0.1", NISP J/Y/H
+    0.3") on the finest band's grid (see :mod:`workbench.io.lens_challenge`).
+
+A folder given as input contributes its FITS files, or, when it holds none itself, those
+of its immediate subfolders (``Band1/``, ``Band2/``, ...); glob patterns may use ``**``.
 
 Bands are resolved to canonical names (:mod:`workbench.core.bands`), ordered by wavelength
 and recorded as the product's channels. Each object must have every band (``bands=``, or by
@@ -55,7 +64,14 @@ from workbench.io.fits_open import (
     rows_per_batch,
     short_reason,
 )
-from workbench.io.ingest_fits import FITS_SUFFIXES, _stem, expand_paths
+from workbench.io.ingest_fits import FITS_SUFFIXES, _stem
+from workbench.io.lens_challenge import (
+    challenge_name,
+    join_labels,
+    labels_table,
+    resample_object,
+    stamp_inputs,
+)
 from workbench.io.progress import progress_bar
 
 __all__ = ["StampsReport", "ingest_stamps", "read_band_planes", "band_from_filename"]
@@ -75,12 +91,14 @@ class StampsReport:
     notes: dict = field(default_factory=dict)  # note -> count
     layouts: dict = field(default_factory=dict)  # layout -> count of files
     resized: dict = field(default_factory=dict)  # action -> count of objects
+    resampled: dict = field(default_factory=dict)  # band -> objects resampled onto the grid
 
     def to_json(self) -> dict:
         return {"path": self.path, "n_items": self.n_items, "bands": list(self.bands),
                 "shape": list(self.shape) if self.shape else None,
                 "skipped": [{"input": str(a), "reason": b} for a, b in self.skipped],
-                "notes": self.notes, "layouts": self.layouts, "resized": self.resized}
+                "notes": self.notes, "layouts": self.layouts, "resized": self.resized,
+                "resampled": self.resampled}
 
 
 @dataclass
@@ -107,6 +125,9 @@ def band_from_filename(path) -> tuple[str | None, str]:
     """
     p = Path(str(path))
     stem = _stem(p.name)
+    hit = challenge_name(stem)  # imageSDSS_R-100002, imageEUC_VIS-200013
+    if hit is not None:
+        return hit
     parts = [t for t in _SEP.split(stem) if t]
     if len(parts) == 1:
         b = band_or_none(parts[0])
@@ -276,7 +297,8 @@ def _check_object(obj: str, planes: dict, bands: list[str]) -> None:
         desc = ", ".join(f"{b} {s[0]}x{s[1]}" for b, s in shapes.items())
         raise InputError(f"object {obj!r} has bands of different shapes ({desc})",
                          path=planes[bands[0]].path,
-                         hint="cut every band of an object to the same pixel grid")
+                         hint="pass resample (CLI: --resample) to put them on the finest "
+                              "band's grid, or cut every band to the same pixel grid")
     for b in bands:
         if not np.isfinite(planes[b].data).any():
             raise InputError(f"band {b} of object {obj!r} is all NaN/blank",
@@ -353,7 +375,8 @@ def _read_all(files, errors, report, bar) -> dict:
 def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str = LENS,
                   size: tuple[int, int] | None = None, errors: str = "raise",
                   batch_size: int = 256, overwrite: bool = False,
-                  progress: bool | Callable = False) -> StampsReport:
+                  progress: bool | Callable = False, resample: bool = False,
+                  labels=None) -> StampsReport:
     """Ingest multi-band stamps into a new Collection at ``out``.
 
     Parameters
@@ -377,6 +400,14 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
     errors : {"raise", "skip"}
         On a bad file or object (any failure while reading or checking it), stop (nothing
         is written) or leave it out and report it with its reason.
+    resample : bool
+        Put bands of different pixel scales on the finest band's grid (see
+        :mod:`workbench.io.lens_challenge`); the report's ``resampled`` counts them per band.
+    labels : path, None or False
+        A classifications table (``ID`` column, e.g. the challenge's ``classifications.csv``)
+        joined to the objects by ID as catalog columns; None (default): the
+        ``classifications.csv`` of any folder given, if there is one; False: none. Objects
+        without a row get missing values and are counted in the report's notes.
 
     Returns
     -------
@@ -395,11 +426,12 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
     if size is not None:
         size = check_stamp_shape(size, "size")
     want = sort_bands(bands) if bands else None
-    files = expand_paths(paths)
+    files, folders = stamp_inputs(paths)
     if not files:
         raise InputError(f"no FITS files found in {[str(p) for p in paths]}",
                          hint=f"give files or folders holding {', '.join(FITS_SUFFIXES)}")
     report = StampsReport(path=str(out))
+    table = labels_table(labels, folders, report)
     bar, close_bar = progress_bar(progress, len(files), unit="file", desc="stamps")
     try:
         objects = _read_all(files, errors, report, bar)
@@ -413,6 +445,8 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
     good = []
     for obj, planes in objects.items():
         try:
+            if resample and not [b for b in want if b not in planes]:
+                planes = resample_object(obj, planes, want, report)
             _check_object(obj, planes, want)
             shape = planes[want[0]].data.shape
             if size is None and max(shape) > MAX_STAMP_SIDE:
@@ -439,6 +473,7 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
 
     shape = tuple(size) if size else good[0][1][want[0]].data.shape
     report.shape = shape
+    joined = join_labels(table, [g[0] for g in good], report)
     unit = str(card_value(good[0][1][want[0]].header, "BUNIT", ""))
     with new_folder(out, inputs=files):
         coll = Collection.create(out, {product: ProductSpec(tuple(want), shape, unit, "sky")},
@@ -460,6 +495,7 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
                     "band_files": json.dumps({b: planes[b].where for b in want}),
                     "layout": first.layout, "orig_ny": first.data.shape[0],
                     "orig_nx": first.data.shape[1], "resize": action,
+                    **(joined.get(obj, {}) if joined else {}),
                 }, {product: np.stack(stack)}, {product: _axes.sky(w2) if w2 is not None else None})
             buf.flush()
     report.n_items = app.n_added
