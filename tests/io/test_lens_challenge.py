@@ -152,3 +152,27 @@ def test_submission_csv_and_cli(tmp_path):
     with pytest.raises(InputError, match="no column 'nope'"):
         write_submission(workbench.open(tmp_path / "c"), tmp_path / "x.csv", score="nope")
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_globs_and_folders_give_the_same_collection(tmp_path):
+    """Issue 14 point 2 for `ingest stamps`: a folder (its Band*/ subfolders), a recursive
+    glob and per-band globs find the same files and make the same items."""
+    ids = [11, 12, 13, 14]
+    _ground(tmp_path / "P", ids)
+    runs = {"folder": [tmp_path / "P"],
+            "recursive": [str(tmp_path / "P" / "**" / "*.fits")],
+            "per-band": [str(tmp_path / "P" / f"Band{k}" / "imageSDSS_*-*.fits")
+                         for k in range(1, 5)]}
+    got = {}
+    for name, paths in runs.items():
+        rep = ingest_stamps(paths, tmp_path / name)
+        coll = workbench.open(tmp_path / name)
+        got[name] = (sorted(coll.ids), np.stack([coll[i].images["bands"]
+                                                 for i in sorted(coll.ids)]))
+        assert rep.n_items == 4 and rep.layouts == {"file-per-band": 16}
+    for name in ("recursive", "per-band"):
+        assert got[name][0] == got["folder"][0] == [str(i) for i in ids]
+        np.testing.assert_array_equal(got[name][1], got["folder"][1])
+    # only the folder run joins its classifications.csv (a glob names no folder)
+    assert "is_lens" in workbench.open(tmp_path / "folder").catalog.columns
+    assert "is_lens" not in workbench.open(tmp_path / "recursive").catalog.columns
