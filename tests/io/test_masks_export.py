@@ -166,6 +166,9 @@ def test_caesar_folder(rgz, tmp_path):
     assert sorted(p.name for p in (tmp_path / "caesar").iterdir()) == before
     export_labels(store, "rgz1", tmp_path / "caesar", collection=coll, format="caesar",
                   overwrite=True)
+    with pytest.raises(Exception, match="is a folder"):
+        export_labels(store, "rgz1", tmp_path / "c.json", collection=coll, format="caesar")
+    assert not (tmp_path / "c.json").exists()
 
 
 def test_item_class_campaign_and_refusals(survey, tmp_path):

@@ -353,6 +353,9 @@ def write_caesar(campaign, collection, out, *, method: str | None = None,
     for o in objects:
         by_item.setdefault(o.item_id, []).append(o)
     out = Path(out)
+    if out.suffix.lower() == ".json":
+        raise OutputError("a caesar-mrcnn export is a folder (JSON, image and mask FITS per "
+                          "item), not one .json file", path=out, hint="give -o a folder name")
     try:
         build = _replace.Build(out, replace=overwrite, what="caesar-mrcnn folder",
                                replaceable=lambda p: (p / "datalist.txt").is_file())
