@@ -8,7 +8,7 @@ Interface (for ``benchmarks/bench_scale.py``)::
 
 ``worker_scaling`` returns a JSON-safe dict::
 
-    {"cores": int, "fits_source": "mirabest" | "generated",
+    {"cores": int, "fits_source": "mirabest" | "generated", "load_avg_1min_at_start": float,
      "ingest": {"n": files, "serial_s", "w1_s", "w2_s", "speedup_2v1",
                 "external_s", "external_speedup_vs_w1", "items_per_s_w2"},
      "embed":  {"n": items, "serial_s", "w1_s", "w2_s", "speedup_2v1",
@@ -166,6 +166,7 @@ def worker_scaling(*, n_files: int = 1200, n_embed: int = 6000, side: int = 64,
         files, source = _fits_inputs(work, n_files)
         coll_path, ck = _embed_inputs(work, n_embed, side)
         res = {"cores": os.cpu_count(), "fits_source": source,
+               "load_avg_1min_at_start": os.getloadavg()[0],
                "ingest": {"n": len(files)}, "embed": {"n": n_embed}}
         embed_collection(coll_path, ck, force=True)  # warm (torch, the files' page cache)
         res["ingest"]["serial_s"] = _timed(lambda: ingest_fits(files, work / "ing-serial",
@@ -200,7 +201,8 @@ def worker_scaling(*, n_files: int = 1200, n_embed: int = 6000, side: int = 64,
 
 
 def format_scaling(res: dict) -> str:
-    lines = [f"worker scaling ({res['cores']} cores; FITS: {res['fits_source']})"]
+    lines = [f"worker scaling ({res['cores']} cores, 1-min load {res['load_avg_1min_at_start']:.2f} "
+             f"before the run; FITS: {res['fits_source']})"]
     for step in ("ingest", "embed"):
         r = res[step]
         ext = ("" if r.get("external_s") is None else

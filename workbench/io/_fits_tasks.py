@@ -22,7 +22,7 @@ from workbench.io._appender import write_segment
 from workbench.io._atomic import new_folder
 from workbench.io._staging import StagingArea, file_identity, task_key
 from workbench.io.collection import Collection, ProductSpec
-from workbench.io.distributed import Task, run_staged
+from workbench.io.distributed import Task, commit_segments, run_staged
 from workbench.io.fits_open import short_reason
 
 __all__ = ["ingest_fits_tasks", "fits_task"]
@@ -138,15 +138,13 @@ def ingest_fits_tasks(files, out, *, catalog, cat_rows: dict, product: str, kind
     with new_folder(out, inputs=[*files, catalog]):
         coll = Collection.create(out, {product: ProductSpec((product,), target, bunit, "sky")},
                                  overwrite=overwrite)
+
+        def with_ids(rows):  # the serial rule, over all items in input order
+            rows["id"] = [_next_id(str(i), ids_seen) for i in rows["id"]]
+            return rows
+
         with coll.appender() as app:
-            for t, s in zip(tasks, summaries):
-                if not s["n"]:
-                    continue
-                seg = area.path(t.key)
-                rows = pd.read_parquet(seg / "rows.parquet")
-                rows["id"] = [_next_id(str(i), ids_seen) for i in rows["id"]]
-                for extra in ("rows.parquet", "segment.json"):
-                    (seg / extra).unlink()
-                app.add_staged(seg, rows, kind=kind)
+            commit_segments(app, area, [t.key for t in tasks], summaries, kind=kind,
+                            rows=with_ids)
         report.n_items = app.n_added
     area.discard()

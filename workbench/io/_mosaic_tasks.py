@@ -20,7 +20,7 @@ from workbench.core.errors import CatalogError, InputError, WorkbenchError
 from workbench.io._appender import write_segment
 from workbench.io._atomic import new_folder
 from workbench.io._staging import StagingArea, file_identity, task_key
-from workbench.io.distributed import Task, run_staged
+from workbench.io.distributed import Task, commit_segments, run_staged
 
 __all__ = ["ingest_mosaic_tasks", "mosaic_task"]
 
@@ -103,13 +103,6 @@ def ingest_mosaic_tasks(image, out, *, catalog, cat_path, keep, x, y, ra, dec, i
         coll = Collection.create(out, {product: spec}, overwrite=overwrite,
                                  description=f"stamps of {Path(image).name}")
         with coll.appender() as app:
-            for t, s in zip(tasks, summaries):
-                if not s["n"]:
-                    continue
-                seg = area.path(t.key)
-                rows = pd.read_parquet(seg / "rows.parquet")
-                for extra in ("rows.parquet", "segment.json"):
-                    (seg / extra).unlink()
-                app.add_staged(seg, rows, kind=kind)
+            commit_segments(app, area, [t.key for t in tasks], summaries, kind=kind)
         report.n_items = app.n_added
     area.discard()

@@ -30,23 +30,27 @@ Adding Dask to another ingester takes a task function and a commit:
 >>> tasks = [Task(task_key("my", file_identity(f), params), my_task, (f, params), 1)
 ...          for f in files]                                  # doctest: +SKIP
 >>> summaries = run_staged(tasks, area, client=client)        # doctest: +SKIP
->>> with coll.appender() as app:                              # doctest: +SKIP
-...     for t in tasks:                                       # in input order: stable ids
-...         app.add_staged(area.path(t.key), read_rows(area.path(t.key)), kind=kind)
+>>> with new_folder(out):                                      # doctest: +SKIP
+...     coll = Collection.create(out, products)
+...     with coll.appender() as app:                          # one manifest transaction
+...         commit_segments(app, area, [t.key for t in tasks], summaries, kind=kind)
+>>> area.discard()                                            # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from workbench.core.errors import InputError
-from workbench.io._staging import StagingArea
+from workbench.io._staging import DONE, StagingArea
 from workbench.io.progress import progress_bar
 
-__all__ = ["Task", "run_staged", "open_client", "client_workers", "RETRIES"]
+__all__ = ["Task", "run_staged", "commit_segments", "open_client", "client_workers", "RETRIES",
+           "chunk_blocks", "open_rows", "write_values", "read_values", "ids_digest"]
 
 #: How often Dask reruns a failed task before the job stops.
 RETRIES = 2
@@ -210,6 +214,28 @@ def _run_on(client, todo: list[Task], area: StagingArea, bar) -> dict[str, dict]
     return out
 
 
+def commit_segments(app, area: StagingArea, keys: list[str], summaries: list[dict], *,
+                    kind: str | None, rows=None) -> None:
+    """Add the staged item segments ``keys`` (in this order: it is the items' order) to the
+    appender ``app`` of a ``coll.appender()`` block, which commits them in one manifest
+    transaction. Each segment holds ``rows.parquet`` (catalog rows) and the files of
+    :func:`~workbench.io._appender.write_segment`; ``summaries[i]["n"]`` is its item count
+    (0: nothing to add). ``rows(df)``: optional, returns the rows to store (e.g. with ids
+    given by a rule over all items, in order)."""
+    import pandas as pd
+
+    for key, s in zip(keys, summaries):
+        if not s.get("n"):
+            continue
+        seg = area.path(key)
+        df = pd.read_parquet(seg / "rows.parquet")
+        if rows is not None:
+            df = rows(df)
+        for extra in ("rows.parquet", DONE):
+            (seg / extra).unlink()
+        app.add_staged(seg, df, kind=kind)
+
+
 # ---------------------------------------------------------------------- derived values
 def chunk_blocks(coll, product: str, target: int = 4096) -> list:
     """The items of ``coll`` (a Collection or a view) as blocks of absolute rows, each
@@ -247,18 +273,20 @@ _OPEN: dict = {}
 
 def open_rows(path, rows):
     """A read-only view of the Collection at ``path`` holding absolute ``rows`` (the
-    Collection is opened once per process and manifest generation)."""
+    Collection is opened, and its catalog joined, once per process and manifest)."""
     import numpy as np
 
     from workbench.io import _manifest
     from workbench.io.collection import Collection
 
     m = _manifest.load(path)
-    key = (str(path), m.get("generation", 0), m.get("catalog"))
+    key = (str(path), json.dumps(m, sort_keys=True))
     root = _OPEN.get(key)
     if root is None:
         _OPEN.clear()
-        root = _OPEN[key] = Collection(path, "r")
+        root = Collection(path, "r")
+        root._full_catalog()  # joined once here, shared by every view below
+        _OPEN[key] = root
     return Collection(path, "r", _index=np.asarray(rows, dtype=np.int64), _parent=root)
 
 
