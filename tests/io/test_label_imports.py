@@ -19,7 +19,9 @@ ALLOWED = {
     "campaigns": {"_db", "schema", "consensus", "report"},
     "store": {"_db", "schema", "migrations", "campaigns", "drafts", "invites"},
     "report": {"_db", "schema", "consensus"},
-    "export": {"consensus"},
+    "export": {"consensus", "masks"},
+    "masks": set(),
+    "zooniverse": set(),
 }
 
 
