@@ -227,3 +227,34 @@ def test_mosaic_ingest_takes_a_pybdsf_source_list(tmp_path):
     assert sorted(coll.catalog["id"]) == sorted(str(100 + i) for i in range(len(cat)))
     np.testing.assert_allclose(coll.catalog["ra"], want["RA"], atol=1e-9)
     assert "S_Code" in coll.catalog.columns
+
+
+def test_mosaic_ingest_takes_an_rgz_flat_catalogue(tmp_path):
+    """RGZ flat CSV as --catalog: positions from radio.ra/radio.dec, ids from rgz_name, a
+    source whose radio.ra is -99 has no position (reported, not cut)."""
+    import warnings
+
+    import workbench
+    from workbench.io.ingest_mosaic import ingest_mosaic
+    from workbench.sims.radio import simulate_radio_mosaic
+
+    sim = simulate_radio_mosaic(tmp_path / "m", n_sources=4, seed=5, size=256)
+    cat = pd.read_csv(sim.catalog)
+    rows = []
+    for i, (ra, dec) in enumerate(zip(cat["ra"], cat["dec"])):
+        r = dict(_rgz_rows()[i % 2])
+        r.update({"catalog_id": i + 1, "rgz_name": f"RGZJ{i:06d}", "radio.ra": ra,
+                  "radio.dec": dec})
+        rows.append(r)
+    rows[-1]["radio.ra"] = -99
+    path = tmp_path / "static_rgz_flat.csv"
+    _write_rgz(path, rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = ingest_mosaic(sim.image, tmp_path / "c", catalog=path, size_arcsec=20,
+                            errors="skip")
+    coll = workbench.open(tmp_path / "c")
+    assert sorted(coll.catalog["id"]) == [f"RGZJ{i:06d}" for i in range(len(cat) - 1)]
+    assert [r["id"] for r in rep.invalid] == [f"RGZJ{len(cat) - 1:06d}"]
+    np.testing.assert_allclose(coll.catalog.set_index("id").loc["RGZJ000000", "ra"],
+                               cat["ra"].iloc[0])
