@@ -257,3 +257,18 @@ def test_cli_round_trip(survey, tmp_path):
     res = run.invoke(cli, args)
     assert json.loads(res.output)["n_added"] == 0
     assert len(store.annotations(campaign="zoo")) == len(man)
+
+
+def test_same_export_into_a_second_campaign(campaign):
+    """Idempotence is per campaign: the uid carries the campaign, so a second campaign over
+    the same items gets its own copies."""
+    coll, store, mapping = campaign
+    path = mapping.parent / "e.csv"
+    _write_export(path, _good_rows(coll.ids))
+    store.create_campaign("zoo2", "fr-morphology", coll.ids, retire=10)
+    a = import_zooniverse(store, path, "zoo", workflow="4321", version="12", mapping=mapping)
+    b = import_zooniverse(store, path, "zoo2", workflow="4321", version="12", mapping=mapping)
+    assert a.n_added == b.n_added == 4
+    assert len(store.annotations(campaign="zoo2")) == 4
+    assert import_zooniverse(store, path, "zoo2", workflow="4321", version="12",
+                             mapping=mapping).n_added == 0

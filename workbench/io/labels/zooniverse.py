@@ -39,8 +39,9 @@ volunteers keep Panoptes' stable ``not-logged-in-<ip hash>`` name, or get one fr
 ``user_ip``), ``ended`` = ``created_at`` (``started`` = ``metadata.started_at`` when
 present), source ``zooniverse`` and source_detail ``classification_id``, ``subject_id``,
 ``workflow_id``, ``workflow_version``, ``user_id``, ``gold_standard``, ``expert``. The
-annotation's uid is ``zooniverse-<classification_id>``, so importing the same export again
-adds nothing.
+annotation's uid is ``zooniverse-<classification_id>-<campaign hash>``, so importing the
+same export into the same campaign again adds nothing (and into another campaign is not
+mistaken for it).
 
 Nothing is guessed: a subject whose item id is unknown (or not in the campaign), an answer
 the mapping does not list, or answers the scheme refuses make the classification a
@@ -51,6 +52,7 @@ is written**, in one line naming the file, the classification and the field; wit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -71,7 +73,7 @@ REQUIRED_COLUMNS = ("classification_id", "user_name", "workflow_id", "workflow_v
 UID_PREFIX = "zooniverse-"
 ANNOTATOR_PREFIX = "zooniverse:"
 _SUBJECT_KEYS = ("#workbench_id", "workbench_id", "!workbench_id")
-_CID = re.compile(r"^\d{1,25}$")
+_CID = re.compile(r"^\d{1,20}$")  # uids are at most 40 characters
 
 
 @dataclass
@@ -267,6 +269,7 @@ def import_zooniverse(store, path, campaign: str, *, workflow, mapping, version=
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping, scheme)
     item_ids = set(camp.item_ids)
+    tag = hashlib.sha1(camp.name.encode("utf-8")).hexdigest()[:8]
     df = read_classifications(path)
     report = ZooniverseImport(path=str(path), campaign=camp.name, n_rows=len(df))
     done = set()
@@ -310,7 +313,7 @@ def import_zooniverse(store, path, campaign: str, *, workflow, mapping, version=
             if ended is None:
                 raise _Problem("invalid", "created_at is empty")
             todo.append({"item_id": item, "answers": clean, "annotator": _annotator(row),
-                         "started": started, "ended": ended, "uid": UID_PREFIX + cid,
+                         "started": started, "ended": ended, "uid": f"{UID_PREFIX}{cid}-{tag}",
                          "detail": {"classification_id": cid, "subject_id": sid,
                                     "workflow_id": str(row["workflow_id"]).strip(),
                                     "workflow_version": str(row["workflow_version"]).strip(),
