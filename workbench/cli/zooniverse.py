@@ -8,6 +8,7 @@ classification export through a small mapping file (:mod:`workbench.io.labels.zo
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -36,7 +37,7 @@ def export_zooniverse_cmd(collection, out, query, min_size, overwrite, as_json):
     coll = open_collection(collection)
     res = export_zooniverse(coll, out, query=query, overwrite=overwrite,
                             draw=lambda item: subject_pngs(item, min_size=min_size),
-                            progress=not as_json)
+                            progress=not as_json and sys.stderr.isatty())
     if as_json:
         click.echo(json.dumps(res, indent=1))
         return
