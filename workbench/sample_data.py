@@ -6,7 +6,8 @@
 - ``transients/``: DM-time / frequency-time images of simulated single-pulse candidates;
 - ``lenses/``: simulated g, r, i strong-lens candidate stamps.
 
-Each is made by the same ``workbench simulate ...`` command a user would run.
+Each is made by the library function that the matching ``workbench simulate ...`` command
+calls, with that command's arguments (the CLI is not driven from here).
 """
 
 from __future__ import annotations
@@ -16,17 +17,41 @@ from pathlib import Path
 
 __all__ = ["SAMPLES", "make_samples"]
 
-#: name -> arguments of ``workbench simulate`` (without ``-o``)
+#: name -> the size and seed of that sample (``workbench simulate NAME --n N --seed SEED``)
 SAMPLES = {
-    "radio": ["simulate", "radio", "--n", "300", "--seed", "0"],
-    "transients": ["simulate", "transients", "--n", "60", "--seed", "0"],
-    "lenses": ["simulate", "lenses", "--n", "200", "--seed", "0"],
+    "radio": {"n": 300, "seed": 0},
+    "transients": {"n": 60, "seed": 0},
+    "lenses": {"n": 200, "seed": 0},
 }
 
 
+def _make_radio(path: Path, n: int, seed: int) -> None:
+    from workbench.sims.radio import simulate_radio
+
+    simulate_radio(path, n=n, seed=seed, progress=True)
+
+
+def _make_transients(path: Path, n: int, seed: int) -> None:
+    from workbench.sims.transients import simulate_transients
+
+    simulate_transients(path, n, seed=seed, progress=True)
+
+
+def _make_lenses(path: Path, n: int, seed: int) -> None:
+    from workbench.io.fits_open import rows_per_batch
+    from workbench.sims.lenses import simulate_lenses
+
+    size = 101  # the default of `workbench simulate lenses --size`, batched as that command does
+    simulate_lenses(path, n, seed=seed, size=size,
+                    batch_size=rows_per_batch(200, 4 * 3 * size * size))
+
+
+_MAKERS = {"radio": _make_radio, "transients": _make_transients, "lenses": _make_lenses}
+
+
 def make_samples(folder="data/sample", *, only=None, force: bool = False) -> dict:
-    """Run the simulators for the sample surveys missing from ``folder``; returns name -> path."""
-    from workbench.cli import cli
+    """Simulate the sample surveys missing from ``folder``; returns name -> path."""
+    import shutil
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -36,11 +61,10 @@ def make_samples(folder="data/sample", *, only=None, force: bool = False) -> dic
             continue
         path = folder / name
         if force or not (path / "collection.json").exists():
-            import shutil
-
             shutil.rmtree(path, ignore_errors=True)
-            print(f"sample data: workbench {' '.join(args)} -o {path}")
-            cli.main(args=[*args, "-o", str(path)], prog_name="workbench", standalone_mode=False)
+            print(f"sample data: workbench simulate {name} --n {args['n']} --seed {args['seed']}"
+                  f" -o {path}")
+            _MAKERS[name](path, **args)
         out[name] = path
     return out
 

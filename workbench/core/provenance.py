@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 
+from workbench.core.version import __version__
+
 __all__ = ["made_by"]
 
 
@@ -35,7 +37,7 @@ def made_by(name: str, version: str | None = None, **params) -> dict:
         The parameters it ran with (made JSON-safe).
     """
     if version is None:
-        from workbench import __version__ as version
+        version = __version__
     return {
         "name": name,
         "version": str(version),
