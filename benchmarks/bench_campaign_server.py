@@ -377,7 +377,8 @@ def main():
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="wb-bench-serve-"))
     if args.store == "postgresql":
-        from workbench.io.labels.pgtemp import TempPostgres, find_pg_bin
+        sys.path.insert(0, str(ROOT / "tests"))
+        from pgtemp import TempPostgres, find_pg_bin  # tests/pgtemp.py
 
         if find_pg_bin() is None:
             sys.exit("PostgreSQL server binaries (initdb, pg_ctl) are not installed")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +23,9 @@ import numpy as np
 
 from workbench.io.labels import LabelStore
 from workbench.io.labels.consensus import dawid_skene, majority
-from workbench.io.labels.pgtemp import TempPostgres, find_pg_bin
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from pgtemp import TempPostgres, find_pg_bin  # noqa: E402  (tests/pgtemp.py, a test helper)
 
 CLASSES = ["pulsar", "frb", "broadband_rfi", "narrowband_rfi", "noise", "unsure"]
 

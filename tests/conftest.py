@@ -2,7 +2,7 @@
 real PostgreSQL server for the label-store tests.
 
 ``pg_server`` (session) runs initdb/pg_ctl in a temporary folder on a free loopback port
-(see :mod:`workbench.io.labels.pgtemp`); ``store_url`` is parametrised over SQLite and
+(see ``tests/pgtemp.py``); ``store_url`` is parametrised over SQLite and
 PostgreSQL so the same store tests run on both backends.
 """
 
@@ -38,7 +38,7 @@ def filterbank_dir() -> Path:
 @pytest.fixture(scope="session")
 def pg_server():
     """A PostgreSQL server for the whole session (skipped if the binaries are absent)."""
-    from workbench.io.labels.pgtemp import TempPostgres, find_pg_bin
+    from pgtemp import TempPostgres, find_pg_bin  # tests/pgtemp.py
 
     if find_pg_bin() is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")

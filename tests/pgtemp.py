@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL server in a temporary folder (for tests, benchmarks and trials).
+"""A throwaway PostgreSQL server in a temporary folder (a helper of the tests and benchmarks,
+not part of the package: ``tests/`` is on ``sys.path`` under pytest; benchmarks add it).
 
 >>> with TempPostgres() as pg:                       # doctest: +SKIP
 ...     store = LabelStore(pg.create_database("labels"))
