@@ -1,14 +1,23 @@
 """Staging and committing the batches of one append to a Collection (see
-:meth:`workbench.io.collection.Collection.appender`)."""
+:meth:`workbench.io.collection.Collection.appender`).
+
+The appender and the Collection talk through a small interface, in both directions:
+
+* the Collection gives the :class:`Appender` an :class:`AppendTarget` (its folder, its
+  products, the ids it holds, and a ``commit`` that writes the new catalog and manifest),
+  inside ``Collection.appender()``, while it holds its write lock;
+* the Collection ends the append with :meth:`Appender.commit` (the ``with`` block ended
+  without an exception) or :meth:`Appender.discard` (it raised).
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -19,9 +28,9 @@ from workbench.io import _axes
 from workbench.io._atomic import fsync_dir
 
 if TYPE_CHECKING:
-    from workbench.io.collection import Collection
+    from workbench.io.collection_types import ProductSpec
 
-__all__ = ["Appender", "normalise_catalog", "write_segment"]
+__all__ = ["Appender", "AppendTarget", "normalise_catalog", "concat_catalogs", "write_segment"]
 
 #: Target size of one chunk before compression (bytes).
 CHUNK_BYTES = 2 * 1024 * 1024
@@ -45,7 +54,7 @@ def normalise_catalog(df: pd.DataFrame, kind: str | None) -> pd.DataFrame:
     return df[order].reset_index(drop=True)
 
 
-def _concat_catalogs(base: pd.DataFrame | None, batches: list[pd.DataFrame]) -> pd.DataFrame:
+def concat_catalogs(base: pd.DataFrame | None, batches: list[pd.DataFrame]) -> pd.DataFrame:
     """The existing catalog and the staged batches as one frame, joined in one copy."""
     parts = ([base] if base is not None and len(base) else []) + list(batches)
     if len(parts) == 1:
@@ -75,10 +84,38 @@ def write_segment(folder, arrays: Mapping[str, np.ndarray], axes: Mapping[str, l
     axes_df.to_parquet(folder / "axes.parquet", index=False)
 
 
-class Appender:
-    """Collects batches of one append; commits them with one manifest replace."""
+class AppendTarget(Protocol):
+    """What an :class:`Appender` needs from the Collection it appends to.
 
-    def __init__(self, coll: Collection):
+    ``Collection.appender()`` makes one while it holds the Collection's write lock, with the
+    manifest just re-read, and it is valid until the append ends.
+    """
+
+    @property
+    def path(self) -> Path:
+        """The Collection folder (segments are staged in ``path/segments``)."""
+
+    @property
+    def products(self) -> dict[str, ProductSpec]:
+        """The Collection's image products."""
+
+    def existing_ids(self) -> set[str]:
+        """The ids of the items already in the Collection."""
+
+    def commit(self, segments: list[tuple[str, int]], catalogs: list[pd.DataFrame]) -> None:
+        """Commit the staged ``segments`` (folder name in ``segments/``, item count) and their
+        catalog rows (one normalised frame per segment, in order) with one manifest replace."""
+
+
+class Appender:
+    """Collects batches of one append; commits them with one manifest replace.
+
+    Made by :meth:`Collection.appender <workbench.io.collection.Collection.appender>`; use
+    :meth:`add` (or :meth:`add_staged`) inside its ``with`` block. The block calls
+    :meth:`commit` or :meth:`discard` when it ends.
+    """
+
+    def __init__(self, coll: AppendTarget):
         self._coll = coll
         self._segments: list[tuple[str, int]] = []
         self._catalogs: list[pd.DataFrame] = []
@@ -106,15 +143,7 @@ class Appender:
             return
         cat = normalise_catalog(catalog, kind)
         ids = cat["id"].astype(str)
-        if ids.duplicated().any():
-            raise CollectionError(f"duplicate ids in batch: {sorted(set(ids[ids.duplicated()]))[:5]}",
-                                  path=coll.path)
-        if self._ids is None:
-            self._ids = coll._id_set()
-        clash = set(ids) & self._ids
-        if clash:
-            raise CollectionError(f"ids already in the Collection: {sorted(clash)[:5]}",
-                                  path=coll.path, hint="ids must be unique")
+        self._check_ids(ids)
         unknown = set(images) - set(coll.products)
         if unknown:
             raise CollectionError(f"unknown product(s) {sorted(unknown)}; this Collection has "
@@ -152,8 +181,6 @@ class Appender:
         on the Collection's file system, see :mod:`workbench.io._staging`): its arrays are
         checked against the product specs and ``catalog`` (one row per item), then the
         folder is moved into ``segments/``; it is committed with the other batches."""
-        from pathlib import Path
-
         from workbench.io import _stores
 
         coll, folder = self._coll, Path(folder)
@@ -179,24 +206,26 @@ class Appender:
             raise CollectionError(f"duplicate ids in batch: {sorted(set(ids[ids.duplicated()]))[:5]}",
                                   path=coll.path)
         if self._ids is None:
-            self._ids = coll._id_set()
+            self._ids = coll.existing_ids()
         clash = set(ids) & self._ids
         if clash:
             raise CollectionError(f"ids already in the Collection: {sorted(clash)[:5]}",
                                   path=coll.path, hint="ids must be unique")
 
-    def _discard(self) -> None:
+    def discard(self) -> None:
+        """Delete the segments staged so far; nothing of them was ever visible to readers.
+        (Called by the ``appender()`` block when it raises.)"""
         for seg, _ in self._segments:
             shutil.rmtree(self._coll.path / "segments" / seg, ignore_errors=True)
         self._segments.clear()
+        self._catalogs.clear()
 
-    def _commit(self) -> None:
+    def commit(self) -> None:
+        """Make the staged batches part of the Collection, with one manifest replace; a
+        second call commits only what was staged since. (Called by the ``appender()`` block
+        when it ends without an exception.)"""
         if not self._segments:
             return
-        coll = self._coll
-        cat = _concat_catalogs(coll._base_catalog(), self._catalogs)
-        manifest = json.loads(json.dumps(coll._manifest))
-        manifest["segments"] = manifest["segments"] + [
-            {"name": s, "n": n} for s, n in self._segments]
-        manifest["n_items"] = int(len(cat))
-        coll._write_catalog_and_manifest(cat, manifest)
+        self._coll.commit(list(self._segments), list(self._catalogs))
+        self._segments.clear()
+        self._catalogs.clear()

@@ -21,7 +21,6 @@ import pandas as pd
 from workbench.core.errors import CollectionError
 from workbench.core.provenance import made_by
 from workbench.io import _manifest, _stores
-from workbench.io._atomic import atomic_write_bytes
 
 __all__ = ["DerivedData", "DERIVED_CHUNK_BYTES"]
 
@@ -29,22 +28,20 @@ __all__ = ["DerivedData", "DERIVED_CHUNK_BYTES"]
 DERIVED_CHUNK_BYTES = 16 * 2**20
 
 
-def _dump(manifest: dict) -> bytes:
-    return json.dumps(manifest, indent=1).encode()
-
-
 class DerivedData:
     """Derived columns, arrays and files (mixed into :class:`Collection`)."""
 
     @property
     def derived(self) -> dict:
-        """Name -> record of every derived column set and array (what made it, when)."""
-        return json.loads(json.dumps(self._manifest["derived"]))
+        """The derived records, a copy: name -> record of every derived column set, array and
+        file of the root Collection (``type``: columns, array or file; ``made_by``: what made
+        it, with its parameters, and when; ``columns``/``shape``/``sha256`` by type)."""
+        return json.loads(json.dumps(self.root._manifest["derived"]))
 
     def derived_arrays(self, prefix: str = "") -> list[str]:
         """Names of the derived arrays starting with ``prefix``, newest first (by the
         ``created`` time of what made them; name order breaks ties)."""
-        root = self._parent or self
+        root = self.root
         found = [((rec.get("made_by") or {}).get("created") or "", name)
                  for name, rec in root._manifest["derived"].items()
                  if rec["type"] == "array" and name.startswith(prefix)]
@@ -89,7 +86,7 @@ class DerivedData:
             What made them: a :func:`workbench.core.provenance.made_by` record, or its
             parts (``tool`` defaults to ``name``).
         """
-        root = self._parent or self
+        root = self.root
         root._require_writable()
         df = pd.DataFrame(dict(columns)) if not isinstance(columns, pd.DataFrame) else columns.copy()
         key = [str(i) for i in ids] if ids is not None else self.ids
@@ -116,7 +113,7 @@ class DerivedData:
         """Store a derived array with one row per item (e.g. embeddings ``(n, d)``)."""
         import zarr
 
-        root = self._parent or self
+        root = self.root
         root._require_writable()
         arr = np.asarray(array)
         key = [str(i) for i in ids] if ids is not None else self.ids
@@ -161,10 +158,10 @@ class DerivedData:
             extra = Path(str(tmp) + ".ids.parquet")
             if extra.exists():
                 os.rename(extra, ddir / f"{fname}.ids.parquet")
-            manifest = json.loads(json.dumps(self._manifest))
+            manifest = self.manifest
             old = manifest["derived"].get(name)
             manifest["derived"][name] = {**record, "file": fname}
-            atomic_write_bytes(self.path / _manifest.MANIFEST, _dump(manifest))
+            self._write_manifest(manifest)
             if old:
                 self._remove_derived_files(old)
             self._load_manifest()
@@ -179,7 +176,7 @@ class DerivedData:
 
     def derived_array(self, name: str) -> np.ndarray:
         """Load a derived array, rows aligned to the items of this view (NaN where missing)."""
-        root = self._parent or self
+        root = self.root
         rec = root._manifest["derived"].get(name)
         if rec is None or rec["type"] != "array":
             raise KeyError(f"no derived array {name!r} in {self.path}; have "
@@ -214,7 +211,7 @@ class DerivedData:
                  params: dict | None = None) -> str:
         """Store a derived file that is not per item (e.g. a fitted map model); the manifest
         records its SHA-256 (returned), which :meth:`derived_file` checks on every read."""
-        root = self._parent or self
+        root = self.root
         root._require_writable()
         data = bytes(data)
         sha = hashlib.sha256(data).hexdigest()
@@ -226,7 +223,7 @@ class DerivedData:
     def derived_file(self, name: str) -> bytes:
         """The bytes of a derived file; CollectionError if they no longer match the SHA-256
         recorded when it was stored (never hand such bytes to a deserialiser)."""
-        root = self._parent or self
+        root = self.root
         rec = root._manifest["derived"].get(name)
         if rec is None or rec["type"] != "file":
             raise CollectionError(f"no derived file {name!r}", path=self.path,
@@ -248,10 +245,10 @@ class DerivedData:
         self._require_writable()
         with self._lock():
             self._load_manifest()
-            manifest = json.loads(json.dumps(self._manifest))
+            manifest = self.manifest
             rec = manifest["derived"].pop(name, None)
             if rec is None:
                 raise KeyError(f"no derived data {name!r} in {self.path}")
-            atomic_write_bytes(self.path / _manifest.MANIFEST, _dump(manifest))
+            self._write_manifest(manifest)
             self._remove_derived_files(rec)
             self._load_manifest()

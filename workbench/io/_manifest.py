@@ -19,25 +19,37 @@ manifest whose keys, types or values are wrong before anything else is read or a
 Every file name (catalog, segments, derived files and arrays with their ``.ids.parquet``
 sidecars, and the manifest itself) must be a plain name (no ``/``, no ``..``, not absolute)
 that resolves, symbolic links followed, inside the Collection folder: see :func:`inside`.
+
+:class:`ManifestState` (a mixin of :class:`workbench.io.collection.Collection`) holds an open
+Collection's manifest: it re-reads it, takes the Collection's lock, and replaces the manifest
+(and with it the catalog) as the one commit point of every change, removing afterwards what
+no committed manifest names.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import shutil
+import uuid
 from pathlib import Path
 
-from workbench.core.errors import CollectionError
+from workbench.core.errors import CollectionError, OutputError, ReadOnlyError
 from workbench.io import _replace, _stores
+from workbench.io._atomic import atomic_write_bytes
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "MAX_ITEM_PIXELS", "MAX_ITEMS", "load",
-           "validate", "check_products", "plain_name", "inside", "own_dir", "remove"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "LOCKFILE", "MAX_ITEM_PIXELS", "MAX_ITEMS",
+           "load", "validate", "check_products", "plain_name", "inside", "own_dir", "remove",
+           "dump", "ManifestState"]
 
 FORMAT = "workbench-collection"
 FORMAT_VERSION = 1
 MANIFEST = "collection.json"
+#: The file a writer holds an exclusive ``flock`` on while it changes the Collection.
+LOCKFILE = ".lock"
 
 #: Most pixels (channels x ny x nx) one item of one product may have.
 MAX_ITEM_PIXELS = 64 * 2**20
@@ -246,3 +258,120 @@ def load(root) -> dict:
     validate(m, mpath)
     _check_paths(m, root)
     return m
+
+
+def dump(manifest: dict) -> bytes:
+    """The bytes of ``collection.json`` for a manifest."""
+    return json.dumps(manifest, indent=1).encode()
+
+
+class ManifestState:
+    """An open Collection's manifest (mixed into :class:`Collection`).
+
+    The manifest is read (and checked, :func:`load`) when the Collection is opened and after
+    every change this object commits; :meth:`refresh` re-reads it after another process
+    wrote. Writers hold the Collection's lock (:data:`LOCKFILE`) from reading the manifest
+    to replacing it, so two writers never lose each other's change.
+    """
+
+    path: Path
+    mode: str
+
+    @property
+    def manifest(self) -> dict:
+        """A copy of the manifest as last read (``collection.json``: ``products``,
+        ``segments``, ``n_items``, ``catalog``, ``generation``, ``derived``, ...); changing
+        it changes nothing on disk. See the module notes of :mod:`workbench.io._manifest`."""
+        return json.loads(json.dumps(self._manifest))
+
+    def refresh(self) -> None:
+        """Re-read the manifest (after another process appended)."""
+        self._load_manifest()
+
+    def _load_manifest(self) -> None:
+        """Read and check the manifest; forget everything read under the old one."""
+        self._manifest = load(self.path)
+        self._forget_cached()
+
+    def _forget_cached(self) -> None:
+        """Drop what was read under the previous manifest (the Collection extends this)."""
+
+    def _n_total(self) -> int:
+        """Items in the whole Collection."""
+        return int(self._manifest["n_items"])
+
+    @contextlib.contextmanager
+    def _lock(self):
+        """Hold the Collection's exclusive write lock (blocks until it is free)."""
+        try:
+            fd = os.open(self.path / LOCKFILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            if os.path.islink(self.path / LOCKFILE):
+                raise CollectionError(f"{LOCKFILE} is a symbolic link; a Collection holds its "
+                                      "own files", path=self.path) from exc
+            raise OutputError(f"cannot lock the Collection ({exc.strerror or exc})",
+                              path=self.path) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _require_writable(self) -> None:
+        """ReadOnlyError unless this is the whole Collection opened with ``mode='r+'``."""
+        if self.mode != "r+" or self._parent is not None:
+            raise ReadOnlyError("opened read-only", path=self.path,
+                                hint="open it with workbench.open(path, mode='r+')")
+
+    def _cleanup_orphans(self) -> None:
+        """Remove files no committed manifest refers to (left by a writer that died).
+
+        Only entries of the Collection's own ``segments/`` and ``derived/`` folders and its
+        ``catalog-*``/``.tmp*`` files are removed, links never followed; a ``segments`` or
+        ``derived`` that is a link (or a file) is a CollectionError and nothing is removed.
+        """
+        self._load_manifest()
+        seg_dir = own_dir(self.path, "segments")
+        der_dir = own_dir(self.path, "derived")
+        live = {s["name"] for s in self._manifest["segments"]}
+        for p in seg_dir.iterdir() if seg_dir else ():
+            if p.name not in live:
+                remove(self.path, p)
+        keep = {self._manifest.get("catalog"), MANIFEST, LOCKFILE}
+        for p in self.path.iterdir():
+            if (p.name not in keep and (p.name.startswith("catalog-") or p.name.startswith(".tmp"))
+                    and (p.is_symlink() or p.is_file())):
+                remove(self.path, p)
+        live_derived = set()
+        for d in self._manifest["derived"].values():
+            live_derived.add(d["file"])
+            live_derived.add(d["file"] + ".ids.parquet")  # a derived array's id sidecar
+        for p in der_dir.iterdir() if der_dir else ():
+            if p.name not in live_derived:
+                remove(self.path, p)
+
+    def _write_manifest(self, manifest: dict) -> None:
+        """Replace ``collection.json`` atomically (the commit point; hold the lock)."""
+        atomic_write_bytes(self.path / MANIFEST, dump(manifest))
+
+    def _write_catalog_and_manifest(self, cat, manifest: dict) -> None:
+        """Write ``cat`` as the next catalog generation and commit ``manifest`` naming it
+        (hold the lock); the old catalog file is removed and the manifest re-read."""
+        gen = int(manifest.get("generation", 0)) + 1
+        name = f"catalog-{gen:06d}.parquet"
+        tmp = self.path / f".tmp-{uuid.uuid4().hex[:12]}-{name}"
+        cat.to_parquet(tmp, index=False)
+        fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, self.path / name)
+        old = manifest.get("catalog")
+        manifest["catalog"] = name
+        manifest["generation"] = gen
+        self._write_manifest(manifest)
+        if old and old != name:
+            remove(self.path, self.path / plain_name(old, "catalog", self.path))
+        self._load_manifest()

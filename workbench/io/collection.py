@@ -24,34 +24,47 @@ Parquet files are opened as untrusted data (:mod:`workbench.io._stores`). Deleti
 only inside the Collection's own folders. ``create(..., overwrite=True)`` builds the new
 Collection beside the old one and swaps it in only when complete
 (:mod:`workbench.io._replace`).
+
+The code is split by concern; the Collection class mixes them together:
+
+* :mod:`workbench.io._manifest`: the manifest (reading and checking it, the write lock,
+  committing changes, removing orphans) -- :class:`~workbench.io._manifest.ManifestState`;
+* :mod:`workbench.io._view`: which items an object stands for (the whole Collection or a
+  view made by ``select``: ``root``, ``rows``, ``ids``, ``catalog``) --
+  :class:`~workbench.io._view.View`;
+* :mod:`workbench.io._derived`: derived columns, arrays and files --
+  :class:`~workbench.io._derived.DerivedData`;
+* :mod:`workbench.io._appender`: staging and committing appends;
+* this module: creating and opening, the catalog and the images.
+
+What other packages may use is public and documented here; a test
+(``tests/test_private_access.py``) keeps modules outside ``workbench.io`` off the private
+attributes of these classes.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
-import fcntl
 import json
 import os
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from workbench.core.errors import CollectionError, OutputError, ReadOnlyError
+from workbench.core.errors import CollectionError, OutputError
 from workbench.core.kinds import BASE_COLUMNS
 from workbench.io import _atomic, _axes, _manifest, _replace, _stores
-from workbench.io._appender import Appender
+from workbench.io._appender import Appender, concat_catalogs
 from workbench.io._atomic import atomic_write_bytes
 from workbench.io._derived import DerivedData
-from workbench.io._manifest import FORMAT, FORMAT_VERSION, MANIFEST
+from workbench.io._manifest import FORMAT, FORMAT_VERSION, LOCKFILE, MANIFEST, ManifestState
+from workbench.io._view import View
 from workbench.io.collection_types import Batch, Item, ProductSpec
 
-__all__ = ["Collection", "Item", "Batch", "ProductSpec", "open", "create"]
-
-LOCKFILE = ".lock"
+__all__ = ["Collection", "Item", "Batch", "ProductSpec", "open", "create", "LOCKFILE"]
 
 
 def _check_path_writable(path: Path) -> None:
@@ -70,7 +83,7 @@ def _is_collection(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
-class Collection(DerivedData):
+class Collection(ManifestState, View, DerivedData):
     """A survey's items: a catalog and image products, stored in a folder.
 
     Open one with :func:`workbench.open`; make one with :meth:`Collection.create`.
@@ -79,6 +92,12 @@ class Collection(DerivedData):
     :class:`Item`; ``coll.catalog`` is the catalog (with derived columns) as a DataFrame;
     ``coll.batches(size)`` iterates blocks of items; ``coll.select("snr > 8")`` gives a
     view of the items whose catalog rows match a query (see :mod:`workbench.io.query`).
+
+    Public face for other packages: ``path`` and ``mode``; ``root`` (the whole Collection
+    of a view, else itself), ``is_view``, ``rows`` (absolute catalog rows of these items,
+    what :meth:`read` takes), ``ids``, ``catalog``, ``products``; ``derived`` (the derived
+    records), ``derived_arrays``/``derived_array``/``derived_file`` and ``add_columns``/
+    ``add_array``/``add_file``/``remove_derived``; ``manifest`` (a copy); ``view_of_rows``.
     """
 
     def __init__(self, path, mode: str = "r", *, _index: np.ndarray | None = None,
@@ -92,6 +111,8 @@ class Collection(DerivedData):
         self._full_cat = None
         self._id_rows = None
         if _parent is not None:
+            if _parent._parent is not None:
+                raise ValueError("the parent of a view is the whole Collection (its root)")
             self._manifest = _parent._manifest
             self._root_cat = _parent._root_cat
             self._full_cat = _parent._full_cat
@@ -185,6 +206,14 @@ class Collection(DerivedData):
         self.path = Path(path)
         self._load_manifest()
 
+    def _forget_cached(self) -> None:
+        """Drop the catalog, id index, arrays and axes read under the previous manifest."""
+        self._root_cat = None
+        self._full_cat = None
+        self._id_rows = None
+        self._zarr_cache = {}
+        self._axes_cache = {}
+
     def _rebase_source_files(self, old: Path, new: Path) -> None:
         """Catalog ``source_file`` values naming files inside the build folder ``old`` (a
         simulation's ``sources/``) are rewritten to name them under ``new``, before the swap."""
@@ -199,87 +228,7 @@ class Collection(DerivedData):
         cat = cat.copy()
         cat.loc[hit, "source_file"] = str(new) + os.sep + col[hit].str.slice(len(prefix))
         with self._lock():
-            self._write_catalog_and_manifest(cat, json.loads(json.dumps(self._manifest)))
-
-    def _load_manifest(self) -> None:
-        self._manifest = _manifest.load(self.path)
-        self._root_cat = None
-        self._full_cat = None
-        self._id_rows = None
-        self._zarr_cache = {}
-        self._axes_cache = {}
-
-    def refresh(self) -> None:
-        """Re-read the manifest (after another process appended)."""
-        self._load_manifest()
-
-    @contextlib.contextmanager
-    def _lock(self):
-        try:
-            fd = os.open(self.path / LOCKFILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        except OSError as exc:
-            if os.path.islink(self.path / LOCKFILE):
-                raise CollectionError(f"{LOCKFILE} is a symbolic link; a Collection holds its "
-                                      "own files", path=self.path) from exc
-            raise OutputError(f"cannot lock the Collection ({exc.strerror or exc})",
-                              path=self.path) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-    def _cleanup_orphans(self) -> None:
-        """Remove files no committed manifest refers to (left by a writer that died).
-
-        Only entries of the Collection's own ``segments/`` and ``derived/`` folders and its
-        ``catalog-*``/``.tmp*`` files are removed, links never followed; a ``segments`` or
-        ``derived`` that is a link (or a file) is a CollectionError and nothing is removed.
-        """
-        self._load_manifest()
-        seg_dir = _manifest.own_dir(self.path, "segments")
-        der_dir = _manifest.own_dir(self.path, "derived")
-        live = {s["name"] for s in self._manifest["segments"]}
-        for p in seg_dir.iterdir() if seg_dir else ():
-            if p.name not in live:
-                _manifest.remove(self.path, p)
-        keep = {self._manifest.get("catalog"), MANIFEST, LOCKFILE}
-        for p in self.path.iterdir():
-            if (p.name not in keep and (p.name.startswith("catalog-") or p.name.startswith(".tmp"))
-                    and (p.is_symlink() or p.is_file())):
-                _manifest.remove(self.path, p)
-        live_derived = set()
-        for d in self._manifest["derived"].values():
-            live_derived.add(d["file"])
-            live_derived.add(d["file"] + ".ids.parquet")  # a derived array's id sidecar
-        for p in der_dir.iterdir() if der_dir else ():
-            if p.name not in live_derived:
-                _manifest.remove(self.path, p)
-
-    def _require_writable(self) -> None:
-        if self.mode != "r+" or self._parent is not None:
-            raise ReadOnlyError("opened read-only", path=self.path,
-                                hint="open it with workbench.open(path, mode='r+')")
-
-    def _write_catalog_and_manifest(self, cat: pd.DataFrame, manifest: dict) -> None:
-        gen = int(manifest.get("generation", 0)) + 1
-        name = f"catalog-{gen:06d}.parquet"
-        tmp = self.path / f".tmp-{uuid.uuid4().hex[:12]}-{name}"
-        cat.to_parquet(tmp, index=False)
-        fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, self.path / name)
-        old = manifest.get("catalog")
-        manifest["catalog"] = name
-        manifest["generation"] = gen
-        atomic_write_bytes(self.path / MANIFEST, json.dumps(manifest, indent=1).encode())
-        if old and old != name:
-            _manifest.remove(self.path, self.path / _manifest.plain_name(old, "catalog", self.path))
-        self._load_manifest()
+            self._write_catalog_and_manifest(cat, self.manifest)
 
     # ------------------------------------------------------------------ appending
     @contextlib.contextmanager
@@ -296,13 +245,13 @@ class Collection(DerivedData):
         self._require_writable()
         with self._lock():
             self._load_manifest()
-            app = Appender(self)
+            app = Appender(_AppendTarget(self))
             try:
                 yield app
             except BaseException:
-                app._discard()
+                app.discard()
                 raise
-            app._commit()
+            app.commit()
 
     def append(self, catalog: pd.DataFrame, images: Mapping[str, np.ndarray],
                axes: Mapping[str, list] | None = None, *, kind: str | None = None) -> int:
@@ -335,43 +284,15 @@ class Collection(DerivedData):
             self._root_cat = cat
         return self._root_cat
 
-    def _n_total(self) -> int:
-        return int(self._manifest["n_items"])
-
     def _id_set(self) -> set:
         cat = self._base_catalog()
         return set() if cat is None else set(cat["id"].astype(str))
-
-    @property
-    def _rows(self) -> np.ndarray:
-        if self._index is None:
-            return np.arange(self._n_total())
-        return self._index
-
-    def __len__(self) -> int:
-        return self._n_total() if self._index is None else len(self._index)
 
     def _full_catalog(self) -> pd.DataFrame:
         """Base catalog with the derived columns joined (cached until the manifest changes)."""
         if self._full_cat is None:
             self._full_cat = self._join_derived()
         return self._full_cat
-
-    @property
-    def catalog(self) -> pd.DataFrame:
-        """The catalog rows of these items (with derived columns), index 0..len-1."""
-        cat = self._full_catalog()
-        if self._index is not None:
-            cat = cat.iloc[self._index]
-        return cat.reset_index(drop=True)
-
-    @property
-    def ids(self) -> list[str]:
-        cat = self._base_catalog()
-        if cat is None:
-            return []
-        ids = cat["id"].astype(str).to_numpy()
-        return list(ids if self._index is None else ids[self._index])
 
     def _segment_of(self, row: int) -> tuple[dict, int]:
         segs = self._manifest["segments"]
@@ -408,27 +329,6 @@ class Collection(DerivedData):
             self._axes_cache[seg] = _stores.read_parquet(p, f"segment {seg} axes",
                                                          rows=self._seg_n(seg))
         return self._axes_cache[seg]
-
-    def _resolve(self, key) -> int:
-        """Position within this view -> absolute row."""
-        if isinstance(key, (int, np.integer)):
-            n = len(self)
-            i = int(key)
-            if i < 0:
-                i += n
-            if not 0 <= i < n:
-                raise IndexError(f"item index {key} out of range for {n} items")
-            return int(self._rows[i])
-        if isinstance(key, str):
-            if self._id_rows is None:
-                cat = self._base_catalog()
-                ids = [] if cat is None else cat["id"].astype(str)
-                rows = range(len(ids)) if self._index is None else self._index
-                self._id_rows = {ids[int(r)]: int(r) for r in rows}
-            if key not in self._id_rows:
-                raise KeyError(f"no item with id {key!r} in {self.path}")
-            return self._id_rows[key]
-        raise TypeError(f"index items by int position or str id, not {type(key).__name__}")
 
     def __getitem__(self, key) -> Item:
         row = self._resolve(key)
@@ -490,40 +390,12 @@ class Collection(DerivedData):
 
     def batches(self, size: int = 256, *, products: Iterable[str] | None = None) -> Iterator[Batch]:
         """Iterate over the items in blocks of ``size``, in catalog order."""
-        rows = self._rows
+        rows = self.rows
         cat = self.catalog
         for start in range(0, len(rows), size):
             r = rows[start:start + size]
             sub = cat.iloc[start:start + size].reset_index(drop=True)
             yield Batch(list(sub["id"].astype(str)), r, sub, self.read(r, products))
-
-    def select(self, query: str | None = None, *, ids: Iterable[str] | None = None,
-               mask=None) -> Collection:
-        """A read-only view of the items matching a ``query`` on the catalog (with derived
-        columns), a list of ``ids``, or a boolean ``mask`` over this view.
-
-        The query is in the workbench's own expression language (:mod:`workbench.io.query`:
-        columns, literals, comparisons, and/or/not, ``in [...]``, arithmetic and a few column
-        methods), never run as Python; anything outside it raises
-        :class:`~workbench.core.errors.QueryError` before any of it is evaluated."""
-        from workbench.io.query import query_mask
-
-        cat = self.catalog
-        rows = self._rows
-        if query is not None:
-            keep = query_mask(query, cat, path=self.path)
-            rows = rows[keep]
-            cat = cat[keep]
-        if ids is not None:
-            want = pd.Index([str(i) for i in ids])
-            pos = pd.Index(cat["id"].astype(str)).get_indexer(want)
-            if (pos < 0).any():
-                missing = list(want[pos < 0][:5])
-                raise KeyError(f"ids not in {self.path}: {missing}")
-            rows = rows[pos]
-        if mask is not None:
-            rows = rows[np.asarray(mask, dtype=bool)]
-        return Collection(self.path, "r", _index=np.asarray(rows, dtype=np.int64), _parent=self)
 
     def to_dask(self, product: str):
         """The product's images as one dask array ``(n, n_channels, ny, nx)``."""
@@ -561,6 +433,33 @@ class Collection(DerivedData):
     def __repr__(self) -> str:
         prods = ", ".join(f"{k}{s.full_shape}" for k, s in self.products.items())
         return f"<Collection {self.path} ({len(self)} items; {prods}; mode={self.mode})>"
+
+
+class _AppendTarget:
+    """The Collection's side of one append (:class:`workbench.io._appender.AppendTarget`),
+    given to the :class:`Appender` by :meth:`Collection.appender` under the write lock."""
+
+    def __init__(self, coll: Collection):
+        self._coll = coll
+
+    @property
+    def path(self) -> Path:
+        return self._coll.path
+
+    @property
+    def products(self) -> dict[str, ProductSpec]:
+        return self._coll.products
+
+    def existing_ids(self) -> set[str]:
+        return self._coll._id_set()
+
+    def commit(self, segments: list[tuple[str, int]], catalogs: list[pd.DataFrame]) -> None:
+        coll = self._coll
+        cat = concat_catalogs(coll._base_catalog(), catalogs)
+        manifest = coll.manifest
+        manifest["segments"] = manifest["segments"] + [{"name": s, "n": n} for s, n in segments]
+        manifest["n_items"] = int(len(cat))
+        coll._write_catalog_and_manifest(cat, manifest)
 
 
 def open(path, mode: str = "r") -> Collection:  # noqa: A001 - mirrors builtins.open on purpose

@@ -243,8 +243,8 @@ def chunk_blocks(coll, product: str, target: int = 4096) -> list:
     about ``target`` items; view order is kept."""
     import numpy as np
 
-    root = coll._parent or coll
-    rows = np.asarray(coll._rows, dtype=np.int64)
+    root = coll.root
+    rows = np.asarray(coll.rows, dtype=np.int64)
     if not len(rows):
         return []
     bounds, acc = [], 0
@@ -274,8 +274,6 @@ _OPEN: dict = {}
 def open_rows(path, rows):
     """A read-only view of the Collection at ``path`` holding absolute ``rows`` (the
     Collection is opened, and its catalog joined, once per process and manifest)."""
-    import numpy as np
-
     from workbench.io import _manifest
     from workbench.io.collection import Collection
 
@@ -287,7 +285,7 @@ def open_rows(path, rows):
         root = Collection(path, "r")
         root._full_catalog()  # joined once here, shared by every view below
         _OPEN[key] = root
-    return Collection(path, "r", _index=np.asarray(rows, dtype=np.int64), _parent=root)
+    return root.view_of_rows(rows)
 
 
 def ids_digest(ids) -> str:
