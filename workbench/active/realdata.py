@@ -51,7 +51,7 @@ def default_cache_dir() -> Path:
 def mirabest_collection(src, cache_dir=None):
     """The MiraBest folder ``src`` (FITS files + ``catalog.csv``) as a Collection, ingested
     once into ``cache_dir`` (a folder named by a hash of the file names and sizes)."""
-    import workbench
+    from workbench.io.collection import open as open_collection
     from workbench.io.ingest_fits import ingest_fits
 
     src = Path(src)
@@ -70,7 +70,7 @@ def mirabest_collection(src, cache_dir=None):
         with warnings.catch_warnings():  # the headers' tab characters: VerifyWarnings
             warnings.simplefilter("ignore")
             ingest_fits(files, out, catalog=cat, overwrite=True)
-    return workbench.open(out)
+    return open_collection(out)
 
 
 def mirabest_classes(codes, *, hybrids: bool = False) -> np.ndarray:
