@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import fake_frontend
 import numpy as np
 import pytest
 
@@ -81,16 +82,15 @@ def test_labeler_messages_in_a_campaign_carry_no_hidden_column(sim, monkeypatch)
     coll, values = sim
     store = open_store(coll)
     store.create_campaign("blind-w", "rgz", coll.ids, retire=2)
-    sent = []
-    monkeypatch.setattr(Labeler, "_send", lambda self, msg, buffers=None:
-                        sent.append((msg, [bytes(b) for b in buffers or []])))
+    fe = fake_frontend.install(monkeypatch)  # records what goes over the widget's comm
     L = Labeler(coll, campaign="blind-w", annotator="ada")
     states = [L.get_state()]  # what the comm opens with
     L.handle_click(*_component_click(L.session))
     for k in ("Enter", "n", "2", "Enter", "s", "ArrowLeft", "u", "ArrowRight"):
         L.handle_key(k)
         states.append(L.get_state())
-    assert len(sent) >= 9 and any("panels" in m["state"] for m, _ in sent)
+    sent = [(data, bufs) for _, data, bufs in fe.sent(L)]
+    assert len(sent) >= 10 and any("panels" in m.get("state", {}) for m, _ in sent[1:])
     assert len(store.annotations(campaign="blind-w", include_retracted=True)) == 1
     hidden = _hidden_strings(coll, values)
     assert _leaks(_text([states, sent]), hidden) == []

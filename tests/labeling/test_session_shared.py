@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import tiny
+from write_counter import count_write_transactions
 
 from workbench.io.labels import open_store
 from workbench.labeling import Session
@@ -23,10 +24,8 @@ def test_answering_an_item_is_one_transaction_that_claims_the_next(transient):
     coll, store = transient
     s = Session(coll, store, None, campaign="c", annotator="ada")
     first = s.item_id
-    writes = []
-    real = store._tx
-    store._tx = lambda fn, **kw: writes.append(1) or real(fn, **kw)
-    s.key("2")  # the transient scheme's one question: the item is done
+    with count_write_transactions(store.engine) as writes:
+        s.key("2")  # the transient scheme's one question: the item is done
     assert writes == [1]
     assert s.item_id not in (None, first)
     st = store.campaign("c").status()
@@ -34,10 +33,10 @@ def test_answering_an_item_is_one_transaction_that_claims_the_next(transient):
     # the claim is the store's: a rebuilt session (a new request) resumes it
     assert Session(coll, store, None, campaign="c", annotator="ada").item_id == s.item_id
     # submit() of the item shown does the same; undo still retracts (one more write)
-    writes.clear()
-    s.submit({"class": "noise"})
-    assert len(writes) == 1 and len(store.annotations(campaign="c")) == 2
-    s.undo()
+    with count_write_transactions(store.engine) as writes:
+        s.submit({"class": "noise"})
+        assert len(writes) == 1 and len(store.annotations(campaign="c")) == 2
+        s.undo()
     assert len(store.annotations(campaign="c")) == 1 and len(writes) == 2
     assert s.progress()["mine"] == 1
 
@@ -67,11 +66,15 @@ def test_sessions_share_the_campaign_the_items_and_the_ids(transient):
                 ids=(ids, set(ids)))
     b = Session(coll, store, None, campaign=camp, annotator="bo", loader=loader,
                 ids=(ids, set(ids)))
-    assert a._campaign is camp and b._campaign is camp and a.campaign == "c"
+    reads = []
+    counts = camp.progress
+    camp.progress = lambda *a: reads.append(1) or counts(*a)  # the one object both read
+    assert a.campaign == b.campaign == "c"
     assert a.item_id == b.item_id and loads == [a.item_id, b.item_id]  # retire 2: both
     assert a.item is b.item is cache[a.item_id]  # the loader's object, not a copy
     a.key("3")
     assert b.view()["progress"]["total"] == 4 and a.view()["progress"]["mine"] == 1
+    assert len(reads) == 2  # each session's counts came from the shared campaign object
     assert set(a.view()["meta"]) <= {"id", "ra", "dec"}  # still blind
 
 

@@ -146,12 +146,12 @@ def test_unexportable_architecture_is_a_model_error_naming_the_file(tmp_path, mo
     coll = _candidates(make_dm_time, tmp_path / "tr", n=24)
     rng = np.random.default_rng(0)
     feats = rng.normal(size=(len(coll), 8)).astype(np.float32)
+    coll.add_array("embedding-test", feats)  # where predict reads the head's features from
     ck = tmp_path / "head.safetensors"
     train_classifier(coll, ck, label_column="truth", arch="head", features=feats,
-                     source="pixels", epochs=1, holdout=0.0)
+                     source="embedding:embedding-test", epochs=1, holdout=0.0)
     real = classifiers.build_model
     monkeypatch.setattr(classifiers, "build_model", lambda cfg: _FFTHead(real(cfg).net))
-    monkeypatch.setattr("workbench.learn.infer._collection_features", lambda c, s: feats)
     with pytest.raises(ModelError, match="cannot be exported to ONNX") as exc:
         predict_collection(coll, ck, write=False, backend="onnx")
     assert str(ck) in str(exc.value)

@@ -1,7 +1,11 @@
-"""Explorer (issue 7), Python side, headless: selections -> ids, bulk labels, hover, render."""
+"""Explorer (issue 7), Python side, headless: selections -> ids, bulk labels, hover, render.
+
+The browser's messages (box, lasso, hover, cluster, label) arrive over the widget's comm
+as from its JavaScript (tests/widgets/fake_frontend.py)."""
 
 from __future__ import annotations
 
+import fake_frontend
 import numpy as np
 import pandas as pd
 import pytest
@@ -52,26 +56,27 @@ def test_box_lasso_and_cluster_selections_give_the_right_ids(mapped):
     assert all(lab[int(i[1:])] == lab[5] for i in like)
 
 
-def test_widget_messages_drive_the_same_selection_and_the_gallery(mapped):
+def test_widget_messages_drive_the_same_selection_and_the_gallery(mapped, monkeypatch):
+    fe = fake_frontend.install(monkeypatch)
     coll, xy, lab = mapped
     ex = Explorer(coll, width=200, height=150)
     panel = ex.panel()
     seen = []
     ex.on_select(seen.append)
-    ex._on_msg(None, {"type": "box", "px0": 0, "py0": 0, "px1": 200, "py1": 150}, None)
+    fe.send(ex, {"type": "box", "px0": 0, "py0": 0, "px1": 200, "py1": 150})
     assert ex.n_selected == 300 and len(seen[-1]) == 300 and ex.status == ""
     gal = panel.children[1].children[0]
     assert set(gal.coll.ids) == set(coll.ids)
-    ex._on_msg(None, {"type": "cluster", "id": 1}, None)
+    fe.send(ex, {"type": "cluster", "id": 1})
     assert set(panel.children[1].children[0].coll.ids) == {
         f"s{i:03d}" for i in np.flatnonzero(lab == 1)}
     # Hover over a point returns its id and a thumbnail.
     x0, x1, y0, y1 = ex.view
     px = (xy[7, 0] - x0) / (x1 - x0) * 200
     py = (y1 - xy[7, 1]) / (y1 - y0) * 150
-    ex._on_msg(None, {"type": "hover", "px": px, "py": py}, None)
+    fe.send(ex, {"type": "hover", "px": px, "py": py})
     assert ex.hover["id"] == "s007" and ex.hover_png[:4] == b"\x89PNG"
-    ex._on_msg(None, {"type": "hover", "px": -500, "py": -500}, None)
+    fe.send(ex, {"type": "hover", "px": -500, "py": -500})
     assert ex.hover == {}
     # Zoom changes the picture; colouring by a number or a category changes the legend.
     before = ex.image
@@ -83,14 +88,15 @@ def test_widget_messages_drive_the_same_selection_and_the_gallery(mapped):
     assert [d["count"] for d in ex.legend] == [100, 100, 100]
 
 
-def test_label_a_whole_cluster_as_bulk_annotations(mapped):
+def test_label_a_whole_cluster_as_bulk_annotations(mapped, monkeypatch):
+    fe = fake_frontend.install(monkeypatch)
     coll, _, lab = mapped
     store = open_store(coll)
     ex = Explorer(coll, store=store, scheme="fr-morphology", annotator="ann",
                   default_answers={"confidence": "confident"})
     assert ex.label_choices == ["FRI", "FRII", "hybrid"]
     ex.select_cluster(0)
-    ex._on_msg(None, {"type": "label", "value": "FRII"}, None)
+    fe.send(ex, {"type": "label", "value": "FRII"})
     ann = store.annotations()
     assert len(ann) == 100 and set(ann["item_id"]) == {f"s{i:03d}" for i in np.flatnonzero(lab == 0)}
     assert set(ann["source"]) == {"bulk"} and ann["bulk"].all()
@@ -99,7 +105,7 @@ def test_label_a_whole_cluster_as_bulk_annotations(mapped):
     ex.color_by = "label"
     assert {d["label"]: d["count"] for d in ex.legend} == {"FRII": 100, "(none)": 200}
     ex.clear_selection()
-    ex._on_msg(None, {"type": "label", "value": "FRI"}, None)
+    fe.send(ex, {"type": "label", "value": "FRI"})
     assert ex.status.startswith("error") and len(store.annotations()) == 100
 
 
@@ -112,7 +118,8 @@ def test_lasso_on_a_million_points_matches_the_geometry():
     assert abs(mask.mean() - 0.466) < 0.01  # (erf(1/sqrt 2))^2
 
 
-def test_drags_that_leave_the_map_select_only_inside_the_window(mapped):
+def test_drags_that_leave_the_map_select_only_inside_the_window(mapped, monkeypatch):
+    fe = fake_frontend.install(monkeypatch)
     coll, xy, lab = mapped
     ex = Explorer(coll, width=200, height=150)
     ex.view = [-2.0, 8.0, -2.0, 6.0]  # zoomed: every cluster has points outside the window
@@ -123,14 +130,14 @@ def test_drags_that_leave_the_map_select_only_inside_the_window(mapped):
         return {f"s{i:03d}" for i in np.flatnonzero(mask)}
 
     # a box whose far corner was released beyond the bottom-right of the map
-    ex._on_msg(None, {"type": "box", "px0": 100, "py0": 20, "px1": 900, "py1": 700}, None)
+    fe.send(ex, {"type": "box", "px0": 100, "py0": 20, "px1": 900, "py1": 700})
     xa, yb = ex.to_data(100, 20)
     box = (xy[:, 0] >= xa) & (xy[:, 1] <= yb)
     assert set(ex.selected_ids) == ids(box & in_view)
     assert (box & ~in_view).any()  # the unclamped box would have taken more
     # a lasso that leaves through the top edge and comes back through the left one
     path = [(60, 40), (60, -80), (-90, -80), (-90, 100), (20, 100), (60, 40)]
-    ex._on_msg(None, {"type": "lasso", "points": path}, None)
+    fe.send(ex, {"type": "lasso", "points": path})
     poly = points_in_polygon(xy, [ex.to_data(*p) for p in path])
     assert set(ex.selected_ids) == ids(poly & in_view) and ex.status == ""
     assert (poly & ~in_view).any() and (poly & in_view).sum() > 5

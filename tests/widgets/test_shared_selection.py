@@ -4,6 +4,7 @@ messages as the front ends send them."""
 
 from __future__ import annotations
 
+import fake_frontend
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,9 +36,10 @@ def tile_ids(g):
     return [t["id"] for t in g.tiles]
 
 
-def test_gallery_follows_the_selection_and_sets_focus_and_picks(coll):
+def test_gallery_follows_the_selection_and_sets_focus_and_picks(coll, monkeypatch):
     from workbench.widgets import Gallery
 
+    fe = fake_frontend.install(monkeypatch)
     sel = Selection()
     g = Gallery(coll, selection=sel, page_size=10, thumb=8)
     assert g.linked and tile_ids(g) == [] and g.n_items == 0  # nothing selected yet
@@ -47,10 +49,10 @@ def test_gallery_follows_the_selection_and_sets_focus_and_picks(coll):
     g.page = 1
     sel.set(many)
     assert g.page == 0 and g.n_pages == 3 and tile_ids(g) == many[:10]
-    g._on_msg(g, {"type": "open", "id": "t004"}, [])
+    fe.send(g, {"type": "open", "id": "t004"})
     assert sel.focus == "t004" and g.detail  # the plots ring it; the Gallery opens it
     g.selected = ["t002", "t006"]
-    g._on_msg(g, {"type": "select_picked"}, [])
+    fe.send(g, {"type": "select_picked"})
     assert sel.ids == ["t002", "t006"] and tile_ids(g) == ["t002", "t006"]
     # sorting still works on the followed items
     g.sort_by = "snr"

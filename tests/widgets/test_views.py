@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import fake_frontend
 import numpy as np
 import tiny
 
@@ -43,9 +44,10 @@ def test_radio_view_ir_underlay_and_controls(tmp_path):
     assert "contours at 10σ" in v.panels[0]["info"][0] and v.panels[0]["contours"]["n"] < n3
 
 
-def test_gallery_sorts_pages_badges_and_selects(tmp_path):
+def test_gallery_sorts_pages_badges_and_selects(tmp_path, monkeypatch):
     from PIL import Image
 
+    fe = fake_frontend.install(monkeypatch)
     r = tiny.radio_collection(tmp_path / "r", n=7, size=32,
                               extra={"pred_class": ["FRI", "FRII"] * 3 + ["FRI"]})
     store = open_store(r)
@@ -62,7 +64,7 @@ def test_gallery_sorts_pages_badges_and_selects(tmp_path):
     assert any(b.startswith("label:") for b in badges) and "pred_class: FRII" in badges
     g.page = 99  # clamped
     assert g.page == 2 and [t["id"] for t in g.tiles] == ["rg000"]
-    g._on_msg(g, {"type": "open", "id": "rg002"}, [])
+    fe.send(g, {"type": "open", "id": "rg002"})
     assert g.opened == "rg002" and g.detail and g.detail[0]["w"] == 32
     sub = r.select(ids=["rg002", "rg005"])
     g2 = Gallery(sub, thumb=8)

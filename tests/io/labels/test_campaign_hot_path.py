@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from write_counter import count_write_transactions
 
 from workbench.core.errors import SchemeError, StoreError
 from workbench.io.labels import LabelStore
@@ -25,10 +26,8 @@ def test_answer_and_next_claim_in_one_transaction(store_url):
                              priorities={"it002": 3.0, "it000": 2.0, "it001": 1.0})
     first = camp.next_item("ada")
     assert first == "it002"
-    commits = []
-    real = s._tx
-    s._tx = lambda fn, **kw: commits.append(1) or real(fn, **kw)
-    aid, nxt = camp.annotate_and_claim(first, FR, annotator="ada")
+    with count_write_transactions(s.engine) as commits:
+        aid, nxt = camp.annotate_and_claim(first, FR, annotator="ada")
     assert commits == [1]  # one write transaction for the answer and the claim
     assert nxt == "it000" and camp.next_item("ada") == "it000"  # ada's open claim
     row = s.annotations(campaign="c").set_index("id").loc[aid]
