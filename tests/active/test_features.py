@@ -55,6 +55,7 @@ def test_auto_uses_newest_embeddings_else_pixels(blobs):
         resolve_source(blobs, "colour")
 
 
+@pytest.mark.slow
 def test_cli_train_and_al_simulate_take_features(blobs, tmp_path):
     _add_embeddings(blobs)
     runner = CliRunner()

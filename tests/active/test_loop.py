@@ -82,6 +82,7 @@ def test_one_class_only_is_refused(blobs):
         loop.run_round()
 
 
+@pytest.mark.slow
 def test_killed_retraining_keeps_previous_model(blobs):
     loop = ActiveLoop(blobs, label_column="truth", epochs=20)
     loop.run_round()
@@ -139,6 +140,7 @@ def test_mlppa_round_queues_by_bald(blobs):
     assert scores[pool].max() > 0  # the samples disagree somewhere: BALD really ranked
 
 
+@pytest.mark.slow
 def test_fixed_holdout_ids_measure_every_round_on_the_same_items(blobs):
     import pandas as pd
 
@@ -178,6 +180,7 @@ def test_a_campaign_over_part_of_the_data_gets_only_its_own_items(blobs):
     assert set(pushed.index) == set(ids[30:50])
 
 
+@pytest.mark.slow
 def test_dashboard_shows_the_saved_advice(blobs):
     pytest.importorskip("ipywidgets")
     from workbench.widgets.dashboard import Dashboard

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from workbench.active.evidence import labels_until
@@ -32,6 +33,7 @@ def _three_classes(path, n=90, n_ring=12, size=16, seed=0):
     return coll
 
 
+@pytest.mark.slow
 def test_al_json_keeps_its_fields_and_adds_intervals_and_rare(tmp_path):
     coll = _three_classes(tmp_path / "c")
     out = tmp_path / "al.json"

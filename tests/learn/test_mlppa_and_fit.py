@@ -53,6 +53,7 @@ def test_class_weights_balance_rare_class():
     assert w[1] > w[0]
 
 
+@pytest.mark.slow
 def test_balanced_weighting_finds_rare_class():
     rng = np.random.default_rng(0)
     n0, n1 = 300, 12
