@@ -43,7 +43,7 @@ def resolve_labels(coll, *, labels=None, label_column=None, campaign=None,
         if store is None:
             from workbench.io.labels import open_store
 
-            store = open_store(getattr(coll, "_parent", None) or coll)
+            store = open_store(getattr(coll, "root", coll))
         return labels_from_store(store, campaign)
     raise ModelError("no labels: give a label column or a campaign")
 

@@ -48,7 +48,7 @@ def score_anomalies(coll, *, client=None, method: str = "glosh", embedding: str 
     from workbench.embed.projection import resolve_pca
     from workbench.embed.store import anomalies_and_store, load_embedding
 
-    root = coll._parent or coll
+    root = coll.root
     if client is None or method not in CHUNKABLE or "map-umap" in root.derived:
         return anomalies_and_store(coll, method=method, embedding=embedding, seed=seed,
                                    **options)

@@ -116,7 +116,7 @@ def read_graph(coll, set_name: str, params: dict, *, embedding: str, n: int, ids
                ) -> tuple[np.ndarray, np.ndarray] | None:
     """The stored kNN graph ``(indices (n, k) int64, distances (n, k) float32)`` when it
     was made from exactly these items' ``embedding``; else None."""
-    root = coll._parent or coll
+    root = coll.root
     names = params.get("knn")
     if names is None:
         return None

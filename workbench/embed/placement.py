@@ -225,7 +225,7 @@ def place_in_clusters(coll, *, k: int = 10, seed: int = 0) -> np.ndarray:
     """Give the items without a ``cluster`` (appended after clustering) a cluster id,
     ``cluster_prob`` and ``outlier_glosh``; rewrites the ``clusters`` set with the fitted rows
     unchanged. Returns the positions of the placed items (empty when none or no clusters)."""
-    root = coll._parent or coll
+    root = coll.root
     rec = root.derived.get("clusters")
     if rec is None:
         return np.zeros(0, np.int64)
@@ -261,7 +261,7 @@ def place_in_clusters(coll, *, k: int = 10, seed: int = 0) -> np.ndarray:
 def place_anomaly_scores(coll, *, k: int = 10, seed: int = 0) -> dict:
     """Score the items without a value in each stored ``anomaly-<method>`` set; returns
     ``{set name: positions placed}``."""
-    root = coll._parent or coll
+    root = coll.root
     done = {}
     for name, rec in list(root.derived.items()):
         if rec["type"] != "columns" or not name.startswith("anomaly-"):

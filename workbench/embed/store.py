@@ -87,7 +87,7 @@ def map_and_store(coll, *, method: str = "umap", embedding: str | None = None, s
     xy = est.embedding_
     set_name = f"map-{method}"
     tool = f"workbench.embed.projection.{type(est).__name__}"
-    root = coll._parent or coll
+    root = coll.root
     fit = uuid.uuid4().hex[:12]
     params = {**est.params(), "embedding": name, "fit": fit}
     if save_model:  # trusted before anything is written, so a failure here changes nothing
@@ -129,7 +129,7 @@ def load_map(coll, method: str = "umap"):
     any other model is refused with a :class:`ModelError` before its file is opened."""
     import pickle
 
-    root = coll._parent or coll
+    root = coll.root
     params = _map_record(root, method)["made_by"]["params"]
     model, sha = params.get("model"), params.get("model_sha256")
     refit = f"refit it yourself: `workbench map COLLECTION --method {method} --save-model`"
@@ -206,8 +206,8 @@ def place_new_items(coll, *, method: str = "umap", exact: bool = False
         place_in_clusters,
     )
 
-    root = coll._parent or coll
-    if coll._parent is not None:
+    root = coll.root
+    if coll.is_view:
         raise CollectionError("place new items on the whole Collection, not on a view",
                               path=root.path)
     set_name = f"map-{method}"
@@ -239,7 +239,7 @@ def place_new_items(coll, *, method: str = "umap", exact: bool = False
 def _map_graph(coll, name: str, X: np.ndarray, map_method: str):
     """``(points, kNN graph)`` of the stored map's graph when it was made from exactly these
     embeddings (same name, same items), else ``(X, None)``; read from arrays only."""
-    root = coll._parent or coll
+    root = coll.root
     rec = root.derived.get(f"map-{map_method}")
     params = ((rec or {}).get("made_by") or {}).get("params")
     if not isinstance(params, dict):
@@ -256,7 +256,7 @@ def _map_graph(coll, name: str, X: np.ndarray, map_method: str):
 def _graph_fit_rows(coll, map_method: str, n: int):
     """The items a sampled UMAP map was fitted on (its graph lists fitted items only), from
     the map record's ``fit_sample`` and ``random_state``; None for a full fit."""
-    root = coll._parent or coll
+    root = coll.root
     p = (root.derived.get(f"map-{map_method}") or {}).get("made_by", {}).get("params", {})
     if map_method != "umap" or p.get("fit_sample") in (None, False):
         return None

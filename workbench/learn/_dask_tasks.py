@@ -74,7 +74,7 @@ def embed_task(root: str, key: str, coll_path: str, rows, checkpoint: str, diges
 
 
 def _run_blocks(coll, product, kind, parts, fn, args, client, progress, target):
-    root = coll._parent or coll
+    root = coll.root
     area = StagingArea.of_collection(root.path)
     blocks = chunk_blocks(coll, product, target or TASK_ROWS)
     all_ids = np.asarray(root.ids, dtype=object)

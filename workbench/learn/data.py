@@ -141,7 +141,8 @@ class CollectionImages(Dataset):
         if self.crop is not None and not self.crop > 0:
             raise CollectionError(f"crop must be in (0, 1], got {crop}")
         self.ids = list(coll.ids)
-        self.rows = np.asarray(coll._rows) if hasattr(coll, "_rows") else np.arange(len(coll))
+        rows = getattr(coll, "rows", None)  # a Collection's absolute rows (for read())
+        self.rows = np.arange(len(coll)) if rows is None else np.asarray(rows)
         spec = coll.products[self.product]
         self.n_channels = len(spec.channels)
         side = spec.shape if size is None else (size, size)

@@ -95,10 +95,10 @@ def embed_collection(coll, checkpoint, *, batch_size: int = 256, device=None,
     t0 = time.perf_counter()
     if not isinstance(coll, Collection):
         coll = open_collection(coll, "r+")
-    root = coll._parent or coll
+    root = coll.root
     if root.mode != "r+":
         root = open_collection(root.path, "r+")
-        coll = root if coll._parent is None else root.select(ids=coll.ids)
+        coll = root.view_of_rows(coll.rows) if coll.is_view else root
     from workbench.learn.checkpoints import read_metadata
 
     meta = read_metadata(checkpoint)
@@ -107,7 +107,7 @@ def embed_collection(coll, checkpoint, *, batch_size: int = 256, device=None,
         raise ModelError("not an encoder checkpoint (no hash/encoder in metadata)",
                          path=checkpoint, hint="use a checkpoint written by `workbench train-ssl`")
     name = embedding_name(digest)
-    rec = root._manifest["derived"].get(name)
+    rec = root.derived.get(name)
     if rec is not None and not force:
         arr = coll.derived_array(name)
         if not np.isnan(arr).any():

@@ -150,7 +150,7 @@ class Explorer(anywidget.AnyWidget):
                              hint="run `workbench map` first")
         self.xy[~ok] = np.nan
         self.ids = np.asarray(self._cat["id"].astype(str))
-        self._rows = np.asarray(coll._rows)
+        self._rows = np.asarray(coll.rows)
         self._product = next(iter(coll.products))
         self._embedding_name = embedding
         self._index = None

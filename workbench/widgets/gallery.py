@@ -77,7 +77,7 @@ class Gallery(anywidget.AnyWidget):
         self.store = store
         self.selection = selection
         self._all_cat = coll.catalog
-        self._all_rows = np.asarray(coll._rows)
+        self._all_rows = np.asarray(coll.rows)
         self._all_index = None
         self._cat, self._rows = self._all_cat, self._all_rows
         self._product = next(iter(coll.products))
