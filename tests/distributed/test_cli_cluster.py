@@ -42,7 +42,7 @@ def test_mosaic_task_size_splits_the_work(client, mosaic, tmp_path):
     ingest_mosaic(mosaic.image, tmp_path / "c", catalog=mosaic.catalog, size_arcsec=40,
                   errors="skip", client=client, task_size=25)
     coll = C.open(tmp_path / "c")
-    assert len(coll._manifest["segments"]) == -(-len(coll) // 25)
+    assert len(coll.manifest["segments"]) == -(-len(coll) // 25)
 
 
 def test_cli_fits_on_scheduler_and_option_errors(cluster, client, fits_inputs, tmp_path,

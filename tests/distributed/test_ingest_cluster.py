@@ -49,7 +49,7 @@ def test_cluster_ingest_equals_serial(client, fits_inputs, serial, tmp_path):
     _same_as(ser, par)
     assert rep.to_json() == {**rep_s.to_json(), "path": str(out)}
     # tasks ran on both workers, each wrote its own segment; nothing staged is left behind
-    assert len(par._manifest["segments"]) == -(-len(fits_inputs) // 16)
+    assert len(par.manifest["segments"]) == -(-len(fits_inputs) // 16)
     assert not StagingArea.beside(out).root.exists()
 
 
@@ -123,7 +123,7 @@ def test_half_written_segments_are_not_committed_and_rerun_skips_staged(
     assert _pixels(par) == ser.read(np.arange(60))["radio"].tobytes()
     # the staged segments were committed as they were (same files), not recomputed
     committed = {os.stat(out / "segments" / s["name"] / "radio.zarr").st_ino
-                 for s in par._manifest["segments"]}
+                 for s in par.manifest["segments"]}
     assert set(inode.values()) <= committed
-    assert len(par._manifest["segments"]) == 6
+    assert len(par.manifest["segments"]) == 6
     assert not area.root.exists()  # partial segments were removed, never committed

@@ -111,7 +111,7 @@ def test_add_staged_checks_the_segment_and_commits_with_the_rest(tmp_path):
     c = C.open(coll.path)
     assert c.ids == ["a", "b", "c", "d"]
     np.testing.assert_array_equal(c.read([1, 2])["radio"], imgs)
-    assert os.stat(c.path / "segments" / c._manifest["segments"][1]["name"] / "radio.zarr"
+    assert os.stat(c.path / "segments" / c.manifest["segments"][1]["name"] / "radio.zarr"
                    ).st_ino == ino  # moved, not copied
 
 
