@@ -4,6 +4,9 @@ real PostgreSQL server for the label-store tests.
 ``pg_server`` (session) runs initdb/pg_ctl in a temporary folder on a free loopback port
 (see ``tests/pgtemp.py``); ``store_url`` is parametrised over SQLite and
 PostgreSQL so the same store tests run on both backends.
+
+``screenshot`` saves a browser test's page as a PNG in the test's tmp_path (discarded
+with it), or in ``--screenshots DIR`` when given: never inside the source tree by default.
 """
 
 from __future__ import annotations
@@ -52,3 +55,25 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "labels.sqlite")
     return request.getfixturevalue("pg_server").create_database()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--screenshots", metavar="DIR", default=None,
+                     help="keep the browser tests' screenshots in DIR (default: each "
+                          "test's temporary folder)")
+
+
+@pytest.fixture
+def screenshot(request, tmp_path):
+    """``screenshot(page, name, full_page=True)`` -> the path of ``name.png`` written from a
+    Playwright page into ``--screenshots DIR``, else ``tmp_path/screenshots``."""
+    opt = request.config.getoption("--screenshots")
+    folder = Path(opt).expanduser().resolve() if opt else tmp_path / "screenshots"
+
+    def take(page, name: str, *, full_page: bool = True) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return take

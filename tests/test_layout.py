@@ -67,6 +67,14 @@ def test_the_rule_catches_a_misplaced_file(tmp_path):
     assert bad == ["core/test_lens_metrics.py", "io/label/test_x.py", "test_stuff.py"]
 
 
+def test_browser_screenshots_go_through_the_fixture():
+    """Only tests/conftest.py's ``screenshot`` fixture writes screenshots (to tmp_path or
+    ``--screenshots DIR``), so a browser test run leaves nothing in the source tree."""
+    writers = sorted(str(f.relative_to(TESTS)) for f in TESTS.rglob("*.py")
+                     if ".screenshot(" in f.read_text() and f.name != "test_layout.py")
+    assert writers == ["conftest.py"]
+
+
 def test_the_default_run_selects_slow_tests():
     """``slow`` is for ``-m "not slow"`` by hand; ./scripts/test (CI) runs everything."""
     opts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]

@@ -23,7 +23,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _jupyter import ROOT, SCREENSHOTS, browser_marks, chromium_page, jupyter_lab  # noqa: E402
+from _jupyter import ROOT, browser_marks, chromium_page, jupyter_lab  # noqa: E402
 
 pytestmark = browser_marks()
 
@@ -122,7 +122,7 @@ def _palette(page, text: str) -> None:
     page.keyboard.press("Enter")
 
 
-def test_the_panel_launcher_and_palette_in_jupyterlab(lab):
+def test_the_panel_launcher_and_palette_in_jupyterlab(lab, screenshot):
     root, base, token = lab
     with chromium_page() as page:
         errors = []
@@ -208,6 +208,5 @@ def test_the_panel_launcher_and_palette_in_jupyterlab(lab):
         assert _frames(page, "second").count() == 1 and _frames(page, "pilot").count() == 1
 
         assert page.evaluate("() => window.__xss === undefined")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "campaign_panel.png"))
+        screenshot(page, "campaign_panel", full_page=False)
         assert errors == []

@@ -7,7 +7,8 @@ tiles with the points inside the dragged rectangle mapped to map coordinates, th
 the wheel and check the kernel's ``view`` and a new image; lasso in the zoomed map; then a
 lasso that leaves the map around a corner and comes back, and a box released off the map:
 the kernel selects the drawn shape cut to the visible window (the drag follows the pointer
-outside the canvas). Screenshots go to tests/ui/screenshots/.
+outside the canvas). Screenshots go to the test's tmp_path
+(or ``--screenshots DIR``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _jupyter import (  # noqa: E402
-    SCREENSHOTS,
     browser_marks,
     chromium_page,
     jupyter_lab,
@@ -139,12 +139,7 @@ def _drag(page, points, *, steps: int = 2) -> None:
     page.mouse.up()
 
 
-def _shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def test_box_selection_and_wheel_zoom(lab):
+def test_box_selection_and_wheel_zoom(lab, screenshot):
     root, base, token, xy = lab
     with chromium_page() as page:
         page.add_init_script(INIT)
@@ -154,7 +149,7 @@ def test_box_selection_and_wheel_zoom(lab):
         overlay.scroll_into_view_if_needed()
         # the map image is drawn: a good share of the canvas is coloured
         assert page.evaluate(NONBLANK) > 500
-        _shot(page, "explorer_start")
+        screenshot(page, "explorer_start")
         view0 = _wait_log(page, root, "init", 1)[0]["view"]
 
         # box drag around the cluster at (10, 0) (data -> widget pixels -> page pixels)
@@ -193,7 +188,7 @@ def test_box_selection_and_wheel_zoom(lab):
         page.wait_for_function(
             "(s) => document.querySelector('.wb-ex-info').textContent.includes(s)",
             arg=f"{len(want)} selected")
-        _shot(page, "explorer_box_selected")
+        screenshot(page, "explorer_box_selected")
 
         # wheel zoom in at the map centre: the kernel's view shrinks by 0.8 about the cursor,
         # and a new image is drawn that differs from the old one
@@ -212,7 +207,7 @@ def test_box_selection_and_wheel_zoom(lab):
         page.wait_for_timeout(200)
         after = page.evaluate("() => document.querySelector('.wb-ex-map canvas').toDataURL()")
         assert after != before and page.evaluate(NONBLANK) > 500
-        _shot(page, "explorer_zoomed")
+        screenshot(page, "explorer_zoomed")
 
         # lasso (a hexagon) over most of the cluster at (0, 10), inside the zoomed view
         x0, x1, y0, y1 = view1
@@ -230,7 +225,7 @@ def test_box_selection_and_wheel_zoom(lab):
             arg=len(want))
         tiles = page.eval_on_selector_all(".wb-gallery .wb-tile", "ts => ts.map(t => t.dataset.id)")
         assert sorted(tiles) == want
-        _shot(page, "explorer_lasso_selected")
+        screenshot(page, "explorer_lasso_selected")
 
         # a lasso that leaves the map through the top edge, passes outside its top-left
         # corner and comes back through the left edge: every move counts, and the kernel
@@ -252,7 +247,7 @@ def test_box_selection_and_wheel_zoom(lab):
         chord = points_in_polygon(xy, [to_data(px, py) for (px, py), o in zip(path, outside)
                                        if not o])
         assert (poly & in_view & ~chord).sum() >= 5
-        _shot(page, "explorer_lasso_off_map")
+        screenshot(page, "explorer_lasso_off_map")
 
         # a box released beyond the bottom-right corner of the map stops at its edges
         page.locator(".wb-ex-bar button", has_text="box").first.click()

@@ -3,7 +3,8 @@
 Labels radio items with the keyboard and by clicking components and a host on the canvas,
 then checks the label store holds exactly those annotations, that JupyterLab's own
 shortcuts did not fire while the widget had focus and work again outside it, and that
-catalog text holding ``<script>`` is shown as text. Screenshots go to tests/ui/screenshots/.
+catalog text holding ``<script>`` is shown as text. Screenshots go to the test's tmp_path
+(or ``--screenshots DIR``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ sys.path.insert(0, str(HERE.parent / "widgets"))
 
 from _jupyter import (  # noqa: E402
     NOTEBOOK,
-    SCREENSHOTS,
     browser_marks,
     chromium_page,
     command_mode_state,
@@ -73,11 +73,6 @@ def _run_all(page, base, token, name):
     open_and_run(page, base, token, name)
 
 
-def _shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 class _Driver:
     """Keys and clicks on the Labeler, each waiting for the kernel's answer."""
 
@@ -119,7 +114,7 @@ class _Driver:
         return self.root.get_attribute("data-question")
 
 
-def test_label_with_keyboard_and_clicks(lab):
+def test_label_with_keyboard_and_clicks(lab, screenshot):
     import numpy as np
     import tiny
 
@@ -136,7 +131,7 @@ def test_label_with_keyboard_and_clicks(lab):
         d = _Driver(page)
         d.root.locator(".wb-question").click()
         before = command_mode_state(page)
-        _shot(page, "labeler_start")
+        screenshot(page, "labeler_start")
 
         # rg000: two components, host, FR II
         lab0 = find_components(coll[0].images["radio"][0])[0]
@@ -146,14 +141,14 @@ def test_label_with_keyboard_and_clicks(lab):
         assert sorted(c0) == sorted(int(v) for v in page.evaluate(
             "() => JSON.parse(document.querySelector('.wb-status').textContent"
             ".match(/selected: (\\[.*?\\])/)[1])"))
-        _shot(page, "labeler_components_selected")
+        screenshot(page, "labeler_components_selected")
         d.key("Enter")
         assert d.question() == "host"
         d.click_array(24, 24)
         assert d.question() == "morphology"
         d.key("3")
         assert d.question() == "sources" and d.item() == "rg000"
-        _shot(page, "labeler_source_done")
+        screenshot(page, "labeler_source_done")
         d.key("Enter")
         assert d.item() == "rg001"
         # keys JupyterLab would act on in command mode: must not reach it
@@ -184,7 +179,7 @@ def test_label_with_keyboard_and_clicks(lab):
         d.key("ArrowLeft")
         assert d.item() == "rg003"
         assert "source 1" in d.root.locator(".wb-status").text_content()
-        _shot(page, "labeler_after")
+        screenshot(page, "labeler_after")
 
         after = command_mode_state(page)
         assert after["n"] == before["n"] and after["md"] == before["md"], (before, after)
@@ -196,7 +191,7 @@ def test_label_with_keyboard_and_clicks(lab):
         page.wait_for_function(
             f"(n) => document.querySelectorAll('{NOTEBOOK} .jp-Cell').length === n + 1",
             arg=after["n"], timeout=10_000)
-        _shot(page, "labeler_shortcuts_outside")
+        screenshot(page, "labeler_shortcuts_outside")
 
     df = open_store(coll).annotations(annotator="browser", include_retracted=True)
     live = df[~df["retracted"]]
@@ -214,7 +209,7 @@ def test_label_with_keyboard_and_clicks(lab):
     assert len(df) == 4  # nothing else was written (skip writes nothing)
 
 
-def test_script_in_catalog_renders_as_text(lab):
+def test_script_in_catalog_renders_as_text(lab, screenshot):
     root, base, token = lab
     with chromium_page() as page:
         page.add_init_script("window.__xss = undefined;")
@@ -222,7 +217,7 @@ def test_script_in_catalog_renders_as_text(lab):
         page.wait_for_selector(".wb-gallery .wb-tile")
         page.wait_for_selector(".wb-labeler[data-item-id='rg000']")
         page.wait_for_timeout(500)
-        _shot(page, "escaping")
+        screenshot(page, "escaping")
         assert page.evaluate("() => window.__xss") is None
         assert page.evaluate("() => document.querySelectorAll('.wb-root script, .wb-root img')"
                              ".length") == 0

@@ -11,8 +11,8 @@ a HoloViews ``Selection1D`` event on the kernel's comm) and check that
 
 then click a Gallery tile and check that the plot draws that candidate in the focus ring
 (a glyph whose data is that one candidate's time and DM arrives from the kernel). The same
-with the binned view (``rasterize=True``: a ``BoundsXY`` event). Screenshots go to
-tests/ui/screenshots/.
+with the binned view (``rasterize=True``: a ``BoundsXY`` event). Screenshots go to the
+test's tmp_path (or ``--screenshots DIR``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ sys.path.insert(0, str(HERE.parent / "plots"))
 
 from _bokeh import PLOT_GEOMETRY, RENDERER_DATA, TO_DATA, TO_PAGE  # noqa: E402
 from _jupyter import (  # noqa: E402
-    SCREENSHOTS,
     browser_marks,
     chromium_page,
     jupyter_lab,
@@ -85,13 +84,8 @@ def _wait_log(page, root, name, kind, count, timeout_s=60.0):
     raise AssertionError(f"the kernel logged no {kind!r} #{count}: {_log(root, name)}")
 
 
-def _shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 @pytest.mark.parametrize("name", ["points", "binned"])
-def test_box_select_updates_gallery_and_gallery_click_highlights(lab, name):
+def test_box_select_updates_gallery_and_gallery_click_highlights(lab, name, screenshot):
     import workbench
 
     root, base, token = lab
@@ -103,7 +97,7 @@ def test_box_select_updates_gallery_and_gallery_click_highlights(lab, name):
         page.wait_for_timeout(500)  # let the first draw of the plot settle
         geo = page.evaluate(PLOT_GEOMETRY)[0]
         assert geo["logy"]  # DM on a log axis
-        _shot(page, f"plots_{name}_start")
+        screenshot(page, f"plots_{name}_start")
 
         # drag a box over the middle of the frame with the box-select tool (active by default)
         ax, ay = geo["left"] + 0.25 * geo["width"], geo["top"] + 0.2 * geo["height"]
@@ -129,7 +123,7 @@ def test_box_select_updates_gallery_and_gallery_click_highlights(lab, name):
         tiles = page.eval_on_selector_all(".wb-gallery .wb-tile",
                                           "ts => ts.map(t => t.dataset.id)")
         assert sorted(tiles) == want
-        _shot(page, f"plots_{name}_selected")
+        screenshot(page, f"plots_{name}_selected")
 
         # click a Gallery tile: the kernel's focus, then the plot's focus ring on that item
         pick = tiles[3]
@@ -145,4 +139,4 @@ def test_box_select_updates_gallery_and_gallery_click_highlights(lab, name):
         assert geo["top"] <= py <= geo["top"] + geo["height"]
         sel_renderer = [r for r in page.evaluate(RENDERER_DATA, 0) if r["n"] == len(want)]
         assert sel_renderer  # the selected items' rings
-        _shot(page, f"plots_{name}_focus")
+        screenshot(page, f"plots_{name}_focus")
