@@ -25,16 +25,17 @@ def test_stored_maps_whole_or_per_item_are_the_same(radio, monkeypatch):
     compute_components(coll)
     ro = workbench.open(path)
     whole = C.ComponentMaps(ro)
+    assert whole.mode is None  # nothing read yet
     items = [load_item(ro, i) for i in ro.ids]
     got = [whole.get(it) for it in items]
-    assert whole._mode == "whole"
+    assert whole.mode == "whole"
     monkeypatch.setattr(C, "WHOLE_BYTES", 1)
     one = C.ComponentMaps(ro)
     monkeypatch.setattr(C.ComponentMaps, "RECENT", 2)
     for it, want in zip(items, got):
         np.testing.assert_array_equal(one.get(it), want)
         np.testing.assert_array_equal(component_map(ro, it.id), want)
-    assert one._mode == "stored" and len(one._recent) == 2
+    assert one.mode == "stored" and one.n_recent == 2
     assert all(g.max() >= 2 for g in got)
 
 
@@ -44,7 +45,7 @@ def test_read_only_without_stored_maps_computes_per_item(radio):
     maps = C.ComponentMaps(ro)
     it = load_item(ro, "rg001")
     np.testing.assert_array_equal(maps.get(it), find_components(it.images["radio"][0])[0])
-    assert maps._mode == "computed" and "components" not in workbench.open(path).derived
+    assert maps.mode == "computed" and "components" not in workbench.open(path).derived
 
 
 def test_writable_collection_gets_its_maps_stored_on_first_use(radio):

@@ -40,6 +40,18 @@ class ComponentMaps:
         self._pos_of = None
         self._recent: OrderedDict = OrderedDict()
 
+    @property
+    def mode(self) -> str | None:
+        """How maps are read: ``"whole"`` (every stored map in memory), ``"stored"`` (one
+        item at a time from the Collection), ``"computed"`` (found per item, for a read-only
+        Collection without stored maps); None until the first :meth:`get`."""
+        return self._mode
+
+    @property
+    def n_recent(self) -> int:
+        """Per-item maps kept in memory now (at most :attr:`RECENT`)."""
+        return len(self._recent)
+
     def _load(self) -> None:
         with _LOADING:
             if self._mode is None:
