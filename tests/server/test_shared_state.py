@@ -16,6 +16,7 @@ from workbench.io.labels import open_store
 from workbench.server.identity import InviteIdentityProvider
 from workbench.server.items import Memo
 from workbench.server.payload import item_json
+from workbench.server.registry import shared_store
 
 
 def test_memo_makes_a_value_once_for_concurrent_callers_and_forgets_failures():
@@ -62,7 +63,7 @@ def test_invites_are_checked_against_a_copy_read_once_per_interval(tmp_path):
     tx = store.invite("other", "xu")
     idp = InviteIdentityProvider(store_url=str(tmp_path / "labels.sqlite"), campaign="c",
                                  cache_seconds=0.5)
-    shared = idp._open()
+    shared = shared_store(str(tmp_path / "labels.sqlite"))  # the one the provider reads
     reads = []
     real = shared.valid_invites
     shared.valid_invites = lambda *a, **k: reads.append(k.get("token_hash")) or real(*a, **k)
@@ -162,6 +163,6 @@ def test_server_sessions_read_pixels_only_to_draw_or_pick(tmp_path):
     assert set(reads) == {s.item_id}
     s, plain = pair("rgz")  # components: the radio image's grid and label map from pixels
     assert (s.label_map() == plain.label_map()).all()
-    assert len(cache._items._done) == len(set(reads)) <= 2  # each item read once
+    assert cache.n_items == len(set(reads)) <= 2  # each item read once
     with pytest.raises(KeyError):
         cache.light(coll, "no-such-item")

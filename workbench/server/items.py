@@ -33,6 +33,11 @@ class Memo:
         with self._lock:
             return key in self._done or key in self._busy
 
+    def __len__(self) -> int:
+        """Values kept now (made and not yet dropped)."""
+        with self._lock:
+            return len(self._done)
+
     def get(self, key, make):
         with self._lock:
             if key in self._done:
@@ -96,6 +101,11 @@ class ItemCache:
 
         iid = str(item_id)
         return self._items.get((str(coll.path), iid), lambda: load_item(coll, iid))
+
+    @property
+    def n_items(self) -> int:
+        """Items held now (each read from its Collection once while it is held)."""
+        return len(self._items)
 
     def light(self, coll, item_id: str) -> LightItem:
         """``item_id`` of ``coll`` as a :class:`LightItem`: the catalog row now, the images
