@@ -203,3 +203,60 @@ def test_exception_inside_appender_discards_everything(coll):
             raise RuntimeError("boom")
     assert len(workbench.open(coll.path)) == 0
     assert os.listdir(coll.path / "segments") == []
+
+
+def test_public_face_of_a_collection_and_its_views(coll):
+    """root/is_view/rows/manifest/view_of_rows: what other packages use instead of the
+    Collection's private attributes (tests/test_private_access.py)."""
+    rng = np.random.default_rng(7)
+    coll.append(*_batch(0, 12, rng), kind="radio")
+    c = workbench.open(coll.path)
+    assert c.root is c and not c.is_view
+    np.testing.assert_array_equal(c.rows, np.arange(12))
+    view = c.select(ids=["s0009", "s0002", "s0005"])
+    assert view.is_view and view.root is c
+    np.testing.assert_array_equal(view.rows, [9, 2, 5])  # absolute rows, in view order
+    with pytest.raises(ValueError):
+        view.rows[0] = 0  # read-only: a caller cannot move the view's items
+    sub = view.select(mask=[False, True, True])
+    assert sub.root is c  # a view of a view is a view of the whole Collection
+    assert sub.ids == ["s0002", "s0005"]
+    np.testing.assert_array_equal(c.read(sub.rows)["radio"], c.read([2, 5])["radio"])
+    again = c.view_of_rows(view.rows)
+    assert again.root is c and again.ids == view.ids
+    assert view.view_of_rows([0]).root is c
+    with pytest.raises(IndexError, match="out of range"):
+        c.view_of_rows([3, 12])
+    # the manifest is a copy: changing it changes nothing
+    m = c.manifest
+    assert m["n_items"] == 12 and [s["n"] for s in m["segments"]] == [12]
+    m["segments"].clear()
+    assert len(c.manifest["segments"]) == 1 and len(c) == 12
+    # derived records are the root's, read through a view too
+    c2 = workbench.open(coll.path, mode="r+")
+    c2.add_columns("flag", {"flag": np.arange(12.0)}, tool="t")
+    v2 = c2.select(ids=["s0001"])
+    assert set(v2.derived) == {"flag"} and v2.catalog["flag"].tolist() == [1.0]
+    with pytest.raises(ReadOnlyError):
+        v2.append(*_batch(100, 1, rng), kind="radio")
+
+
+def test_appender_commits_and_discards_through_its_interface(coll):
+    """The Appender only sees the AppendTarget the Collection gives it; commit() twice
+    commits only what was staged since, discard() removes staged segments."""
+    rng = np.random.default_rng(8)
+    with coll.appender() as app:
+        app.add(*_batch(0, 3, rng), kind="radio")
+        app.commit()
+        assert len(workbench.open(coll.path)) == 3  # visible once committed
+        app.add(*_batch(3, 2, rng), kind="radio")
+        staged = set(os.listdir(coll.path / "segments"))
+        app.discard()
+        assert len(set(os.listdir(coll.path / "segments"))) == len(staged) - 1
+        app.add(*_batch(5, 4, rng), kind="radio")
+    c = workbench.open(coll.path)
+    assert len(c) == 7 and c.ids == [f"s{i:04d}" for i in (0, 1, 2, 5, 6, 7, 8)]
+    assert [s["n"] for s in c.manifest["segments"]] == [3, 4]
+    with pytest.raises(CollectionError, match="already in the Collection"), \
+            coll.appender() as app:
+        app.add(*_batch(2, 1, rng), kind="radio")  # existing_ids() of the target
