@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.io.labels import LabelStore
-from workbench.io.labels.consensus import dawid_skene, majority
+from workbench.labeling.consensus import dawid_skene, majority
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pgtemp import TempPostgres, find_pg_bin  # noqa: E402  (tests/pgtemp.py, a test helper)

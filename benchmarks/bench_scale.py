@@ -167,7 +167,7 @@ def step_consensus(ctx):
     (``annotate_many``: one transaction, executemany); attaching annotations to a campaign
     costs three SQL statements per item in ``campaigns.record_done`` (claims, counts,
     retirement), so that rate is measured on a share and reported, not run at 1M."""
-    from workbench.io.labels.consensus import majority
+    from workbench.labeling.consensus import majority
 
     store, n = ctx["store"], ctx["n"]
     ids = np.asarray(ctx["coll"].ids)

@@ -29,7 +29,8 @@ import workbench
 from workbench.core.schemes import get_scheme, list_schemes
 from workbench.io.components import compute_components
 from workbench.io.labels import open_store
-from workbench.io.labels.export import export_labels
+from workbench.labeling.consensus import campaign_consensus
+from workbench.labeling.export import export_labels
 from workbench.sims.radio import simulate_radio
 
 work = Path(tempfile.mkdtemp(prefix="wb-labels-"))
@@ -114,10 +115,10 @@ camp.status()
 # "one-coin" variant (one accuracy per annotator) learns who to trust from the same data.
 
 # %%
-maj = camp.consensus("majority")
+maj = campaign_consensus(camp, "majority")
 gold = {i: truth[i] for i in coll.ids[:10]}
-ds_full = camp.consensus("dawid-skene", gold=gold)
-ds = camp.consensus("dawid-skene", gold=gold, model="one-coin")
+ds_full = campaign_consensus(camp, "dawid-skene", gold=gold)
+ds = campaign_consensus(camp, "dawid-skene", gold=gold, model="one-coin")
 
 
 def accuracy(df):
@@ -150,7 +151,7 @@ for item in multi:
         srcs = [{"components": g, "host": host if k == 0 else None, "morphology": "other"}
                 for k, g in enumerate(grouping)]
         rgz.annotate(item, {"sources": srcs}, annotator=who)
-rgz.consensus()[["item_id", "components", "consensus_level", "host_x", "host_y"]]
+campaign_consensus(rgz)[["item_id", "components", "consensus_level", "host_x", "host_y"]]
 
 # %% [markdown]
 # ## Export

@@ -78,7 +78,7 @@ def _campaign_with_labels(survey, store):
 
 def test_hostile_failed_export_leaves_the_old_file(survey, tmp_path, monkeypatch):
     from workbench.io.labels import open_store
-    from workbench.io.labels.export import export_labels
+    from workbench.labeling.export import export_labels
 
     store = tmp_path / "labels.sqlite"
     _campaign_with_labels(survey, store)

@@ -13,14 +13,10 @@ ALLOWED = {
     "_db": set(),
     "schema": set(),
     "migrations": {"schema"},
-    "consensus": set(),
     "drafts": {"_db", "schema"},
     "invites": {"_db", "schema"},
-    "campaigns": {"_db", "schema", "consensus", "report"},
+    "campaigns": {"_db", "schema"},
     "store": {"_db", "schema", "migrations", "campaigns", "drafts", "invites"},
-    "report": {"_db", "schema", "consensus"},
-    "export": {"consensus", "masks"},
-    "masks": set(),
     "zooniverse": set(),
 }
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from workbench.io.labels import LabelStore
 from workbench.io.labels import schema as S
-from workbench.io.labels.report import campaign_frames
+from workbench.labeling.report import campaign_frames, campaign_report
 
 T0 = dt.datetime(2025, 3, 1, 9, 0, 0)
 
@@ -76,7 +76,7 @@ def test_per_day_timeline_and_items(store_url):
 
 def test_report_is_json_safe(store_url):
     _, camp = _campaign(store_url)
-    rep = json.loads(json.dumps(camp.report()))
+    rep = json.loads(json.dumps(campaign_report(camp)))
     assert rep["n_items"] == 3 and rep["n_gold"] == 1 and rep["n_retired"] == 2
     assert rep["per_annotator"]["bo"]["gold_accuracy"] == 0.0
     assert rep["per_annotator"]["cy"]["median_seconds"] is None
@@ -90,7 +90,7 @@ def test_empty_campaign_and_rgz(tmp_path):
     camp = s.create_campaign("e", "fr-morphology", ["a"])
     fr = campaign_frames(camp)
     assert all(len(v) == 0 for v in fr.values())
-    rep = camp.report()
+    rep = campaign_report(camp)
     assert rep["per_annotator"] == {} and rep["per_day"] == []
     rgz = s.create_campaign("z", "rgz", ["x"], retire=1)
     rgz.annotate("x", {"no_contours": True}, annotator="ada", started=T0, ended=T0)

@@ -8,7 +8,13 @@ import pytest
 
 from workbench.core.errors import SchemeError
 from workbench.io.labels import LabelStore
-from workbench.io.labels.consensus import dawid_skene, kde_peak, majority, rgz_consensus
+from workbench.labeling.consensus import (
+    campaign_consensus,
+    dawid_skene,
+    kde_peak,
+    majority,
+    rgz_consensus,
+)
 
 
 def _ann(rows):
@@ -156,7 +162,7 @@ def test_campaign_consensus_through_the_store(tmp_path):
     bad = camp.annotate("X", {"no_contours": True}, annotator="c")
     camp.annotate("X", {"sources": [src([1], None, "compact")]}, annotator="d")
     s.retract(bad, annotator="c")
-    df = camp.consensus()
+    df = campaign_consensus(camp)
     assert list(df["item_id"]) == ["X"]
     assert df["components"].iloc[0] == "1,2" and df["consensus_level"].iloc[0] == 2 / 3
     with pytest.raises(SchemeError, match="component id"):

@@ -11,7 +11,7 @@ import workbench
 from workbench.core.errors import OutputError
 from workbench.io.components import compute_components
 from workbench.io.labels import open_store
-from workbench.io.labels.export import export_labels
+from workbench.labeling.export import export_labels
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import workbench
 from workbench.errors import CollectionError, StoreError
 from workbench.io.components import component_map, compute_components
 from workbench.io.labels import open_store
-from workbench.io.labels.export import export_labels
+from workbench.labeling.export import export_labels
 
 
 @pytest.fixture(scope="module")

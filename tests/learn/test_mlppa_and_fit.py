@@ -98,19 +98,22 @@ def test_fit_cancel_and_progress(tmp_path):
     assert not (tmp_path / "m.safetensors").exists()
 
 
-def test_labels_from_store_refuses_dropped_answer():
+def test_labels_from_store_refuses_dropped_answer(monkeypatch):
     from types import SimpleNamespace
 
+    import workbench.labeling.consensus as consensus
     from workbench.learn.fit import labels_from_store
 
     scheme = SimpleNamespace(class_question="class", questions=[
         SimpleNamespace(id="class", answers=[SimpleNamespace(value="frb"),
                                              SimpleNamespace(value="rfi")])])
     cons = pd.DataFrame({"item_id": ["a", "b", "c"], "label": ["frb", "rfi", "pulsar_old"]})
-    camp = SimpleNamespace(scheme=scheme, consensus=lambda: cons)
+    camp = SimpleNamespace(scheme=scheme, table=cons)
+    # consensus of a campaign whose scheme dropped an answer: stands in for the store
+    monkeypatch.setattr(consensus, "campaign_consensus", lambda c, *a, **k: c.table)
     with pytest.raises(ModelError, match="pulsar_old"):
         labels_from_store(None, camp)
-    camp.consensus = lambda: cons.iloc[:2]
+    camp.table = cons.iloc[:2]
     assert list(labels_from_store(None, camp)) == ["frb", "rfi"]
 
 

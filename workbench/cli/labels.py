@@ -198,10 +198,12 @@ def campaign_status(collection, name, as_json, store_url):
     created_by, per_annotator (name -> n_annotations, first, last, median_seconds, n_gold,
     gold_accuracy, n_compared, agreement), per_day (list of date, annotations, retirements,
     annotators, total_annotations, total_retired) and agreement (n_items, median). Gold
-    items are not in n_items/n_retired. See workbench.io.labels.report for definitions.
+    items are not in n_items/n_retired. See workbench.labeling.report for definitions.
     """
     _, store = _open(collection, store_url)
-    st = store.campaign(name).report()
+    from workbench.labeling.report import campaign_report
+
+    st = campaign_report(store.campaign(name))
     if as_json:
         click.echo(json.dumps(st, indent=1))
         return
@@ -287,7 +289,7 @@ def labels_export(collection, campaign_name, output, raw, method, fmt, segmentat
                   store_url):
     """Write the consensus (or --raw annotations) of a campaign with sky positions, or its
     sources' masks for detectors (--format coco|caesar)."""
-    from workbench.io.labels.export import export_labels
+    from workbench.labeling.export import export_labels
 
     coll, store = _open(collection, store_url)
     out = export_labels(store, campaign_name, output, collection=coll, raw=raw, method=method,

@@ -1,12 +1,18 @@
-"""Consensus labels from many annotators.
+"""Consensus labels from many annotators (beside the labeling logic; the label store in
+:mod:`workbench.io.labels` only keeps the annotations).
 
 Three methods, each a pure function of an annotations DataFrame (as returned by
-:meth:`LabelStore.annotations`, retracted rows already left out) and the scheme:
+:meth:`LabelStore.annotations`, retracted rows already left out) and the scheme, and
+:func:`campaign_consensus`, which runs one of them on a campaign's live annotations:
 
 :func:`majority`
     Per item and per item-level question: the most frequent answer, its agreement
     fraction (its votes / the votes on that question) and whether it was a tie. Ties go to
-    the answer listed first in the scheme (for choice questions) and are flagged.
+    the answer listed first in the scheme (for choice questions; answers outside the
+    scheme, and other question types, to the answer voted first) and are flagged. This is
+    THE majority rule of the workbench: Gallery badges and Explorer colours
+    (:func:`majority_labels`), plot colours, campaign reports and ``workbench labels export``
+    all come from it.
 :func:`dawid_skene`
     Annotator-skill weighting (Dawid & Skene 1979, Applied Statistics 28, 20): EM over
     per-annotator confusion matrices and class priors. Items of known class (``gold``) are
@@ -33,9 +39,10 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from workbench.core.errors import SchemeError
+from workbench.core.errors import SchemeError, StoreError
 
-__all__ = ["majority", "dawid_skene", "DawidSkene", "rgz_consensus", "kde_peak",
+__all__ = ["majority", "majority_labels", "campaign_consensus", "dawid_skene",
+           "DawidSkene", "rgz_consensus", "kde_peak",
            "RGZ_COLUMNS"]
 
 
@@ -507,3 +514,101 @@ def rgz_consensus(annotations: pd.DataFrame, scheme="rgz", *, item_ids: Iterable
             rows.append(row)
     df = pd.DataFrame(rows, columns=list(RGZ_COLUMNS))
     return df.astype(RGZ_COLUMNS)
+
+
+# ---------------------------------------------------------------------- item labels
+def majority_labels(store, ids) -> dict:
+    """Per item of ``ids`` with live annotations in ``store``: ``(label, n_annotations)``.
+
+    The label is the :func:`majority` answer to the scheme's class question, as text (so
+    ties go to the answer listed first in the scheme); for a scheme without a class
+    question, or one this installation does not know, the majority of each annotation's
+    first scalar answer (ties to the answer voted first). None where no annotation has
+    such an answer. Items annotated under several schemes count every annotation; the label
+    is that of the scheme with the most annotations of the item (the first such scheme on
+    equal counts). What Gallery badges and the Explorer's ``label`` colour show.
+    """
+    from workbench.core.schemes import get_scheme
+
+    df = store.annotations()
+    wanted = {str(i) for i in ids}
+    if not len(df):
+        return {}
+    df = df[df["item_id"].astype(str).isin(wanted)]
+    best: dict = {}   # item -> (n of this scheme, label)
+    total: dict = {}
+    for sch, part in df.groupby("scheme", sort=False):
+        try:
+            scheme = get_scheme(sch)
+            cq = scheme.class_question
+        except Exception:  # noqa: BLE001 - a scheme this installation does not know
+            scheme, cq = None, None
+        if cq is not None:
+            m = majority(part, scheme, questions=[cq])
+            labels = dict(zip(m["item_id"].astype(str), m[cq].astype(object)))
+            counts = dict(zip(m["item_id"].astype(str), m["n_annotations"].astype(int)))
+        else:
+            votes: dict = {}
+            for iid, ans in zip(part["item_id"].astype(str), part["answers"]):
+                v = next(iter((ans or {}).values()), None)
+                votes.setdefault(iid, []).append(v)
+            labels, counts = {}, {}
+            for iid, vs in votes.items():
+                named = [v for v in vs if v is not None and not isinstance(v, (list, dict))]
+                labels[iid] = _vote(named)[0] if named else None
+                counts[iid] = len(vs)
+        for iid, n in counts.items():
+            lab = labels.get(iid)
+            lab = None if lab is None or lab is pd.NA or (isinstance(lab, float)
+                                                         and np.isnan(lab)) else str(lab)
+            total[iid] = total.get(iid, 0) + n
+            if iid not in best or n > best[iid][0]:
+                best[iid] = (n, lab)
+    return {iid: (best[iid][1], total[iid]) for iid in best}
+
+
+# ---------------------------------------------------------------------- campaigns
+def campaign_consensus(campaign, method: str | None = None, **kwargs) -> pd.DataFrame:
+    """Consensus labels of a campaign's live annotations.
+
+    ``method``: ``"majority"`` (per question, :func:`majority`), ``"dawid-skene"``
+    (annotator-skill weighting; the campaign's gold items are passed as ``gold``, merged with
+    any ``gold={item_id: value}`` given, and with gold items the ``model`` defaults to
+    ``"one-coin"``, which weights annotators by their accuracy on gold) or ``"rgz"`` (source
+    identification; the default for schemes with a components question).
+
+    With gold items, majority and Dawid-Skene results have a ``gold`` column, and a gold
+    item's ``label`` (and class-question answer) is its gold answer, whatever the votes.
+    """
+    scheme = campaign.scheme
+    if method is None:
+        method = "rgz" if any(q.type == "components" for q in scheme.questions) \
+            else "majority"
+    ann = campaign.annotations()
+    item_ids = campaign.item_ids
+    gold = campaign.gold
+    if method == "majority":
+        df = majority(ann, scheme, item_ids=item_ids, **kwargs)
+        return _with_gold(df, gold, scheme.class_question) if gold else df
+    if method in ("dawid-skene", "dawid_skene", "ds"):
+        merged = {**gold, **{str(k): v for k, v in dict(kwargs.pop("gold", None)
+                                                          or {}).items()}}
+        if merged:
+            kwargs.setdefault("model", "one-coin")
+        return dawid_skene(ann, scheme, item_ids=item_ids, gold=merged or None, **kwargs)
+    if method == "rgz":
+        return rgz_consensus(ann, scheme, item_ids=item_ids, **kwargs)
+    raise StoreError(f"unknown consensus method {method!r}; use majority, dawid-skene or rgz")
+
+
+def _with_gold(df: pd.DataFrame, gold: Mapping, qid: str | None) -> pd.DataFrame:
+    """Majority consensus with a ``gold`` column; gold items take their gold answer."""
+    df = df.copy()
+    is_gold = df["item_id"].astype(str).isin(list(gold)).to_numpy()
+    df["gold"] = is_gold
+    if qid is not None and is_gold.any():
+        answers = [gold[i] for i in df.loc[is_gold, "item_id"].astype(str)]
+        for col in (qid, "label"):
+            if col in df.columns:
+                df.loc[is_gold, col] = answers
+    return df

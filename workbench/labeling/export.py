@@ -28,6 +28,7 @@ import pandas as pd
 
 from workbench.core.errors import OutputError
 from workbench.io._atomic import replacing
+from workbench.labeling.consensus import campaign_consensus
 
 __all__ = ["annotations_table", "consensus_table", "write_table", "write_ds9_regions",
            "export_labels", "to_astropy", "TABLE_SUFFIXES"]
@@ -99,7 +100,7 @@ def consensus_table(campaign, *, collection=None, method: str | None = None,
                     **kwargs) -> pd.DataFrame:
     """The campaign's consensus with ``ra``/``dec`` per item (and ``host_ra``/``host_dec``
     for RGZ). Only items with at least one live annotation have rows."""
-    df = campaign.consensus(method, **kwargs)
+    df = campaign_consensus(campaign, method, **kwargs)
     attrs = dict(df.attrs)
     pos = _positions(collection, df["item_id"])
     df.insert(1, "ra", pos["ra"].to_numpy())
@@ -242,7 +243,7 @@ def export_labels(store, campaign: str, path, *, collection=None, raw: bool = Fa
     needs an RGZ-style (components) scheme. ``format="coco"`` (a ``.json`` file, with
     ``segmentation`` ``"rle"`` or ``"polygon"``) and ``format="caesar"`` (a new folder;
     ``overwrite`` replaces an earlier one) write instance masks of the consensus sources
-    instead (see :mod:`workbench.io.labels.masks`); both need the Collection with its
+    instead (see :mod:`workbench.labeling.masks`); both need the Collection with its
     component maps.
     """
     path = Path(path)
@@ -251,7 +252,7 @@ def export_labels(store, campaign: str, path, *, collection=None, raw: bool = Fa
         raise OutputError(f"unknown export format {format!r}; use table, coco or caesar",
                           path=path)
     if format != "table":
-        from workbench.io.labels import masks
+        from workbench.labeling import masks
 
         if raw:
             raise OutputError("raw annotations have no masks; leave out --raw", path=path)

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.core.errors import CollectionError, OutputError, StoreError
+from workbench.labeling.consensus import campaign_consensus
 
 __all__ = ["MaskObject", "mask_objects", "coco_dataset", "write_coco", "write_caesar",
            "mask_to_rle", "rle_to_mask", "mask_to_polygons", "CAESAR_CLASSES"]
@@ -102,7 +103,7 @@ def mask_objects(campaign, collection, *, method: str | None = None) -> tuple[li
         morph = next((scheme.question(i) for i in comp_q.per_source
                       if scheme.question(i).type == "choice"), None)
         categories = [str(v) for v in morph.values] if morph is not None else ["source"]
-        df = campaign.consensus(method or "rgz")
+        df = campaign_consensus(campaign, method or "rgz")
     else:
         qid = scheme.class_question
         q = None if qid is None else scheme.question(qid)
@@ -110,7 +111,7 @@ def mask_objects(campaign, collection, *, method: str | None = None) -> tuple[li
             raise StoreError(f"scheme {scheme.name!r} has no components question and no "
                              f"item-level class question: it has no objects to mask")
         categories = [str(v) for v in q.values]
-        df = campaign.consensus(method or "majority")
+        df = campaign_consensus(campaign, method or "majority")
     if ARRAY_NAME not in collection.derived:
         raise CollectionError("has no component maps to make masks from", path=collection.path,
                               hint="run `workbench components COLLECTION` first")

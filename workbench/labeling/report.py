@@ -37,7 +37,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from workbench.io.labels import consensus as C
+from workbench.labeling import consensus as C
 
 __all__ = ["campaign_frames", "campaign_report", "annotator_table", "daily_table",
            "timeline_table", "item_table", "ANNOTATOR_COLUMNS", "DAY_COLUMNS"]

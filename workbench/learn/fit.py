@@ -88,7 +88,9 @@ def labels_from_store(store, campaign) -> pd.Series:
         if getter is None:
             raise ModelError("the label store has no campaign lookup")
         camp = getter(campaign)
-    labels = _consensus_frame_to_series(camp.consensus())
+    from workbench.labeling.consensus import campaign_consensus
+
+    labels = _consensus_frame_to_series(campaign_consensus(camp))
     allowed = _scheme_classes(camp)
     if allowed is not None:
         gone = sorted(set(labels) - set(allowed))

@@ -3,8 +3,8 @@
 >>> from workbench.plots.campaign import campaign, campaign_data    # doctest: +SKIP
 >>> campaign(store, "fr")          # HoloViews Layout (Bokeh)       # doctest: +SKIP
 
-:func:`campaign_data` gathers the figures (from :func:`workbench.io.labels.report.campaign_frames`)
-and :func:`campaign` draws them; the figures are defined in :mod:`workbench.io.labels.report`.
+:func:`campaign_data` gathers the figures (from :func:`workbench.labeling.report.campaign_frames`)
+and :func:`campaign` draws them; the figures are defined in :mod:`workbench.labeling.report`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench.io.labels.report import campaign_frames
+from workbench.labeling.report import campaign_frames
 from workbench.plots._style import bokeh_backend
 
 __all__ = ["campaign", "campaign_data", "AGREEMENT_BINS", "TABLE_COLUMNS"]

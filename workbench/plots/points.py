@@ -16,7 +16,7 @@ shared :class:`~workbench.core.selection.Selection`, and its items are drawn rin
 
 Colour columns: any catalog column (categories for strings/booleans/small integers, a
 colour ramp for numbers), or ``"label"``: the majority answer of the scheme's class
-question in ``store`` (:func:`workbench.io.labels.consensus.majority`).
+question in ``store`` (:func:`workbench.labeling.consensus.majority_labels`).
 """
 
 from __future__ import annotations
@@ -42,23 +42,15 @@ _DEFAULT_COLOURS = ("label", "pred_label", "cluster", "truth")
 # --------------------------------------------------------------------------- data
 def store_labels(store, ids) -> pd.Series:
     """Majority label (the class question's answer) of each of ``ids`` in ``store``
-    (missing: NA), over every scheme the store's annotations use."""
-    from workbench.io.labels.consensus import majority
+    (missing: NA): :func:`workbench.labeling.consensus.majority_labels`, the rule of the
+    Gallery's badges and the Explorer's colours."""
+    from workbench.labeling.consensus import majority_labels
 
     ids = pd.Index(np.asarray(ids).astype(str))
     out = pd.Series(pd.NA, index=ids, dtype="object")
-    ann = store.annotations()
-    if not len(ann):
-        return out
-    ann = ann[ann["item_id"].astype(str).isin(ids)]
-    for scheme, part in ann.groupby("scheme"):
-        try:
-            m = majority(part, scheme)
-        except Exception:  # noqa: BLE001 - a scheme this installation does not know
-            continue
-        if "label" in m:
-            lab = m.set_index(m["item_id"].astype(str))["label"]
-            out.loc[lab.index] = lab.astype(object).where(lab.notna(), pd.NA).to_numpy()
+    got = {i: lab for i, (lab, _) in majority_labels(store, ids).items() if lab is not None}
+    if got:
+        out.loc[list(got)] = list(got.values())
     return out
 
 

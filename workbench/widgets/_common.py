@@ -25,32 +25,9 @@ def load_item(coll, key):
 
 
 def majority_labels(store, ids) -> dict:
-    """Per item of ``ids`` with live annotations: ``(label, n_annotations)``.
+    """Per item of ``ids`` with live annotations: ``(label, n_annotations)``: the workbench's
+    one majority rule (ties to the answer listed first in the scheme), see
+    :func:`workbench.labeling.consensus.majority_labels`."""
+    from workbench.labeling.consensus import majority_labels as rule
 
-    The label is the most common answer to each annotation's class question (for a scheme
-    without one, its first scalar answer; ties go to the alphabetically first), or None
-    where no annotation has such an answer.
-    """
-    from workbench.core.schemes import get_scheme
-
-    df = store.annotations()
-    wanted = {str(i) for i in ids}
-    questions: dict = {}
-    votes: dict = {}
-    for iid, ans, sch in zip(df["item_id"].astype(str), df["answers"], df["scheme"]):
-        if iid not in wanted:
-            continue
-        if sch not in questions:
-            try:
-                questions[sch] = get_scheme(sch).class_question
-            except Exception:  # noqa: BLE001 - a scheme this installation does not know
-                questions[sch] = None
-        cq, ans = questions[sch], ans or {}
-        v = ans.get(cq) if cq else next(iter(ans.values()), None)
-        bucket = votes.setdefault(iid, [])
-        bucket.append(str(v) if v is not None and not isinstance(v, (list, dict)) else None)
-    out = {}
-    for iid, vals in votes.items():
-        named = [v for v in vals if v is not None]
-        out[iid] = (max(sorted(set(named)), key=named.count) if named else None, len(vals))
-    return out
+    return rule(store, ids)

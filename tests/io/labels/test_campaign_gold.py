@@ -8,6 +8,8 @@ import pytest
 from workbench.core.errors import StoreError
 from workbench.io.labels import LabelStore
 from workbench.io.labels.campaigns import gold_turn
+from workbench.labeling.consensus import campaign_consensus
+from workbench.labeling.report import campaign_report
 
 
 def fr(m):
@@ -75,11 +77,11 @@ def test_gold_answer_wins_the_consensus(store_url):
     for who in ("u1", "u2"):
         camp.annotate("a", fr("FRI"), annotator=who)  # both wrong on the gold item
         camp.annotate("b", fr("FRI"), annotator=who)
-    maj = camp.consensus("majority").set_index("item_id")
+    maj = campaign_consensus(camp, "majority").set_index("item_id")
     assert maj.loc["a", "label"] == "FRII" and maj.loc["a", "morphology"] == "FRII"
     assert maj.loc["a", "gold"] and not maj.loc["b", "gold"]
     assert maj.loc["b", "label"] == "FRI"
-    ds = camp.consensus("dawid-skene").set_index("item_id")
+    ds = campaign_consensus(camp, "dawid-skene").set_index("item_id")
     assert ds.loc["a", "label"] == "FRII" and ds.loc["a", "gold"]
     assert ds.attrs["gold_accuracy"] == {"u1": 0.0, "u2": 0.0}
 
@@ -138,14 +140,14 @@ def test_campaign_gold_downweights_colluding_spammers(tmp_path):
                 ans = t if rng.random() < 0.85 else str(rng.choice([c for c in classes
                                                                      if c != t]))
             camp.annotate(item, fr(ans), annotator=who)
-    rep = camp.report()["per_annotator"]
+    rep = campaign_report(camp)["per_annotator"]
     assert all(rep[w]["n_gold"] >= 5 for w in rep)
 
     def acc(df):
         df = df[~df["gold"]]
         return np.mean([truth[i] == lab for i, lab in zip(df["item_id"], df["label"])])
 
-    maj, ds = camp.consensus("majority"), camp.consensus("dawid-skene")
+    maj, ds = campaign_consensus(camp, "majority"), campaign_consensus(camp, "dawid-skene")
     assert ds.attrs["model"] == "one-coin" and len(ds.attrs["clamped"]) == 5
     assert acc(maj) < 0.5 and acc(ds) >= 0.75
     sk = ds.attrs["skill"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench.io.labels import LabelStore
-from workbench.io.labels.export import export_labels
+from workbench.labeling.export import export_labels
 
 
 def _fr(m):

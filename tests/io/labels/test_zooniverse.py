@@ -18,6 +18,7 @@ from workbench.io.export_zooniverse import ID_COLUMN, export_zooniverse
 from workbench.io.labels import open_store
 from workbench.io.labels.zooniverse import import_zooniverse, load_mapping
 from workbench.labeling import panels
+from workbench.labeling.consensus import campaign_consensus
 from workbench.labeling.subject_images import CONTOUR_RGBA, subject_pngs
 
 
@@ -166,7 +167,7 @@ def test_import_maps_users_times_and_is_idempotent(campaign):
     assert bob["source_detail"]["subject_id"] == "70001"
     assert bob["source_detail"]["workflow_version"] == "12.7"
     # the campaign's consensus sees them like any other annotations
-    cons = store.campaign("zoo").consensus().set_index("item_id")
+    cons = campaign_consensus(store.campaign("zoo")).set_index("item_id")
     assert cons.loc[ids[0], "label"] == "FRII" and cons.loc[ids[1], "label"] == "hybrid"
     # again: nothing added
     again = import_zooniverse(store, path, "zoo", workflow="4321", version="12",

@@ -57,10 +57,11 @@ them apart: a gold item is an ordinary item id with the same catalog columns.
 Gold items never retire and are left out of the campaign's progress (``n_items``,
 ``n_retired``, ``fraction_retired`` count ordinary items only; ``n_gold`` counts gold
 ones); every annotator may be given each of them once. Their annotations are kept like
-any other and measure the annotator: accuracy on gold in :meth:`Campaign.report`, and
-Dawid-Skene consensus (one-coin by default in a campaign with gold) weights each annotator
-by their accuracy on gold and clamps gold items to their known class
-(:mod:`workbench.io.labels.consensus`). The consensus of a gold item is always its gold
+any other and measure the annotator: accuracy on gold in
+:func:`workbench.labeling.report.campaign_report`, and Dawid-Skene consensus (one-coin by
+default in a campaign with gold) weights each annotator by their accuracy on gold and clamps
+gold items to their known class (:func:`workbench.labeling.consensus.campaign_consensus`;
+consensus and reports live beside the labeling logic, not in the store). The consensus of a gold item is always its gold
 answer.
 """
 
@@ -81,8 +82,6 @@ import sqlalchemy as sa
 from workbench.core.blind import shown_columns as _shown_columns
 from workbench.core.errors import StoreError
 from workbench.core.schemes import Scheme, get_scheme
-from workbench.io.labels import consensus as C
-from workbench.io.labels import report as _report
 from workbench.io.labels import schema as S
 from workbench.io.labels._db import check_annotator, chunks, default_annotator, jsonable, utcnow
 
@@ -696,54 +695,3 @@ class Campaign:
             "created": None if self.created is None else self.created.isoformat() + "Z",
             "created_by": self.created_by,
         }
-
-    def report(self) -> dict:
-        """:meth:`status` plus ``per_annotator`` and ``per_day`` figures (JSON-safe); see
-        :func:`workbench.io.labels.report.campaign_report`."""
-        return _report.campaign_report(self)
-
-    def consensus(self, method: str | None = None, **kwargs) -> pd.DataFrame:
-        """Consensus labels of this campaign's live annotations.
-
-        ``method``: ``"majority"`` (per question), ``"dawid-skene"`` (annotator-skill
-        weighting; the campaign's gold items are passed as ``gold``, merged with any
-        ``gold={item_id: value}`` given, and with gold items the ``model`` defaults to
-        ``"one-coin"``, which weights annotators by their accuracy on gold) or ``"rgz"``
-        (source identification; the default for schemes with a components question). See
-        :mod:`workbench.io.labels.consensus`.
-
-        With gold items, majority and Dawid-Skene results have a ``gold`` column, and a gold
-        item's ``label`` (and class-question answer) is its gold answer, whatever the votes.
-        """
-        scheme = self.scheme
-        if method is None:
-            method = "rgz" if any(q.type == "components" for q in scheme.questions) \
-                else "majority"
-        ann = self.annotations()
-        item_ids = self.item_ids
-        gold = self.gold
-        if method == "majority":
-            df = C.majority(ann, scheme, item_ids=item_ids, **kwargs)
-            return _with_gold(df, gold, scheme.class_question) if gold else df
-        if method in ("dawid-skene", "dawid_skene", "ds"):
-            merged = {**gold, **{str(k): v for k, v in dict(kwargs.pop("gold", None)
-                                                              or {}).items()}}
-            if merged:
-                kwargs.setdefault("model", "one-coin")
-            return C.dawid_skene(ann, scheme, item_ids=item_ids, gold=merged or None, **kwargs)
-        if method == "rgz":
-            return C.rgz_consensus(ann, scheme, item_ids=item_ids, **kwargs)
-        raise StoreError(f"unknown consensus method {method!r}; use majority, dawid-skene or rgz")
-
-
-def _with_gold(df: pd.DataFrame, gold: Mapping, qid: str | None) -> pd.DataFrame:
-    """Majority consensus with a ``gold`` column; gold items take their gold answer."""
-    df = df.copy()
-    is_gold = df["item_id"].astype(str).isin(list(gold)).to_numpy()
-    df["gold"] = is_gold
-    if qid is not None and is_gold.any():
-        answers = [gold[i] for i in df.loc[is_gold, "item_id"].astype(str)]
-        for col in (qid, "label"):
-            if col in df.columns:
-                df.loc[is_gold, col] = answers
-    return df
