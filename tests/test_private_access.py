@@ -8,8 +8,8 @@ underscore, not a dunder) that such a class defines as a method or class attribu
 or reads on ``self``. Every module of ``workbench`` outside ``workbench/io/``, of ``tests``
 outside ``tests/io/`` (which may test io's internals), of ``benchmarks`` and of the notebook
 sources is parsed; ``X._name`` (or ``getattr(X, "_name")``, ``hasattr``, ``setattr``,
-``delattr``) with one of those names, on anything but ``self``/``cls``, is reported as
-``file:line``. An object's own ``self._rows`` is its business, not the Collection's.
+``delattr``) with one of those names, on anything but ``self``/``cls``, and a call passing
+such a name as a keyword (``Collection(path, _parent=...)``), is reported as ``file:line``. An object's own ``self._rows`` is its business, not the Collection's.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def private_names(sources) -> set[str]:
 
 
 def violations(source: str, names: set[str], filename: str = "<string>") -> list[str]:
-    """``file:line: text`` of every access to one of ``names`` on anything but self/cls."""
+    """``file:line: text`` of every access to one of ``names`` on anything but self/cls,
+    and of every call passing one of them as a keyword argument."""
     hits = []
     for node in ast.walk(ast.parse(source, filename=filename)):
         if (isinstance(node, ast.Attribute) and node.attr in names
@@ -62,8 +63,11 @@ def violations(source: str, names: set[str], filename: str = "<string>") -> list
               and isinstance(node.args[1], ast.Constant) and node.args[1].value in names
               and not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls"))):
             hits.append(node)
+        elif isinstance(node, ast.Call):  # Collection(path, _index=..., _parent=...)
+            hits += [k for k in node.keywords if k.arg in names]
     hits.sort(key=lambda n: (n.lineno, n.col_offset))
-    return [f"{filename}:{n.lineno}: {ast.unparse(n)}" for n in hits]
+    return [f"{filename}:{n.lineno}: "
+            + (f"{n.arg}=" if isinstance(n, ast.keyword) else ast.unparse(n)) for n in hits]
 
 
 def _collection_names() -> set[str]:
@@ -114,6 +118,8 @@ def test_a_planted_violation_is_caught_with_its_line():
            "    widget._other = 1\n"                    # not a Collection name
            "    if hasattr(coll, '_helper'):\n"         # line 5: flagged
            "        pass\n"
+           "    view = Collection(p, _parent=coll)\n"  # line 7: flagged
            "    return self._parent\n")                 # an object's own attribute
     assert violations(src, names, "planted.py") == [
-        "planted.py:2: coll._parent", "planted.py:5: hasattr(coll, '_helper')"]
+        "planted.py:2: coll._parent", "planted.py:5: hasattr(coll, '_helper')",
+        "planted.py:7: _parent="]
