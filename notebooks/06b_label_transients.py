@@ -23,7 +23,7 @@ import pathlib
 import tempfile
 
 import workbench
-from workbench.io.labels import open_store
+from workbench import open_store
 from workbench.sims.transients import simulate_transients
 from workbench.widgets import Gallery, Labeler, TransientView
 

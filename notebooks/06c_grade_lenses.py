@@ -23,7 +23,7 @@
 import pathlib
 import tempfile
 
-from workbench.io.labels import open_store
+from workbench import open_store
 from workbench.sims.lenses import simulate_lenses
 from workbench.widgets import Gallery, Labeler, LensView
 
