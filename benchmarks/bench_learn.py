@@ -47,11 +47,11 @@ def _rate(fn, n, repeat=2):
 def bench_inference(args) -> dict:
     import torch
 
-    from workbench.active.training import model_inputs, train_classifier
     from workbench.io.collection import open as open_collection
     from workbench.learn.checkpoints import save_checkpoint
     from workbench.learn.export import OnnxClassifier, export_onnx, prune_model, quantize_dynamic
     from workbench.learn.infer import load_model, predict_proba
+    from workbench.learn.supervised import model_inputs, train_classifier
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_learn_"))
     coll_path = tmp / "tr"
@@ -63,7 +63,7 @@ def bench_inference(args) -> dict:
                            epochs=args.epochs, batch_size=16, lr=1e-3, holdout=0.3, seed=0)
     train_s = time.perf_counter() - t0
     model, cfg = load_model(ck)
-    held = res["labels"][res["labels"]["split"] == "holdout"]
+    held = res.labels[res.labels["split"] == "holdout"]
     x_test = model_inputs(coll, held["id"], cfg["input"])
     y_test = np.array([cfg["classes"].index(v) for v in held["label"]])
     all_x = model_inputs(coll, coll.ids, cfg["input"])

@@ -208,8 +208,8 @@ campaign.status()["rounds"]  # round -> items whose priority it set
 # `loop.advice()` runs the oracle simulation on the sources labelled so far (their labels as
 # the annotator) and states which strategy is ahead of random and by how much, with the
 # interval. It names a strategy only when the whole 95% interval of its saving is above 0;
-# otherwise it says that no strategy is clearly ahead. The advice is saved beside the
-# current round (`advice.json`).
+# otherwise it says that no strategy is clearly ahead. The advice is saved with the
+# current round (derived file `al-round-000k-advice`).
 
 # %%
 advice = loop.advice(seeds=5)
@@ -220,8 +220,9 @@ print(advice["message"])
 # The learning curve over rounds, per-class metrics of the current round with the strategy
 # advisor's latest advice, the queue with thumbnails and reasons, and the model's mistakes
 # on the held-out labels. "Retrain now"
-# starts a round in the background (progress bar, cancel). Every round is recorded under
-# `<collection>/rounds/` (checkpoint, labels used, metrics, queue, advice), so
+# starts a round in the background (progress bar, cancel). Every round is recorded in the
+# Collection's derived data (`al-round-000k-*`: checkpoint, labels used, metrics, queue,
+# advice; listed by `workbench info`), so
 # `loop.rollback(k)` makes an earlier round current again.
 
 # %%

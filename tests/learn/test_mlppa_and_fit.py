@@ -120,8 +120,8 @@ def test_labels_from_store_refuses_dropped_answer(monkeypatch):
 def test_mlppa_trains_without_dropout_by_default_bald_needs_it(tmp_path, make_dm_time):
     """The plain ML-PPA network is the published one (no dropout); MC dropout refuses it
     and works once dropout is asked for; the head keeps its 0.2."""
-    from workbench.active.training import train_classifier
     from workbench.learn.infer import load_model, mc_dropout_proba
+    from workbench.learn.supervised import train_classifier
 
     rng = np.random.default_rng(0)
     n = 24

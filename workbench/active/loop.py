@@ -1,42 +1,58 @@
 """The active-learning loop: labels -> retrain -> evaluate -> score the pool -> new queue.
 
-Every round is recorded under ``<collection>/rounds/round-NNNN/``::
+The loop's settings are a :class:`LoopConfig`: the acquisition (strategy, queue size, random
+share, Monte-Carlo samples) and the :class:`~workbench.learn.config.TrainConfig` of the model
+retrained each round.
 
-    model.safetensors   the checkpoint (weights, input preparation, temperature)
-    labels.parquet      the labels it was trained / evaluated on (id, label, split)
-    metrics.json        held-out metrics, training history, strategy, checkpoint hash
-    queue.parquet       the items it asks to label next (id, score, rank, reason)
+Every round is recorded in the Collection's derived data (listed by its manifest, with the
+SHA-256 checked on every read; ``workbench info`` shows them), as derived files named after
+the round number ``k``::
 
-A round is built in a ``.tmp-...`` folder and renamed into place only when complete;
-``rounds/current.json`` (replaced atomically afterwards) names the round in use. A
-retraining killed half-way therefore leaves the previous round current, and
-:meth:`ActiveLoop.rollback` makes any earlier round current again.
+    al-round-000k-model    the checkpoint (.safetensors: weights, input preparation, temperature)
+    al-round-000k-labels   the labels it was trained / evaluated on (.parquet: id, label, split)
+    al-round-000k-queue    the items it asks to label next (.parquet: id, score, rank, reason, ...)
+    al-round-000k-advice   the strategy advice saved on it, if any (.json)
+    al-round-000k          its record (.json: held-out metrics, training history, strategy,
+                           checkpoint SHA-256, and the LoopConfig used), written last
+    al-current             the round in use (.json)
+
+A round is complete once its record is stored; ``al-current`` is replaced afterwards. A
+retraining killed half-way therefore leaves the previous round current (the files of the
+unfinished round are replaced when the round is run again), and :meth:`ActiveLoop.rollback`
+makes any earlier round current again. Running rounds needs the Collection opened ``r+``; on
+a read-only Collection the loop reads the recorded rounds and writes nothing. Run one loop
+per Collection at a time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
-import os
-import shutil
+import re
+import tempfile
 import threading
 import time
-import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from workbench.core.errors import ModelError
+from workbench.core.config import Settings, check
+from workbench.core.errors import InputError, ModelError, ReadOnlyError
+from workbench.learn.config import TrainConfig
 
-__all__ = ["ActiveLoop", "RoundJob"]
+__all__ = ["ActiveLoop", "RoundJob", "LoopConfig", "loop_config", "ROUND_PREFIX", "CURRENT"]
 
-
-def _atomic_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{path.name}")
-    tmp.write_text(json.dumps(obj, indent=1, default=_json_default))
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+#: Derived-data name prefix of the rounds' files (``al-round-0001``, ``al-round-0001-model``).
+ROUND_PREFIX = "al-round-"
+#: Derived file naming the round in use.
+CURRENT = "al-current"
+_RECORD = re.compile(r"al-round-(\d{4,})")
+_PARTS = {"model": ".safetensors", "labels": ".parquet", "queue": ".parquet",
+          "advice": ".json"}
 
 
 def _json_default(o):
@@ -45,6 +61,73 @@ def _json_default(o):
     if isinstance(o, np.ndarray):
         return o.tolist()
     return str(o)
+
+
+def _loop_train_default() -> TrainConfig:
+    return TrainConfig(epochs=60, batch_size=64, lr=3e-3, size=64)
+
+
+@dataclass(frozen=True)
+class LoopConfig(Settings):
+    """Settings of an :class:`ActiveLoop`, stored with every round (``record["config"]``).
+
+    Attributes
+    ----------
+    strategy : str
+        Default acquisition strategy (:func:`workbench.active.acquisition.available`).
+    queue_size : int
+        Items queued per round.
+    random_fraction : float
+        Share of the queue picked at random (keeps the labels unbiased).
+    mc_samples : int
+        Monte-Carlo dropout samples of a BALD round.
+    train : TrainConfig
+        The model retrained each round (default: the ``head`` MLP, 60 epochs, batch 64,
+        learning rate 3e-3; ``size`` 64 for ``mlppa``). Its ``dropout`` default is
+        train_classifier's (0 for ``mlppa``, 0.2 for ``head``), except that an ``mlppa``
+        round using BALD trains with 0.2, which its Monte-Carlo dropout samples need. Its
+        ``holdout_ids`` (a fixed evaluation set of labelled items never trained on) measure
+        every round on the same items, so the curve shows what the new labels bought; the
+        hash-chosen ``holdout`` share grows with the labels, and an uncertainty strategy
+        labels hard items, so that held-out set gets harder round by round.
+    """
+
+    strategy: str = "margin"
+    queue_size: int = 50
+    random_fraction: float = 0.1
+    mc_samples: int = 10
+    train: TrainConfig = field(default_factory=_loop_train_default)
+
+    _NESTED: ClassVar[dict] = {"train": TrainConfig}
+
+    def __post_init__(self):
+        from workbench.active.acquisition import available
+
+        check(isinstance(self.strategy, str) and self.strategy in available(), "LoopConfig",
+              "strategy", self.strategy, f"one of {available()} (or one added with "
+              "workbench.active.acquisition.register)")
+        self._int("queue_size", 1)
+        self._float("random_fraction", 0.0, 1.0)
+        self._int("mc_samples", 1)
+        check(isinstance(self.train, TrainConfig), "LoopConfig", "train", self.train,
+              "a TrainConfig")
+
+
+def loop_config(config: LoopConfig | None = None, **options) -> LoopConfig:
+    """``config`` (default :class:`LoopConfig`) with ``options`` applied: names of LoopConfig
+    fields, or of its :class:`~workbench.learn.config.TrainConfig` (``arch``, ``epochs``,
+    ``source``, ``holdout_ids``, ...). An unknown name or a bad value is an InputError."""
+    cfg = config or LoopConfig()
+    top = {k: v for k, v in options.items() if k in LoopConfig.field_names()}
+    train = {k: v for k, v in options.items() if k in TrainConfig.field_names()}
+    unknown = sorted(set(options) - set(top) - set(train))
+    if unknown:
+        raise InputError(f"unknown active-learning setting(s) {unknown}",
+                         hint=f"LoopConfig: {', '.join(LoopConfig.field_names())}; its "
+                              f"TrainConfig: {', '.join(TrainConfig.field_names())}")
+    if train:
+        top["train"] = top.get("train", cfg.train).with_options(**train)
+    return cfg.with_options(**top)
 
 
 class RoundJob:
@@ -98,7 +181,17 @@ class ActiveLoop:
 
     Parameters
     ----------
-    coll : Collection (opened ``r+`` to record rounds)
+    coll : Collection
+        Opened ``r+`` to run rounds (they are recorded in its derived data); read-only, the
+        recorded rounds can be read and nothing is written.
+    config : LoopConfig, optional
+        The settings (strategy, queue size, random share, MC samples, and the
+        :class:`~workbench.learn.config.TrainConfig` of the model retrained each round,
+        see :func:`workbench.learn.supervised.train_classifier`).
+    **options
+        Fields of :class:`LoopConfig` (``strategy=``, ``queue_size=``, ...) or of its
+        TrainConfig (``arch=``, ``epochs=``, ``source=``, ``holdout_ids=``, ...), applied on
+        top of ``config`` (see :func:`loop_config`).
     campaign : str or Campaign, optional
         Label-store campaign: its consensus gives the labels and its queue receives the
         new priorities (``campaign.set_priorities(scores, round=, strategy=)``).
@@ -106,90 +199,114 @@ class ActiveLoop:
         Default ``workbench.io.labels.open_store(coll)``.
     label_column : str, optional
         Oracle labels from the catalog instead of a campaign.
-    arch : {"head", "mlppa"}
-        Model retrained each round (see :func:`workbench.active.training.train_classifier`).
-    strategy : str
-        Default acquisition strategy (:mod:`workbench.active.acquisition`).
-    queue_size : int
-        Items queued per round.
-    classes : list of str, optional
-        The scheme's classes (labels outside them are refused).
-    source : str, optional
-        Features of the ``head`` model and of the acquisition: ``auto`` (default: stored SSL
-        embeddings ``embedding-*`` if any, else pixels), ``pixels``, ``embedding-<hash>``
-        (see :func:`workbench.learn.pool_features.resolve_source`).
-    dropout : float, optional
-        Dropout of the retrained model. Default: train_classifier's (0 for ``mlppa``, the
-        network as published; 0.2 for ``head``), except that an ``mlppa`` round using BALD
-        trains with 0.2, which its Monte-Carlo dropout samples need.
-    holdout_ids : sequence of str, optional
-        A fixed evaluation set (labelled items never trained on) instead of the stable
-        hash-chosen ``holdout`` share of whatever is labelled: every round is then measured
-        on the same items, so the curve shows what the new labels bought. (The hash share
-        grows with the labels, and an uncertainty strategy labels hard items, so that
-        held-out set gets harder round by round.)
+
+    ``source`` (TrainConfig) gives the features of the ``head`` model and of the acquisition:
+    ``auto`` (default: stored SSL embeddings ``embedding-*`` if any, else pixels),
+    ``pixels``, ``embedding-<hash>`` (see :func:`workbench.learn.pool_features.resolve_source`).
     """
 
-    def __init__(self, coll, *, campaign=None, store=None, label_column: str | None = None,
-                 arch: str = "head", strategy: str = "margin", queue_size: int = 50,
-                 random_fraction: float = 0.1, epochs: int = 60, batch_size: int = 64,
-                 lr: float = 3e-3, holdout: float = 0.2, source: str | None = None,
-                 product: str | None = None, size: int = 64, classes=None,
-                 mc_samples: int = 10, dropout: float | None = None, seed: int = 0,
-                 holdout_ids=None):
+    def __init__(self, coll, *, config: LoopConfig | None = None, campaign=None, store=None,
+                 label_column: str | None = None, **options):
         self.coll = coll
-        self.holdout_ids = None if holdout_ids is None else [str(i) for i in holdout_ids]
-        self.dropout = dropout
+        self.config = loop_config(config, **options)
         self.campaign = campaign
         self.store = store
         self.label_column = label_column
-        self.arch = arch
-        self.strategy = strategy
-        self.queue_size = queue_size
-        self.random_fraction = random_fraction
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.holdout = holdout
-        self.source = source
-        self.product = product
-        self.size = size
-        self.classes = classes
-        self.mc_samples = mc_samples
-        self.seed = seed
-        self.root = Path(coll.path) / "rounds"
-        self.root.mkdir(exist_ok=True)
+        self._source = None  # the resolved feature source of a head model
         self._features = None
         self._lock = threading.Lock()
-        for p in self.root.glob(".tmp-*"):  # leftovers of a killed round
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+    @property
+    def strategy(self) -> str:
+        """The default acquisition strategy (setting it checks the name)."""
+        return self.config.strategy
+
+    @strategy.setter
+    def strategy(self, name: str) -> None:
+        self.config = self.config.with_options(strategy=name)
+
+    @property
+    def arch(self) -> str:
+        """The model retrained each round (``head`` or ``mlppa``)."""
+        return self.config.train.arch
 
     # ---------------------------------------------------------------- state
+    @staticmethod
+    def round_name(k: int, part: str | None = None) -> str:
+        """Derived-data name of round ``k``'s record, or of its ``part`` (``model``,
+        ``labels``, ``queue``, ``advice``)."""
+        if part is not None and part not in _PARTS:
+            raise ValueError(f"no round part {part!r}; parts: {sorted(_PARTS)}")
+        return f"{ROUND_PREFIX}{int(k):04d}" + (f"-{part}" if part else "")
+
+    def _derived(self) -> dict:
+        """The derived records of the Collection, re-read (another process may have run a
+        round)."""
+        root = self.coll.root
+        root.refresh()
+        return root.derived
+
     def rounds(self) -> list[int]:
-        """Completed round numbers, ascending."""
-        return sorted(int(p.name.split("-")[1]) for p in self.root.glob("round-*") if p.is_dir())
+        """Completed round numbers (those whose record is stored), ascending."""
+        return sorted(int(m.group(1)) for name, rec in self._derived().items()
+                      if (m := _RECORD.fullmatch(name)) and rec.get("type") == "file")
 
     def current_round(self) -> int | None:
         """The round whose model is in use (None before the first)."""
-        p = self.root / "current.json"
-        return json.loads(p.read_text())["round"] if p.exists() else None
+        if CURRENT not in self._derived():
+            return None
+        k = self._json(CURRENT).get("round")
+        if not isinstance(k, int) or isinstance(k, bool):
+            raise ModelError(f"derived file {CURRENT!r} names no round ({k!r})",
+                             path=self.coll.path, hint="rollback to a round to repair it")
+        return k
 
-    def round_dir(self, k: int) -> Path:
-        return self.root / f"round-{k:04d}"
+    def _bytes(self, name: str) -> bytes:
+        return self.coll.root.derived_file(name)  # checks the SHA-256 in the manifest
+
+    def _json(self, name: str) -> dict:
+        try:
+            obj = json.loads(self._bytes(name))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"derived file {name!r} is not JSON ({exc})",
+                             path=self.coll.path) from None
+        if not isinstance(obj, dict):
+            raise ModelError(f"derived file {name!r} is not a JSON object", path=self.coll.path)
+        return obj
+
+    def _parquet(self, name: str) -> pd.DataFrame:
+        return pd.read_parquet(io.BytesIO(self._bytes(name)))
+
+    def _round(self, k: int | None) -> int | None:
+        return self.current_round() if k is None else int(k)
 
     def record(self, k: int | None = None) -> dict | None:
-        """The metrics record of round ``k`` (default: the current one)."""
-        k = self.current_round() if k is None else k
+        """The record of round ``k`` (default: the current one): ``round``, ``strategy``,
+        ``arch``, ``n_train``, ``n_holdout``, ``metrics``, ``history``, ``mistakes``,
+        ``checkpoint_sha256``, ``config`` (the :class:`LoopConfig` used, as a dict), ..."""
+        k = self._round(k)
         if k is None:
             return None
-        return json.loads((self.round_dir(k) / "metrics.json").read_text())
+        if k not in self.rounds():
+            raise ModelError(f"there is no round {k}", path=self.coll.path,
+                             hint=f"rounds: {self.rounds()}")
+        return self._json(self.round_name(k))
+
+    def round_config(self, k: int | None = None) -> LoopConfig | None:
+        """The :class:`LoopConfig` round ``k`` (default: the current one) ran with (its
+        strategy, and the TrainConfig with dropout and source resolved)."""
+        rec = self.record(k)
+        if rec is None:
+            return None
+        where = f"{self.coll.path} (derived file {self.round_name(rec['round'])})"
+        return LoopConfig.from_dict(rec.get("config"), path=where)
 
     def history(self) -> pd.DataFrame:
         """One row per round: round, strategy, n_train, n_holdout, accuracy, balanced
         accuracy, AUROC."""
         rows = []
         for k in self.rounds():
-            r = self.record(k)
+            r = self._json(self.round_name(k))
             m = r["metrics"]
             rows.append({"round": k, "strategy": r["strategy"], "n_train": r["n_train"],
                          "n_holdout": r["n_holdout"], "accuracy": m.get("accuracy"),
@@ -199,28 +316,64 @@ class ActiveLoop:
                                            "accuracy", "balanced_accuracy", "auroc"])
 
     def queue(self, k: int | None = None) -> pd.DataFrame:
-        """The queue (id, score, rank, reason) chosen by round ``k`` (default current)."""
-        k = self.current_round() if k is None else k
+        """The queue (id, score, rank, reason, pred_label, pred_confidence) chosen by round
+        ``k`` (default current)."""
+        k = self._round(k)
         if k is None:
             return pd.DataFrame(columns=["id", "score", "rank", "reason"])
-        return pd.read_parquet(self.round_dir(k) / "queue.parquet")
+        return self._parquet(self.round_name(k, "queue"))
+
+    def round_labels(self, k: int | None = None) -> pd.DataFrame:
+        """The labels round ``k`` (default current) used: id, label, split (train or
+        holdout)."""
+        k = self._round(k)
+        if k is None:
+            return pd.DataFrame(columns=["id", "label", "split"])
+        return self._parquet(self.round_name(k, "labels"))
 
     def model(self, k: int | None = None):
         """``(model, config)`` of round ``k`` (default: the current round)."""
         from workbench.learn.infer import load_model
 
-        k = self.current_round() if k is None else k
+        k = self._round(k)
         if k is None:
-            raise ModelError("no round has been trained yet", path=self.root)
-        return load_model(self.round_dir(k) / "model.safetensors")
+            raise ModelError("no round has been trained yet", path=self.coll.path)
+        data = self._bytes(self.round_name(k, "model"))
+        with tempfile.TemporaryDirectory(prefix="workbench-al-") as tmp:
+            path = Path(tmp) / f"{self.round_name(k, 'model')}.safetensors"
+            path.write_bytes(data)
+            return load_model(path)
 
     def rollback(self, k: int) -> None:
         """Make round ``k`` current again (its model and queue)."""
+        self._require_writable()
         if k not in self.rounds():
-            raise ModelError(f"there is no round {k}", path=self.root,
+            raise ModelError(f"there is no round {k}", path=self.coll.path,
                              hint=f"rounds: {self.rounds()}")
-        _atomic_json(self.root / "current.json", {"round": k, "rolled_back": True})
+        self._put(CURRENT, {"round": k, "rolled_back": True})
         self._push_priorities(k)
+
+    # ---------------------------------------------------------------- writing
+    def _require_writable(self) -> None:
+        if self.coll.root.mode != "r+":
+            raise ReadOnlyError("opened read-only: active-learning rounds are recorded in the "
+                                "Collection", path=self.coll.path,
+                                hint="open it with workbench.open(path, mode='r+')")
+
+    def _put(self, name: str, data, suffix: str = ".json", k: int | None = None) -> str:
+        """Store ``data`` (bytes, or a JSON-safe dict) as derived file ``name``."""
+        if isinstance(data, dict):
+            data = json.dumps(data, indent=1, default=_json_default).encode()
+        params = {} if k is None else {"round": int(k)}
+        return self.coll.root.add_file(name, data, suffix=suffix, tool="workbench.active.loop",
+                                       params=params)
+
+    def _drop_unfinished(self, k: int) -> None:
+        """Remove the files of round ``k`` left by a round that did not finish."""
+        root = self.coll.root
+        for name in list(self._derived()):
+            if name.startswith(self.round_name(k) + "-"):
+                root.remove_derived(name)
 
     # ---------------------------------------------------------------- work
     def _store(self):
@@ -239,13 +392,13 @@ class ActiveLoop:
         if self._features is None:
             from workbench.learn.pool_features import features_for, resolve_source
 
-            self.source = resolve_source(self.coll, self.source)
-            self._features = features_for(self.coll, source=self.source)
+            self._source = resolve_source(self.coll, self.config.train.source)
+            self._features = features_for(self.coll, source=self._source)
         return self._features
 
     def labels(self) -> pd.Series:
         """The labels available now (item id -> class)."""
-        from workbench.active.training import resolve_labels
+        from workbench.learn.supervised import resolve_labels
 
         camp = self._campaign()
         return resolve_labels(self.coll, label_column=self.label_column, campaign=camp,
@@ -258,75 +411,80 @@ class ActiveLoop:
     def run_round(self, *, strategy: str | None = None, progress=None, cancel=None) -> dict:
         """Retrain on the labels now in the store, evaluate, queue the next items.
 
-        Returns the round's record (``round``, ``metrics``, ``queue``, ``path``, ...).
+        Returns the round's record (``round``, ``metrics``, ``config``, ...) with its
+        ``queue`` (DataFrame) and ``name`` (the record's derived-data name). Needs the
+        Collection opened ``r+`` (ReadOnlyError before any work otherwise).
         """
         from workbench.active.acquisition import acquire
-        from workbench.active.training import model_inputs, train_classifier
-        from workbench.learn.checkpoints import file_hash
         from workbench.learn.infer import mc_dropout_proba, predict_proba
+        from workbench.learn.supervised import model_inputs, train_classifier
 
-        strategy = strategy or self.strategy
+        self._require_writable()
+        cfg = self.config if strategy is None else self.config.with_options(strategy=strategy)
+        strategy, tcfg = cfg.strategy, cfg.train
         with self._lock:
-            k = (max(self.rounds()) + 1) if self.rounds() else 1
-            tmp = self.root / f".tmp-round-{k:04d}-{uuid.uuid4().hex[:6]}"
-            tmp.mkdir()
+            done = self.rounds()
+            k = (max(done) + 1) if done else 1
+            t0 = time.perf_counter()
+            lab = self.labels()
+            feats = self._feats() if tcfg.arch == "head" else None
+            if feats is not None:
+                tcfg = tcfg.with_options(source=self._source)
+            if tcfg.dropout is None and strategy == "bald" and tcfg.arch == "mlppa":
+                tcfg = tcfg.with_options(dropout=0.2)  # MC dropout needs it; ML-PPA has none
+            with tempfile.TemporaryDirectory(prefix="workbench-al-round-") as tmp:
+                ck = Path(tmp) / "model.safetensors"
+                res = train_classifier(self.coll, ck, config=tcfg, labels=lab, features=feats,
+                                       progress=progress, cancel=cancel)
+                model_bytes = ck.read_bytes()
+            ck_cfg = res.config
+            ids = np.asarray(self.coll.ids)
+            labelled = np.isin(ids, res.labels["id"].to_numpy())
+            # only the campaign's items can be queued (it may cover part of the data)
+            outside = ~self._in_campaign(ids)
+            x = model_inputs(self.coll, ids, ck_cfg["input"], features=feats)
+            probs = predict_proba(res.model, x, temperature=ck_cfg["temperature"])
+            mc = (mc_dropout_proba(res.model, x, samples=cfg.mc_samples, seed=k)
+                  if strategy == "bald" else None)
+            clusters, anomaly = self._aux_columns()
+            picks, scores = acquire(
+                strategy, cfg.queue_size, probs=probs, mc_probs=mc,
+                embeddings=feats if feats is not None else x.reshape(len(x), -1),
+                clusters=clusters, anomaly=anomaly, labelled_mask=labelled | outside,
+                random_fraction=cfg.random_fraction, seed=tcfg.seed * 1000 + k)
+            n_main = len(picks) - int(round(len(picks) * cfg.random_fraction)) \
+                if strategy != "random" else len(picks)
+            queue = pd.DataFrame({
+                "id": ids[picks], "score": scores[picks], "rank": np.arange(len(picks)),
+                "reason": [f"round {k}: {strategy}" if i < n_main else
+                           f"round {k}: random share" for i in range(len(picks))],
+                "pred_label": np.asarray(ck_cfg["classes"])[probs[picks].argmax(1)],
+                "pred_confidence": probs[picks].max(1)})
+            held = res.labels["split"].to_numpy() == "holdout"
+            mistakes = self._mistakes(res.labels[held], ids, probs, ck_cfg["classes"])
+            used = cfg.with_options(train=res.train)
+            record = {"round": k, "strategy": strategy, "arch": tcfg.arch,
+                      "n_train": int((~held).sum()), "n_holdout": int(held.sum()),
+                      "metrics": res.metrics, "history": res.history,
+                      "checkpoint_sha256": hashlib.sha256(model_bytes).hexdigest(),
+                      "temperature": ck_cfg["temperature"], "classes": ck_cfg["classes"],
+                      "mistakes": mistakes, "seconds": time.perf_counter() - t0,
+                      "created": pd.Timestamp.now("UTC").isoformat(),
+                      "config": used.to_dict()}
+            self._drop_unfinished(k)
             try:
-                t0 = time.perf_counter()
-                lab = self.labels()
-                feats = self._feats() if self.arch == "head" else None
-                dropout = self.dropout
-                if dropout is None and strategy == "bald" and self.arch == "mlppa":
-                    dropout = 0.2  # MC dropout needs it; plain ML-PPA has none
-                res = train_classifier(
-                    self.coll, tmp / "model.safetensors", labels=lab, classes=self.classes,
-                    arch=self.arch, product=self.product, size=self.size, source=self.source,
-                    features=feats, epochs=self.epochs, batch_size=self.batch_size,
-                    lr=self.lr, holdout=self.holdout, holdout_ids=self.holdout_ids,
-                    seed=self.seed, dropout=dropout,
-                    progress=progress, cancel=cancel)
-                cfg = res["config"]
-                ids = np.asarray(self.coll.ids)
-                labelled = np.isin(ids, res["labels"]["id"].to_numpy())
-                # only the campaign's items can be queued (it may cover part of the data)
-                outside = ~self._in_campaign(ids)
-                x = model_inputs(self.coll, ids, cfg["input"], features=feats)
-                probs = predict_proba(res["model"], x, temperature=cfg["temperature"])
-                mc = (mc_dropout_proba(res["model"], x, samples=self.mc_samples, seed=k)
-                      if strategy == "bald" else None)
-                clusters, anomaly = self._aux_columns()
-                picks, scores = acquire(
-                    strategy, self.queue_size, probs=probs, mc_probs=mc,
-                    embeddings=feats if feats is not None else x.reshape(len(x), -1),
-                    clusters=clusters, anomaly=anomaly, labelled_mask=labelled | outside,
-                    random_fraction=self.random_fraction, seed=self.seed * 1000 + k)
-                n_main = len(picks) - int(round(len(picks) * self.random_fraction)) \
-                    if strategy != "random" else len(picks)
-                queue = pd.DataFrame({
-                    "id": ids[picks], "score": scores[picks], "rank": np.arange(len(picks)),
-                    "reason": [f"round {k}: {strategy}" if i < n_main else
-                               f"round {k}: random share" for i in range(len(picks))],
-                    "pred_label": np.asarray(cfg["classes"])[probs[picks].argmax(1)],
-                    "pred_confidence": probs[picks].max(1)})
-                queue.to_parquet(tmp / "queue.parquet", index=False)
-                res["labels"].to_parquet(tmp / "labels.parquet", index=False)
-                held = res["labels"]["split"].to_numpy() == "holdout"
-                mistakes = self._mistakes(res["labels"][held], ids, probs, cfg["classes"])
-                record = {"round": k, "strategy": strategy, "arch": self.arch,
-                          "n_train": int((~held).sum()), "n_holdout": int(held.sum()),
-                          "metrics": res["metrics"], "history": res["history"],
-                          "checkpoint_sha256": file_hash(tmp / "model.safetensors", length=64),
-                          "temperature": cfg["temperature"], "classes": cfg["classes"],
-                          "mistakes": mistakes, "seconds": time.perf_counter() - t0,
-                          "created": pd.Timestamp.now("UTC").isoformat()}
-                _atomic_json(tmp / "metrics.json", record)
-                final = self.round_dir(k)
-                os.rename(tmp, final)
+                self._put(self.round_name(k, "model"), model_bytes, ".safetensors", k)
+                for part, df in (("labels", res.labels), ("queue", queue)):
+                    buf = io.BytesIO()
+                    df.to_parquet(buf, index=False)
+                    self._put(self.round_name(k, part), buf.getvalue(), ".parquet", k)
+                self._put(self.round_name(k), record, ".json", k)  # the round is complete
             except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
+                self._drop_unfinished(k)
                 raise
-            _atomic_json(self.root / "current.json", {"round": k})
+            self._put(CURRENT, {"round": k})
         self._push_priorities(k, scores=pd.Series(scores, index=ids).dropna())
-        return {**record, "queue": queue, "path": str(final)}
+        return {**record, "queue": queue, "name": self.round_name(k)}
 
     def advice(self, *, strategies=None, seeds: int = 5, head: str = "logistic",
                save: bool = True) -> dict:
@@ -336,13 +494,17 @@ class ActiveLoop:
         items, their labels as the annotator) on the loop's features (stored embeddings,
         else pixels) and returns its dict (``ahead``, ``best``, ``saving``, ``saving_ci``,
         ``message``; the full simulation under ``simulation``). A strategy is named ahead
-        only when the interval of its saving excludes 0. With ``save`` the advice (without
-        the simulation) is written beside the current round as ``advice.json``, where
-        :meth:`latest_advice` (and the Dashboard) read it.
+        only when the interval of its saving excludes 0. With ``save`` (the Collection
+        opened ``r+``) the advice (without the simulation) is stored with the current round
+        (derived file ``al-round-000k-advice``), where :meth:`latest_advice` (and the
+        Dashboard) read it.
         """
         from workbench.active.advisor import DEFAULT_STRATEGIES, advise
         from workbench.learn.pool_features import features_for, resolve_source
 
+        k = self.current_round()
+        if save and k is not None:
+            self._require_writable()
         lab = self.labels()
         ids = pd.Index(np.asarray(self.coll.ids).astype(str))
         pos = ids.get_indexer(pd.Index(lab.index.astype(str)))
@@ -352,20 +514,19 @@ class ActiveLoop:
                  features_for(self.coll, source=resolve_source(self.coll, "auto")))
         adv = advise(feats[pos], lab.to_numpy(), seeds=seeds, head=head,
                      strategies=strategies or DEFAULT_STRATEGIES)
-        k = self.current_round()
         adv["round"] = k
         adv["n_labels"] = int(len(lab))
         if save and k is not None:
-            _atomic_json(self.round_dir(k) / "advice.json",
-                         {key: v for key, v in adv.items() if key != "simulation"})
+            self._put(self.round_name(k, "advice"),
+                      {key: v for key, v in adv.items() if key != "simulation"}, ".json", k)
         return adv
 
     def latest_advice(self) -> dict | None:
         """The advice saved by :meth:`advice` for the newest round that has one."""
+        derived = self._derived()
         for k in reversed(self.rounds()):
-            p = self.round_dir(k) / "advice.json"
-            if p.exists():
-                return json.loads(p.read_text())
+            if self.round_name(k, "advice") in derived:
+                return self._json(self.round_name(k, "advice"))
         return None
 
     def _in_campaign(self, ids) -> np.ndarray:

@@ -63,27 +63,30 @@ def train(collection, label_column, campaign, arch, product, size, depth, source
     Writes a safetensors checkpoint (weights + config + calibrated temperature) and a
     metrics JSON (held-out accuracy, per-class precision/recall/F1, confusion, AUROC).
     """
-    from workbench.active.training import train_classifier
+    from workbench.learn.config import TrainConfig
+    from workbench.learn.supervised import train_classifier
 
     if bool(label_column) == bool(campaign):
         raise click.UsageError("give exactly one of --label-column or --campaign")
     if arch == "mlppa" and source != "auto":
         raise click.UsageError("--features is for --model head (mlppa reads an image product)")
     coll = _open(collection)
-    res = train_classifier(coll, output, label_column=label_column, campaign=campaign,
-                           arch=arch, product=product, size=int(size), depth=int(depth),
-                           source=source, epochs=epochs, batch_size=batch_size, lr=lr,
-                           dropout=dropout, holdout=holdout, seed=seed, device=device, progress=_echo_progress)
-    m = res["metrics"]
+    config = TrainConfig(arch=arch, product=product, size=int(size), depth=int(depth),
+                         source=source, epochs=epochs, batch_size=batch_size, lr=lr,
+                         dropout=dropout, holdout=holdout, seed=seed)
+    res = train_classifier(coll, output, config=config, label_column=label_column,
+                           campaign=campaign, device=device, progress=_echo_progress)
+    m = res.metrics
     report = Path(output).with_suffix(".json")
     with replacing(report) as tmp:
-        tmp.write_text(json.dumps({"checkpoint": str(output), "device": res["device"],
-                                   "input": res["config"]["input"] if arch == "mlppa" else
-                                   {"kind": "features", "source": res["config"]["input"]["source"]},
-                                   "metrics": m, "history": res["history"]}, indent=1,
+        tmp.write_text(json.dumps({"checkpoint": str(output), "device": res.device,
+                                   "input": res.config["input"] if arch == "mlppa" else
+                                   {"kind": "features", "source": res.config["input"]["source"]},
+                                   "train": res.train.to_dict(),
+                                   "metrics": m, "history": res.history}, indent=1,
                                   default=str))
-    feats = "" if arch == "mlppa" else f"; features {res['config']['input']['source']}"
-    click.echo(f"wrote {output} and {report.name} (device {res['device']}{feats}); held-out "
+    feats = "" if arch == "mlppa" else f"; features {res.config['input']['source']}"
+    click.echo(f"wrote {output} and {report.name} (device {res.device}{feats}); held-out "
                f"n={m.get('n')} accuracy={m.get('accuracy')} auroc={m.get('auroc')}")
 
 
@@ -234,4 +237,4 @@ def al_round(collection, campaign, label_column, strategy, arch, queue_size, epo
     m = rec["metrics"]
     click.echo(f"round {rec['round']} ({strategy}): trained on {rec['n_train']} labels, "
                f"held-out accuracy {m.get('accuracy')}, queued {len(rec['queue'])} items "
-               f"-> {rec['path']}")
+               f"-> recorded in {collection} as derived data {rec['name']}")

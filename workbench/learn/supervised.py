@@ -1,22 +1,76 @@
-"""Train, evaluate and calibrate a classifier from a Collection and its labels.
+"""Supervised training: a classifier from a Collection and its labels, evaluated and calibrated.
 
 One function (:func:`train_classifier`) used by ``workbench train``, by the active-learning
 loop and by the notebooks: labels (a catalog column or the store's consensus) -> stable
 held-out split -> model inputs -> :func:`workbench.learn.fit.fit` -> held-out metrics ->
 temperature scaling -> safetensors checkpoint with everything needed to predict.
+
+The settings are a :class:`~workbench.learn.config.TrainConfig` (``config=``, or its fields as
+keyword arguments); the checkpoint stores the settings used under ``config["train"]``
+(:func:`train_config` reads them back) and the function returns a :class:`TrainResult`.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from workbench.core.errors import ModelError
+from workbench.learn.config import TrainConfig
 
-__all__ = ["train_classifier", "holdout_mask", "resolve_labels", "model_inputs"]
+__all__ = ["train_classifier", "TrainConfig", "TrainResult", "train_config", "holdout_mask",
+           "resolve_labels", "model_inputs"]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_classifier` made.
+
+    Attributes
+    ----------
+    checkpoint : str
+        The checkpoint file written.
+    config : dict
+        The checkpoint's config (model, classes, input preparation, temperature, held-out
+        metrics, and under ``"train"`` the :class:`TrainConfig` used).
+    metrics : dict
+        Held-out metrics (:func:`workbench.learn.evaluate.evaluate`; ``{"n": 0}`` without a
+        held-out set).
+    history : list of dict
+        Per-epoch loss and accuracy.
+    device : str
+    labels : DataFrame
+        ``id``, ``label``, ``split`` (train or holdout) of every labelled item used.
+    model : torch.nn.Module
+        The trained model (CPU, eval mode).
+    train : TrainConfig
+        The settings used (dropout, product and source resolved).
+    """
+
+    checkpoint: str
+    config: dict
+    metrics: dict
+    history: list = field(default_factory=list)
+    device: str = "cpu"
+    labels: pd.DataFrame | None = None
+    model: object = None
+    train: TrainConfig | None = None
+
+
+def train_config(checkpoint) -> TrainConfig:
+    """The :class:`TrainConfig` a classifier checkpoint was trained with; InputError naming
+    the file if the stored record has unknown keys or bad values."""
+    from workbench.learn.checkpoints import read_metadata
+
+    meta = read_metadata(checkpoint)
+    if "train" not in meta:
+        raise ModelError("the checkpoint holds no classifier training settings",
+                         path=checkpoint, hint="use a checkpoint written by `workbench train`")
+    return TrainConfig.from_dict(meta["train"], path=checkpoint)
 
 
 def holdout_mask(ids, fraction: float, *, seed: int = 0) -> np.ndarray:
@@ -68,14 +122,10 @@ def model_inputs(coll, ids, config_input: dict, *, features: np.ndarray | None =
     return z
 
 
-def train_classifier(coll, output, *, labels=None, label_column: str | None = None,
-                     campaign=None, store=None, classes=None, arch: str = "head",
-                     product: str | None = None, size: int = 256, depth: int = 3,
-                     source: str | None = None, features: np.ndarray | None = None,
-                     hidden=(128,), dropout: float | None = None, epochs: int = 10,
-                     batch_size: int = 32, lr: float = 1e-3, holdout: float = 0.2,
-                     holdout_ids=None, seed: int = 0, device: str | None = None,
-                     progress=None, cancel=None) -> dict:
+def train_classifier(coll, output, *, config: TrainConfig | None = None, labels=None,
+                     label_column: str | None = None, campaign=None, store=None,
+                     features: np.ndarray | None = None, device: str | None = None,
+                     progress=None, cancel=None, **options) -> TrainResult:
     """Train a classifier on the labelled items of ``coll`` and write its checkpoint.
 
     Parameters
@@ -83,33 +133,24 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
     coll : Collection
     output : path
         Checkpoint file (.safetensors) to write; metrics are in its config and returned.
+    config : TrainConfig, optional
+        The settings (:class:`~workbench.learn.config.TrainConfig`: ``arch``, ``source``,
+        ``product``, ``size``, ``depth``, ``hidden``, ``dropout``, ``epochs``,
+        ``batch_size``, ``lr``, ``holdout``, ``holdout_ids``, ``seed``, ``classes``).
+    **options
+        Fields of :class:`TrainConfig` (``arch=``, ``epochs=``, ...), applied on top of
+        ``config``; an unknown name or a bad value is an InputError.
     labels, label_column, campaign, store
         Where the labels come from (see :func:`resolve_labels`).
-    classes : list of str, optional
-        The scheme's classes; labels outside them raise :class:`ModelError`.
-    arch : {"head", "mlppa"}
-        An MLP on features (embeddings / small pixels) or the ML-PPA CNN on an image
-        product (resampled to ``size`` x ``size``; ``depth`` convolutions).
-    source : str, optional
-        Features for ``arch="head"``: ``auto`` (default: stored ``embedding-*`` array if
-        any, else 16x16 pixels), ``pixels``, ``embedding``, ``embedding-<hash>`` or a full
-        source string (see :func:`workbench.learn.pool_features.resolve_source`).
     features : array (len(coll), d), optional
-        Precomputed features for ``arch="head"`` (else from ``source``).
-    dropout : float, optional
-        Dropout before the dense layers. Default: 0 for ``mlppa`` (the network exactly as
-        the ML-PPA seed gives it), 0.2 for ``head``. Monte-Carlo dropout (BALD) needs it
-        above 0: the active-learning loop passes 0.2 for ML-PPA rounds that use BALD.
-    holdout : float
-        Fraction of labelled items held out (stable by id) for metrics and calibration.
-    holdout_ids : sequence of str, optional
-        A fixed evaluation set instead: exactly these labelled items are held out (never
-        trained on), so metrics of successive rounds are measured on the same items.
+        Precomputed features for ``arch="head"`` (else from the config's ``source``).
+    device, progress, cancel
+        Where to train, a callback per epoch, a cancel event (see
+        :func:`workbench.learn.fit.fit`).
 
     Returns
     -------
-    dict with ``checkpoint``, ``config``, ``metrics`` (held-out), ``history``, ``device``,
-    ``labels`` (DataFrame id, label, split).
+    TrainResult
     """
     from workbench.learn._prep import standardise_features
     from workbench.learn.calibration import TemperatureScaler
@@ -121,17 +162,20 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
     from workbench.learn.mlppa import MLPPA
     from workbench.learn.pool_features import features_for, resolve_source
 
+    cfg = (config or TrainConfig()).with_options(**options)
+    arch, product, source, dropout, holdout = (cfg.arch, cfg.product, cfg.source, cfg.dropout,
+                                               cfg.holdout)
     lab = resolve_labels(coll, labels=labels, label_column=label_column, campaign=campaign,
                          store=store)
     lab = lab[lab.index.isin(set(coll.ids))]
-    y, classes = encode_labels(lab, classes=classes, where=f"the labels of {coll.path}")
+    y, classes = encode_labels(lab, classes=cfg.classes, where=f"the labels of {coll.path}")
     ids = lab.index.to_numpy().astype(str)
-    if holdout_ids is not None:
-        held = np.isin(ids, np.asarray([str(i) for i in holdout_ids]))
+    if cfg.holdout_ids is not None:
+        held = np.isin(ids, np.asarray(cfg.holdout_ids, dtype=str))
     else:
-        held = (holdout_mask(ids, holdout, seed=seed) if holdout > 0
+        held = (holdout_mask(ids, holdout, seed=cfg.seed) if holdout > 0
                 else np.zeros(len(ids), bool))
-    if len(np.unique(y[~held])) < 2 and holdout_ids is None:  # too few labels for a split: train on everything
+    if len(np.unique(y[~held])) < 2 and cfg.holdout_ids is None:  # too few labels for a split: train on everything
         held[:] = False
     encode_labels(pd.Series(np.asarray(classes)[y[~held]]), classes=classes,
                   where="the training split")
@@ -146,8 +190,9 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
             raise ModelError(f"no image product {product!r}", path=coll.path,
                              hint=f"products: {list(coll.products)}")
         c = coll.products[product].full_shape[0]
-        cfg_in = {"kind": "images", "product": product, "size": int(size), "norm": "per_image"}
-        model = MLPPA(size, depth=depth, in_channels=c, n_classes=len(classes),
+        cfg_in = {"kind": "images", "product": product, "size": int(cfg.size),
+                  "norm": "per_image"}
+        model = MLPPA(cfg.size, depth=cfg.depth, in_channels=c, n_classes=len(classes),
                       dropout=dropout)
         x = model_inputs(coll, ids, cfg_in)
     elif arch == "head":
@@ -158,13 +203,15 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
         _, mu, sd = standardise_features(features[pos][~held])
         cfg_in = {"kind": "features", "source": source, "mean": mu.tolist(), "std": sd.tolist()}
         x = model_inputs(coll, ids, cfg_in, features=features)
-        model = EmbeddingHead(x.shape[1], len(classes), hidden=tuple(hidden), dropout=dropout)
-    else:
+        model = EmbeddingHead(x.shape[1], len(classes), hidden=cfg.hidden, dropout=dropout)
+    else:  # TrainConfig allows no other
         raise ModelError(f"unknown model {arch!r}", hint="use 'head' or 'mlppa'")
+    used = cfg.with_options(dropout=float(dropout), product=product if arch == "mlppa" else
+                            cfg.product, source=source if arch == "head" else cfg.source)
 
-    res = fit(model, x[~held], y[~held], classes=classes, epochs=epochs,
-              batch_size=batch_size, lr=lr, seed=seed, device=device, progress=progress,
-              cancel=cancel)
+    res = fit(model, x[~held], y[~held], classes=classes, epochs=cfg.epochs,
+              batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, device=device,
+              progress=progress, cancel=cancel)
     metrics: dict = {"n": 0}
     temperature = 1.0
     if held.any():
@@ -182,7 +229,8 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
     config = {**res.config, "input": cfg_in, "temperature": temperature,
               "n_holdout": int(held.sum()), "holdout_fraction": holdout,
               "metrics": {k: metrics.get(k) for k in ("n", "accuracy", "balanced_accuracy",
-                                                      "auroc")}}
+                                                      "auroc")},
+              "train": used.to_dict()}
     if cancel is not None and (cancel() if callable(cancel) else cancel.is_set()):
         from workbench.learn.fit import TrainingCancelled
 
@@ -190,6 +238,6 @@ def train_classifier(coll, output, *, labels=None, label_column: str | None = No
     save_checkpoint(output, res.model.state_dict(), config)
     labels_df = pd.DataFrame({"id": ids, "label": np.asarray(classes)[y],
                               "split": np.where(held, "holdout", "train")})
-    return {"checkpoint": str(Path(output)), "config": config, "metrics": metrics,
-            "history": res.history, "device": res.device, "labels": labels_df,
-            "model": res.model}
+    return TrainResult(checkpoint=str(Path(output)), config=config, metrics=metrics,
+                       history=res.history, device=res.device, labels=labels_df,
+                       model=res.model, train=used)

@@ -12,7 +12,11 @@ widgets stay live::
     job = TrainingJob(coll, out="enc.safetensors", method="byol", epochs=20).start()
     job.progress          # {'epoch': 3, 'step': 40, 'total_steps': 200, 'loss': 0.41, ...}
     job.cancel()          # stops after the current step and saves a resumable checkpoint
-    res = job.result()    # TrainResult(path, hash, history, ...)
+    res = job.result()    # SSLResult(path, hash, history, ...)
+
+The settings are an :class:`~workbench.learn.config.SSLConfig` (``config=``, or its fields as
+keyword arguments); the checkpoint stores the settings used (``meta["train"]``), which
+:func:`ssl_config` reads back.
 """
 
 from __future__ import annotations
@@ -28,17 +32,18 @@ import torch
 
 from workbench.core.errors import ModelError
 from workbench.learn.augment import Augment, make_generator
-from workbench.learn.checkpoints import load_checkpoint, save_checkpoint
+from workbench.learn.checkpoints import load_checkpoint, read_metadata, save_checkpoint
+from workbench.learn.config import SSLConfig
 from workbench.learn.data import CollectionImages
 from workbench.learn.encoders import build_encoder, encoder_config
 from workbench.learn.fit import pick_device
 from workbench.learn.ssl import build_method
 
-__all__ = ["train_ssl", "TrainResult", "TrainingJob"]
+__all__ = ["train_ssl", "SSLConfig", "SSLResult", "ssl_config", "TrainingJob"]
 
 
 @dataclass
-class TrainResult:
+class SSLResult:
     """What :func:`train_ssl` made: the checkpoint ``path`` and encoder ``hash``, the loss
     per epoch ``history``, wall time ``seconds``, and whether it was ``cancelled``."""
 
@@ -49,6 +54,18 @@ class TrainResult:
     cancelled: bool = False
     steps: int = 0
     device: str = "cpu"
+    config: SSLConfig | None = None
+
+
+def ssl_config(checkpoint) -> SSLConfig:
+    """The :class:`SSLConfig` an SSL checkpoint was trained with (the values used: product,
+    batch size and augmentation resolved); InputError naming the file if the stored record
+    has unknown keys or bad values."""
+    meta = read_metadata(checkpoint)
+    if meta.get("kind") != "ssl-encoder" or "train" not in meta:
+        raise ModelError("not an SSL encoder checkpoint (no training settings)", path=checkpoint,
+                         hint="use a checkpoint written by `workbench train-ssl`")
+    return SSLConfig.from_dict(meta["train"], path=checkpoint)
 
 
 def _opt_tensors(opt) -> tuple[dict, dict]:
@@ -79,43 +96,29 @@ def _batch_seed(seed: int, epoch: int, step: int) -> int:
     return (int(seed) * 1_000_003 + epoch * 10_007 + step) % (2**62)
 
 
-def train_ssl(data, *, out, method: str = "simclr", epochs: int = 30, batch_size: int = 128,
-              size: int | None = 64, product: str | None = None, lr: float = 3e-3,
-              crop: float | None = None, stretch: str | None = "asinh",
-              weight_decay: float = 1e-5, seed: int = 0, encoder: dict | None = None,
-              method_options: dict | None = None, augment: Augment | None = None,
-              resume: bool = False, device=None, amp: bool | None = None,
-              progress=None, cancel: threading.Event | None = None,
-              checkpoint_every: int | None = None) -> TrainResult:
+def train_ssl(data, *, out, config: SSLConfig | None = None, resume: bool = False,
+              device=None, amp: bool | None = None, progress=None,
+              cancel: threading.Event | None = None, checkpoint_every: int | None = None,
+              **options) -> SSLResult:
     """Train a self-supervised encoder and save it as a safetensors checkpoint.
 
     Parameters
     ----------
     data : Collection or CollectionImages
         The items to learn from (a Collection is wrapped in :class:`CollectionImages` with
-        ``product`` and ``size``).
+        the config's ``product``, ``size``, ``crop`` and ``stretch``).
     out : path-like
         The checkpoint to write (and to resume from when ``resume``).
-    method : {"simclr", "byol"}
-        SimCLR (Chen et al. 2020, the default) or BYOL (Grill et al. 2020). At CPU budgets
-        (minutes) SimCLR learned useful features on MiraBest and BYOL did not beat an
-        untrained encoder (``benchmarks/bench_discover.py --only mirabest``).
-    epochs, batch_size, lr, weight_decay, seed
-        Training budget (AdamW, cosine learning-rate decay per step) and seed.
-    size : int or None
-        Images are resized to ``size x size`` pixels (64 by default; None keeps the grid).
-    crop, stretch
-        Centre crop (fraction of the side kept before resizing; None keeps the whole stamp)
-        and display stretch (``"asinh"``: 3-sigma clip + asinh, the default; ``"linear"``);
-        see :class:`~workbench.learn.data.CollectionImages`. Stored in the checkpoint so
-        :func:`~workbench.learn.embed.embed_collection` prepares images the same way.
-        On MiraBest (150 px stamps, median source 24 px across) ``crop=0.64`` keeps the
-        source large at 64 px.
-    encoder : dict, optional
-        Keyword arguments of :class:`~workbench.learn.encoders.ResNetEncoder` (``width``,
-        ``depth``, ``out_dim``, ``stem_stride``); ``in_channels`` comes from the product.
-    method_options : dict, optional
-        Keyword arguments of the method (``proj_dim``, ``hidden``, ``tau``, ``temperature``).
+    config : SSLConfig, optional
+        The settings (:class:`~workbench.learn.config.SSLConfig`: method, budget, image
+        preparation, encoder, augmentation). At CPU budgets (minutes) SimCLR learned useful
+        features on MiraBest and BYOL did not beat an untrained encoder
+        (``benchmarks/bench_discover.py --only mirabest``). On MiraBest (150 px stamps,
+        median source 24 px across) ``crop=0.64`` keeps the source large at 64 px.
+    **options
+        Fields of :class:`SSLConfig` (``method=``, ``epochs=``, ...), applied on top of
+        ``config``; ``augment=`` may be an :class:`~workbench.learn.augment.Augment`.
+        An unknown name or a bad value is an InputError.
     resume : bool
         Continue from ``out`` if it exists (same config and data required).
     device : str or torch.device, optional
@@ -128,39 +131,46 @@ def train_ssl(data, *, out, method: str = "simclr", epochs: int = 30, batch_size
         When set, training stops after the current step and saves a resumable checkpoint.
     checkpoint_every : int, optional
         Also save every this many steps (besides every epoch end).
+
+    Returns
+    -------
+    SSLResult
+        ``config`` is the :class:`SSLConfig` used (product, batch size and augmentation
+        resolved), the one stored in the checkpoint as ``meta["train"]``.
     """
+    if isinstance(options.get("augment"), Augment):
+        options["augment"] = options["augment"].config()
+    cfg = (config or SSLConfig()).with_options(**options)
+    method, epochs, batch_size, lr, seed = (cfg.method, cfg.epochs, cfg.batch_size, cfg.lr,
+                                            cfg.seed)
     t0 = time.perf_counter()
     out = Path(out)
     ds = data if isinstance(data, CollectionImages) else CollectionImages(
-        data, product, size=size, crop=crop, stretch=stretch)
+        data, cfg.product, size=cfg.size, crop=cfg.crop, stretch=cfg.stretch)
     n = len(ds)
     if n < 2:
         raise ModelError(f"need at least 2 images to train, the Collection has {n}",
                          path=getattr(ds.coll, "path", None))
-    if epochs < 1 or batch_size < 2:
-        raise ModelError(f"bad budget: epochs={epochs}, batch_size={batch_size}",
-                         hint="epochs >= 1 and batch_size >= 2")
     dev = torch.device(pick_device(device))
     use_amp = (dev.type == "cuda") if amp is None else bool(amp and dev.type == "cuda")
     amp_dtype = torch.bfloat16 if (use_amp and torch.cuda.is_bf16_supported()) else torch.float16
 
     torch.manual_seed(seed)
-    enc_cfg = encoder_config(ds.n_channels, **(encoder or {}))
+    enc_cfg = encoder_config(ds.n_channels, **(cfg.encoder or {}))
     enc_cfg.pop("arch")
-    model = build_method(method, build_encoder(enc_cfg), **(method_options or {})).to(dev)
+    model = build_method(method, build_encoder(enc_cfg), **(cfg.method_options or {})).to(dev)
     params = (model.trainable_parameters() if hasattr(model, "trainable_parameters")
               else list(model.parameters()))
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    aug = augment or Augment()
+    aug = _augment(cfg.augment)
     bs = min(batch_size, n)
     steps_per_epoch = max(1, n // bs)  # drop the ragged last batch (BatchNorm needs > 1)
     total = epochs * steps_per_epoch
     data_desc = ds.describe()
-    train_cfg = {"method": method.lower(), "epochs": int(epochs), "batch_size": int(bs),
-                 "lr": lr, "weight_decay": weight_decay, "seed": int(seed),
-                 "augment": aug.config(), "size": ds.size, "product": ds.product,
-                 "crop": ds.crop, "stretch": ds.stretch or "linear"}
+    used = cfg.with_options(batch_size=int(bs), augment=aug.config(), size=ds.size,
+                            product=ds.product, crop=ds.crop, stretch=ds.stretch or "linear")
+    train_cfg = used.to_dict()
     encoder_cfg = model.encoder.config
 
     start_epoch, start_step, history = 0, 0, []
@@ -168,6 +178,7 @@ def train_ssl(data, *, out, method: str = "simclr", epochs: int = 30, batch_size
         tensors, meta = load_checkpoint(out, device="cpu")
         if meta.get("kind") != "ssl-encoder" or "state" not in meta:
             raise ModelError("cannot resume: not an SSL training checkpoint", path=out)
+        ssl_config(out)  # the stored settings must read back (unknown keys: refused)
         same = {k: train_cfg[k] for k in ("method", "batch_size", "seed", "size", "product",
                                           "crop", "stretch")}
         theirs = {k: meta["train"].get(k, {"stretch": "linear"}.get(k)) for k in same}
@@ -189,7 +200,7 @@ def train_ssl(data, *, out, method: str = "simclr", epochs: int = 30, batch_size
         otensors, ometa = _opt_tensors(opt)
         tensors = {**model.state_dict(), **otensors}
         meta = {"kind": "ssl-encoder", "format": 1, "encoder": encoder_cfg,
-                "method": model.config, "train": {**train_cfg, "epochs": int(epochs)},
+                "method": model.config, "train": train_cfg,
                 "data": data_desc, "history": history, "complete": complete,
                 "state": {"epoch": epoch, "step": step, "optimizer": ometa},
                 "device": str(dev), "amp": use_amp}
@@ -237,15 +248,27 @@ def train_ssl(data, *, out, method: str = "simclr", epochs: int = 30, batch_size
         digest = save(epoch, steps_per_epoch, epoch == epochs - 1)
     if not digest:  # nothing left to do (resumed a finished run)
         digest = save(epochs - 1, steps_per_epoch, True)
-    return TrainResult(out, digest, history, time.perf_counter() - t0, cancelled, done_steps,
-                       str(dev))
+    return SSLResult(out, digest, history, time.perf_counter() - t0, cancelled, done_steps,
+                     str(dev), used)
+
+
+def _augment(settings: dict | None) -> Augment:
+    """The :class:`Augment` of an SSLConfig's ``augment`` settings (None: the default)."""
+    if settings is None:
+        return Augment()
+    known = {f for f in Augment.__dataclass_fields__}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ModelError(f"unknown augmentation setting(s) {unknown}",
+                         hint=f"Augment settings: {', '.join(sorted(known))}")
+    return Augment(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
 
 
 class TrainingJob:
     """Run :func:`train_ssl` in a background thread (keeps a notebook's widgets responsive).
 
     ``TrainingJob(data, out=..., **options).start()``; then ``.progress`` (latest progress
-    dict), ``.running``, ``.cancel()``, ``.result(timeout=None)`` (the :class:`TrainResult`,
+    dict), ``.running``, ``.cancel()``, ``.result(timeout=None)`` (the :class:`SSLResult`,
     re-raising any error of the run). Progress callbacks passed as ``progress=`` still run.
     """
 
@@ -255,7 +278,7 @@ class TrainingJob:
         self._user_progress = options.pop("progress", None)
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
-        self._result: TrainResult | None = None
+        self._result: SSLResult | None = None
         self._error: BaseException | None = None
         self.progress: dict = {}
 
@@ -287,7 +310,7 @@ class TrainingJob:
         """Ask the run to stop after its current step (it saves a resumable checkpoint)."""
         self._cancel.set()
 
-    def result(self, timeout: float | None = None) -> TrainResult:
+    def result(self, timeout: float | None = None) -> SSLResult:
         if self._thread is None:
             raise ModelError("start() the TrainingJob first")
         self._thread.join(timeout)

@@ -3,7 +3,7 @@ metrics (drawn by :mod:`workbench.plots`, interactive Bokeh charts), the current
 thumbnails and why each item is there, and the model's held-out mistakes.
 
 It holds no state that matters: everything is read from the :class:`ActiveLoop`'s recorded
-rounds (``<collection>/rounds/``), so the widget can be rebuilt at any time. Retraining runs
+rounds (the Collection's derived data), so the widget can be rebuilt at any time. Retraining runs
 in a background thread (:meth:`ActiveLoop.start_round`) with a progress bar and a cancel
 button; the kernel stays responsive.
 """
