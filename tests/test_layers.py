@@ -110,6 +110,26 @@ def check(pkg_dir: Path, table: dict[str, set[str]]) -> tuple[list[str], list[st
     return sorted(bad), sorted(unlayered)
 
 
+def cycle_in(table: dict[str, set[str]]) -> list[str]:
+    """A cycle of arrows in the table (``[a, b, ..., a]``), or ``[]`` when it is layered."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+
+    def visit(layer: str, path: list[str]) -> list[str]:
+        state[layer] = 1
+        for nxt in sorted(table.get(layer, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt, path + [nxt])):
+                return found
+        state[layer] = 2
+        return []
+
+    for layer in sorted(table):
+        if layer not in state and (found := visit(layer, [layer])):
+            return found
+    return []
+
+
 # ---------------------------------------------------------------------------- the package
 def test_every_import_follows_the_layer_table():
     bad, _ = check(ROOT / "workbench", load_table())
@@ -135,6 +155,12 @@ def test_the_table_names_only_real_layers():
         "no layer may import the top-level package (the lazy public API)"
     for layer, allowed in table.items():
         assert layer not in allowed, f"{layer} lists itself (its own imports are always fine)"
+
+
+def test_the_table_has_no_cycles():
+    """Layers stack: no layer reaches itself through the arrows (else they are one layer)."""
+    cycle = cycle_in(load_table())
+    assert not cycle, "docs/layers.toml has a cycle: " + " -> ".join(cycle)
 
 
 def _architecture_arrows() -> dict[str, set[str]]:
@@ -231,3 +257,10 @@ def test_a_bad_table_is_a_clear_error(tmp_path):
     path.write_text('[layers]\nio = ["core"]\n')
     with pytest.raises(AssertionError, match=r"no \[may_import\] table"):
         load_table(path)
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert cycle_in(TINY_TABLE) == []
+    assert cycle_in({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert cycle_in({"core": set(), "io": {"core", "learn"}, "learn": {"io"}}) == \
+        ["io", "learn", "io"]
