@@ -356,13 +356,13 @@ def _ring_survey(n: int, cache: Path, features: str, seed: int = 1):
 def bench_al(args) -> dict:
     """Issue 17's tables: MiraBest FRI/FRII labels saved (point 1) and rare classes found
     early (point 2: MiraBest hybrids, simulated rings)."""
+    from workbench.active.oracle import plot_learning_curves, simulate_strategies
     from workbench.active.rare import simulate_rare
     from workbench.active.realdata import (
         cached_ssl_embedding,
         mirabest_classes,
         mirabest_collection,
     )
-    from workbench.active.simulate import plot_learning_curves, simulate_strategies
 
     out: dict = {}
     cache = Path(args.cache)

@@ -45,7 +45,7 @@ from workbench.active.realdata import (
     mirabest_classes,
     mirabest_collection,
 )
-from workbench.active.simulate import simulate_strategies
+from workbench.active.oracle import simulate_strategies
 from workbench.core.schemes import register_scheme
 from workbench.io.labels import open_store
 from workbench.widgets.dashboard import Dashboard

@@ -78,7 +78,7 @@ def test_bad_input(name, kw):
 
 
 def test_simulation_aux_inputs_come_from_the_map_estimators():
-    from workbench.active.simulate import _aux_inputs
+    from workbench.active.oracle import _aux_inputs
 
     rng = np.random.default_rng(0)
     x = np.r_[rng.normal(0, 1, (100, 8)), rng.normal(8, 1, (100, 8)), [[30.0] * 8]]

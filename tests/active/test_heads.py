@@ -9,7 +9,7 @@ pytest.importorskip("torch")
 
 from workbench.active.acquisition import bald  # noqa: E402
 from workbench.active.heads import train_head  # noqa: E402
-from workbench.active.simulate import simulate_strategies  # noqa: E402
+from workbench.active.oracle import simulate_strategies  # noqa: E402
 from workbench.core.errors import InputError  # noqa: E402
 
 

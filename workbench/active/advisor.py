@@ -1,6 +1,6 @@
 """Strategy advisor: which acquisition strategy is ahead on *your* labels so far?
 
-:func:`advise` runs the oracle simulation (:func:`workbench.active.simulate.
+:func:`advise` runs the oracle simulation (:func:`workbench.active.oracle.
 simulate_strategies`) on the items the user has already labelled, their labels playing the
 annotator, and :func:`advice_from_result` turns its bootstrap intervals into one sentence.
 A strategy is called ahead only when the 95% interval of its label saving over random lies
@@ -31,7 +31,7 @@ def advice_from_result(result: dict, *, baseline: str = "random") -> dict:
     Parameters
     ----------
     result : dict
-        :func:`~workbench.active.simulate.simulate_strategies` output (or anything with a
+        :func:`~workbench.active.oracle.simulate_strategies` output (or anything with a
         ``labels_needed`` section from :func:`~workbench.active.evidence.saving_table`).
 
     Returns
@@ -96,7 +96,7 @@ def advise(features, labels, *, strategies: Sequence[str] = DEFAULT_STRATEGIES,
     -------
     :func:`advice_from_result`'s dict, plus ``simulation`` (the full result).
     """
-    from workbench.active.simulate import simulate_strategies
+    from workbench.active.oracle import simulate_strategies
 
     lab = np.asarray([str(v) for v in labels], dtype=object)
     if len(lab) < 20:

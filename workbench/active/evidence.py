@@ -89,7 +89,7 @@ def saving_table(curves: Mapping, *, baseline: str = "random", n_boot: int = 200
     Parameters
     ----------
     curves : {strategy: {seed: {"n_labels": [...], key: [...]}}}
-        As :func:`workbench.active.simulate.simulate_strategies` returns them; every
+        As :func:`workbench.active.oracle.simulate_strategies` returns them; every
         strategy must have the baseline's seeds.
     baseline : str
     n_boot, level, seed

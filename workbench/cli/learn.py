@@ -162,7 +162,7 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
     """Compare acquisition strategies with random on COLLECTION using its ground truth as
     the annotator; report labels needed to reach random's final accuracy, with 95%
     bootstrap intervals over seeds (all strategies run on the same splits per seed)."""
-    from workbench.active.simulate import (
+    from workbench.active.oracle import (
         features_for_simulation,
         plot_learning_curves,
         simulate_strategies,

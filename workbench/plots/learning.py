@@ -8,7 +8,7 @@ Each function reads what :class:`workbench.active.loop.ActiveLoop` records for i
 ``balanced_accuracy``, ``per_class`` and ``confusion``, rows true and columns predicted, see
 :func:`workbench.learn.evaluate.evaluate`) and never writes anything.
 :func:`learning_curve` also takes the result dict of
-:func:`workbench.active.simulate.simulate_strategies` (mean curve per strategy, shaded by
+:func:`workbench.active.oracle.simulate_strategies` (mean curve per strategy, shaded by
 its 95% bootstrap band). :func:`per_class` and :func:`confusion` take a loop (every round,
 with a slider over rounds; ``round=k`` for one) or one round record (a dict).
 """
@@ -106,7 +106,7 @@ def learning_curve(loop, *, width: int = 520, height: int = 320):
 
     ``loop``: an :class:`~workbench.active.loop.ActiveLoop` (one point per round, accuracy
     and balanced accuracy; hover shows the round and its strategy), its ``history()`` frame,
-    or a :func:`~workbench.active.simulate.simulate_strategies` result (the mean curve of
+    or a :func:`~workbench.active.oracle.simulate_strategies` result (the mean curve of
     each strategy with its 95% band over seeds, and the target accuracy of its
     ``labels_needed`` as a dotted line). Returns a HoloViews Overlay (see
     :func:`learning_data` for the numbers it draws).

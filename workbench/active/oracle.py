@@ -1,4 +1,7 @@
-"""Oracle simulation: how many labels does each acquisition strategy need?
+"""Oracle simulation of active learning: how many labels does each acquisition strategy need?
+
+(Named for the oracle, the known labels that answer the queries; the survey simulators are
+in :mod:`workbench.sims`.)
 
 The ground truth of a simulated survey (or real labels such as MiraBest's) plays the
 annotator. For each seed the items are split into a labelled pool and a fixed test set;
