@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 
+from workbench.core.jsonable import jsonable
 from workbench.core.version import __version__
 
 __all__ = ["made_by"]
-
-
-def _jsonable(value):
-    try:
-        json.dumps(value)
-        return value
-    except TypeError:
-        if hasattr(value, "tolist"):
-            return value.tolist()
-        if isinstance(value, dict):
-            return {str(k): _jsonable(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [_jsonable(v) for v in value]
-        return repr(value)
 
 
 def made_by(name: str, version: str | None = None, **params) -> dict:
@@ -34,13 +20,14 @@ def made_by(name: str, version: str | None = None, **params) -> dict:
     version : str, optional
         Its version; defaults to the workbench version.
     **params
-        The parameters it ran with (made JSON-safe).
+        The parameters it ran with, made JSON-safe by
+        :func:`workbench.core.jsonable.jsonable` (TypeError for a value with no JSON form).
     """
     if version is None:
         version = __version__
     return {
         "name": name,
         "version": str(version),
-        "params": _jsonable(params),
+        "params": jsonable(params, where=f"parameters of {name}"),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }

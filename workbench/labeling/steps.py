@@ -16,9 +16,8 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from workbench.core.errors import SchemeError
+from workbench.core.jsonable import jsonable  # the one JSON conversion (re-exported)
 
 __all__ = ["Steps", "jsonable"]
 
@@ -69,12 +68,3 @@ class Steps:
         return steps, started
 
 
-def jsonable(v):
-    """``v`` with numpy scalars made Python scalars and keys made strings (JSON-safe)."""
-    if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [jsonable(x) for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
-    return v

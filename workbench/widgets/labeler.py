@@ -56,7 +56,8 @@ class Labeler(anywidget.AnyWidget):
         Take items from this campaign (next item for this annotator); otherwise go
         through ``items`` (ids) or every item of ``coll`` in order.
     annotator : str, optional
-        Who labels (defaults to the login name).
+        Who labels (default: :func:`workbench.core.identity.annotator_name`,
+        ``$JUPYTERHUB_USER`` first, as the label store).
     items : list of str or Selection, optional
         Ids to label, when there is no campaign; a shared
         :class:`~workbench.core.selection.Selection` gives the ids selected when the
@@ -80,9 +81,9 @@ class Labeler(anywidget.AnyWidget):
                  items=None, show=None, size: int = 360, **view_options):
         super().__init__(size=size)
         if annotator is None:
-            import getpass
+            from workbench.core.identity import annotator_name
 
-            annotator = getpass.getuser()
+            annotator = annotator_name()
         from workbench.core.selection import Selection
 
         if isinstance(items, Selection):

@@ -9,28 +9,22 @@ The bottom of the label store's import graph: :mod:`~workbench.io.labels.store` 
 from __future__ import annotations
 
 import datetime as _dt
-import getpass
 import json
-import os
 
 import pandas as pd
 
 from workbench.core.errors import StoreError
+from workbench.core.identity import annotator_name
+from workbench.core.jsonable import jsonable as _jsonable
 
 __all__ = ["utcnow", "as_time", "jsonable", "loads", "default_annotator", "chunks",
            "check_annotator"]
 
 
 def default_annotator() -> str:
-    """Who is labelling: ``$JUPYTERHUB_USER``, else ``$USER``, else the login name."""
-    for var in ("JUPYTERHUB_USER", "USER"):
-        v = os.environ.get(var)
-        if v:
-            return v
-    try:
-        return getpass.getuser()
-    except Exception:  # pragma: no cover - no login name at all
-        return "anonymous"
+    """Who is labelling: :func:`workbench.core.identity.annotator_name` (``$JUPYTERHUB_USER``,
+    else ``$USER``, else the login name), the one rule the Labeler uses too."""
+    return annotator_name()
 
 
 def check_annotator(name) -> str:
@@ -65,14 +59,12 @@ def as_time(t) -> _dt.datetime | None:
 
 
 def jsonable(d):
-    """``d`` as plain JSON types (numpy scalars become Python numbers); StoreError if it
-    cannot be."""
-    if d is None:
-        return None
+    """``d`` as plain JSON types by :func:`workbench.core.jsonable.jsonable` (numpy values,
+    paths, times converted); StoreError naming the part that has no JSON form."""
     try:
-        return json.loads(json.dumps(d, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"value is not JSON-serialisable: {d!r} ({exc})") from exc
+        return _jsonable(d)
+    except TypeError as exc:
+        raise StoreError(f"value is not JSON-serialisable: {exc}") from exc
 
 
 def loads(v):
