@@ -18,7 +18,8 @@ HEAVY = ("torch", "ipywidgets", "anywidget", "bokeh", "holoviews", "matplotlib",
 HEAVY_FOR_TOP = HEAVY + ("sqlalchemy", "umap", "hdbscan", "pynndescent", "sklearn", "numba",
                          "dask", "distributed", "zarr", "astropy", "scipy", "click", "tornado",
                          "jupyter_server", "PIL")
-LAYERS = ("core", "io", "imaging", "embed", "sims")
+#: layers that load neither torch nor a widget/plot library (labeling: the UI-free logic)
+LAYERS = ("core", "io", "imaging", "embed", "sims", "labeling")
 #: the names the top-level API promises (README), with the module each comes from
 TOP_LEVEL = {"Collection": "workbench.io.collection", "Item": "workbench.io.collection",
              "ProductSpec": "workbench.io.collection", "open": "workbench.io.collection",
