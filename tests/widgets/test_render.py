@@ -45,7 +45,7 @@ def test_contours_lie_on_their_level_and_around_the_peak():
 def test_rgba_is_flipped_for_display_and_png_has_the_right_size():
     img = np.zeros((30, 40))
     img[0, 0] = 1.0  # bottom-left on the sky display
-    rgba = render.to_rgba(img, stretch_name="linear", interval="minmax", cmap="gray")
+    rgba = render.to_rgba(img, stretch="linear", limits="minmax", cmap="gray")
     assert rgba.shape == (30, 40, 4) and rgba.dtype == np.uint8
     assert rgba[-1, 0, 0] == 255 and rgba[0, 0, 0] == 0
     from PIL import Image
@@ -58,8 +58,10 @@ def test_rgba_is_flipped_for_display_and_png_has_the_right_size():
 
 @pytest.mark.parametrize("name", render.STRETCHES)
 def test_stretches_are_monotonic_in_unit_range(name):
+    from workbench.imaging.stretch import stretch_image
+
     x = np.linspace(-1, 2, 50)
-    s = render.stretch(x, stretch=name, limits=(0, 1))
+    s = stretch_image(x, stretch=name, limits=(0, 1))
     assert s.min() == 0 and s.max() == pytest.approx(1)
     assert np.all(np.diff(s) >= 0)
 
@@ -112,3 +114,34 @@ def test_component_outlines_enclose_each_component():
         hi = render.array_to_display(rows.min(), cols.max(), lab.shape)
         assert xy[:, 0].min() <= lo[0] and xy[:, 0].max() >= hi[0]
         assert xy[:, 1].min() <= hi[1] and xy[:, 1].max() >= lo[1]
+
+
+@pytest.mark.parametrize("stretch,limits", [("asinh", "zscale"), ("sqrt", "percentile"),
+                                            ("linear", (0.0, 2e-3)), ("log", "minmax")])
+def test_stretch_widget_view_and_imaging_stretch_agree(tmp_path, stretch, limits):
+    """One stretch API: a RadioView's pixels are imaging.stretch's values on the same image
+    (grey map: byte = nearest of 255 * stretched value), flipped for display."""
+    import tiny
+
+    from workbench.imaging.stretch import STRETCHES, stretch_image, to_rgba_uint8
+    from workbench.widgets import RadioView
+
+    assert render.STRETCHES is STRETCHES
+    coll = tiny.radio_collection(tmp_path / "r", n=1, size=32)
+    radio = np.asarray(coll[0].images["radio"][0], dtype=np.float64)
+    radio[3, 4] = np.nan
+    want = np.floor(np.nan_to_num(stretch_image(radio, stretch=stretch, limits=limits))
+                    * 255 + 0.5).astype(np.uint8)
+    rgba = render.to_rgba(radio, stretch=stretch, limits=limits, cmap="gray")
+    assert np.array_equal(rgba[::-1][..., 0][np.isfinite(radio)], want[np.isfinite(radio)])
+    assert rgba[::-1][3, 4, 3] == 0                     # NaN: transparent
+    lut = to_rgba_uint8(radio, stretch=stretch, limits=limits, cmap=render.colormap_lut("magma"))
+    assert np.array_equal(render.to_rgba(radio, stretch=stretch, limits=limits, cmap="magma"),
+                          np.where(np.isfinite(radio)[..., None], lut, 0)[::-1])
+    if isinstance(limits, str):                         # what the widget shows
+        v = RadioView(coll, 0, stretch=stretch, interval=limits, cmap="gray", show_ir=False,
+                      contours=False)
+        clean = np.asarray(coll[0].images["radio"][0], dtype=np.float64)
+        shown = np.frombuffer(v.panels[0]["rgba"], np.uint8).reshape(32, 32, 4)[::-1, :, 0]
+        assert np.array_equal(shown, np.floor(stretch_image(clean, stretch=stretch,
+                                                            limits=limits) * 255 + 0.5))

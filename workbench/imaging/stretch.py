@@ -1,7 +1,10 @@
 """Single-band display stretches: linear, sqrt, log, asinh with zscale or percentile limits.
 
 Pure functions over numpy arrays (any 2-D image: optical stamps, radio maps, DM-time
-planes), used by the widgets and notebooks. The intervals and stretches are those of
+planes). The one stretch API of the workbench: the widgets, the Labeler's panels and the
+served labeling page render through it (:func:`workbench.labeling.render.to_rgba` is
+:func:`to_rgba_uint8` with a colour-map lookup table, flipped for display), and their
+``stretch``/``limits`` options are the names below. The intervals and stretches are those of
 ``astropy.visualization``; astropy imports matplotlib when that subpackage loads, so it is
 imported inside the functions, never when this module is imported.
 """
@@ -115,7 +118,10 @@ def to_rgba_uint8(data, *, stretch: str = "asinh", limits="zscale", percentile: 
         See :func:`stretch_image`.
     cmap : None, str, callable or array of shape (m, 3) or (m, 4)
         None: grey scale. A name: a matplotlib colormap (matplotlib is imported only then).
-        A callable mapping [0, 1] floats to RGBA floats, or a lookup table of floats in [0, 1].
+        A callable mapping [0, 1] floats to RGBA floats, or a lookup table: floats in
+        [0, 1], or uint8 RGBA bytes of shape (m, 4) used as they are (the fast path of
+        :func:`workbench.labeling.render.to_rgba`). A value ``v`` takes the nearest entry,
+        ``floor(v * (m - 1) + 0.5)``.
 
     Returns
     -------
@@ -125,6 +131,13 @@ def to_rgba_uint8(data, *, stretch: str = "asinh", limits="zscale", percentile: 
     v = stretch_image(data, stretch=stretch, limits=limits, percentile=percentile, a=a)
     nan = ~np.isfinite(v)
     v = np.where(nan, 0.0, v)
+    if isinstance(cmap, np.ndarray) and cmap.dtype == np.uint8:
+        if cmap.ndim != 2 or cmap.shape[1] != 4 or not len(cmap):
+            raise ValueError(f"a uint8 lookup-table cmap must have shape (m, 4), got "
+                             f"{cmap.shape}")
+        out = cmap[_lut_index(v, len(cmap))]
+        out[nan, 3] = 0
+        return out
     if cmap is None:
         g = v[..., None]
         rgba = np.concatenate([g, g, g, np.ones_like(g)], axis=-1)
@@ -140,10 +153,14 @@ def to_rgba_uint8(data, *, stretch: str = "asinh", limits="zscale", percentile: 
             if lut.ndim != 2 or lut.shape[1] not in (3, 4):
                 raise ValueError(f"a lookup-table cmap must have shape (m, 3) or (m, 4), got "
                                  f"{lut.shape}")
-            idx = np.clip(np.rint(v * (len(lut) - 1)).astype(int), 0, len(lut) - 1)
-            rgba = lut[idx]
+            rgba = lut[_lut_index(v, len(lut))]
         if rgba.shape[-1] == 3:
             rgba = np.concatenate([rgba, np.ones((*rgba.shape[:-1], 1))], axis=-1)
     out = np.clip(np.rint(rgba * 255.0), 0, 255).astype(np.uint8)
     out[nan, 3] = 0
     return out
+
+
+def _lut_index(v: np.ndarray, m: int) -> np.ndarray:
+    """Nearest lookup-table entry of values ``v`` in [0, 1] (halves round up)."""
+    return np.clip((v * (m - 1) + 0.5).astype(np.intp), 0, m - 1)

@@ -82,10 +82,10 @@ def radio_panels(item, *, stretch: str = "asinh", interval: str = "percentile",
     levels = render.contour_levels(radio, nsigma=nsigma) if contours else np.zeros(0)
     lines = render.contour_lines(radio, levels) if contours else None
     if ir is not None and show_ir:
-        rgba = render.to_rgba(ir, stretch_name="asinh", interval="zscale", cmap="gray")
+        rgba = render.to_rgba(ir, stretch="asinh", limits="zscale", cmap="gray")
         title = f"{prod} contours on {ir_name}"
     else:
-        rgba = render.to_rgba(radio, stretch_name=stretch, interval=interval, cmap=cmap)
+        rgba = render.to_rgba(radio, stretch=stretch, limits=interval, cmap=cmap)
         title = prod
     bmaj = meta_value(item.meta, "bmaj", "beam_maj_arcsec", "bmaj_arcsec", "beam_fwhm_arcsec")
     bmin = meta_value(item.meta, "bmin", "beam_min_arcsec", "bmin_arcsec", default=bmaj)
@@ -146,7 +146,7 @@ def transient_panels(item, *, cmap: str = "viridis", stretch: str = "linear",
         chans = [arr] if arr.ndim == 2 else list(arr)
         for k, a in enumerate(chans):
             x_axis, y_axis = _linear_axes(item.axes.get(prod) or {}, a.shape)
-            rgba = render.to_rgba(a, stretch_name=stretch, interval=interval, cmap=cmap)
+            rgba = render.to_rgba(a, stretch=stretch, limits=interval, cmap=cmap)
             title = prod if len(chans) == 1 else f"{prod}[{k}]"
             panels.append(render.panel(rgba, title=title, x_axis=x_axis, y_axis=y_axis))
     if panels:
@@ -170,7 +170,7 @@ def lens_panels(item, *, stretch: str = "asinh", interval: str = "percentile",
                                    f"({', '.join(str(b) for b in bands[-1:-4:-1])} as RGB)"))
     chans = [arr] if arr.ndim == 2 else list(arr)
     for k, a in enumerate(chans):
-        rgba = render.to_rgba(a, stretch_name=stretch, interval=interval, cmap=cmap)
+        rgba = render.to_rgba(a, stretch=stretch, limits=interval, cmap=cmap)
         panels.append(render.panel(rgba, title=str(bands[k]) if k < len(bands) else f"{k}"))
     return panels
 
@@ -190,7 +190,7 @@ def image_panels(item, *, stretch: str = "asinh", interval: str = "percentile",
     for prod, arr in item.images.items():
         chans = [arr] if arr.ndim == 2 else list(arr)
         for k, a in enumerate(chans):
-            rgba = render.to_rgba(a, stretch_name=stretch, interval=interval, cmap=cmap)
+            rgba = render.to_rgba(a, stretch=stretch, limits=interval, cmap=cmap)
             out.append(render.panel(rgba, title=prod if len(chans) == 1 else f"{prod}[{k}]"))
     return out
 
@@ -214,8 +214,8 @@ def thumbnail(images: np.ndarray, kind: str, size: int = 64) -> np.ndarray:
         rgba = render.rgb_to_rgba(_composite(a))
     else:
         cm = "inferno" if kind == "radio" else ("viridis" if kind == "transient" else "gray")
-        rgba = render.to_rgba(a[0], stretch_name="asinh" if kind != "transient" else "linear",
-                              interval="percentile", cmap=cm)
+        rgba = render.to_rgba(a[0], stretch="asinh" if kind != "transient" else "linear",
+                              limits="percentile", cmap=cm)
     ny, nx = rgba.shape[:2]
     yi = (np.arange(size) * ny / size).astype(int)
     xi = (np.arange(size) * nx / size).astype(int)

@@ -21,46 +21,19 @@ from functools import lru_cache
 
 import numpy as np
 
+from workbench.imaging.stretch import LIMITS, STRETCHES, to_rgba_uint8
+
 __all__ = [
-    "STRETCHES", "INTERVALS",
-    "image_limits", "stretch", "colormap_lut", "to_rgba", "encode_png",
+    "STRETCHES", "LIMITS", "colormap_lut", "to_rgba", "encode_png",
     "robust_sigma", "contour_levels", "contour_lines", "pack_lines",
     "beam_polygon", "scale_bar", "display_to_array", "array_to_display",
     "component_outlines", "sky_transform", "panel",
 ]
 
-STRETCHES = ("linear", "sqrt", "log", "asinh")
-INTERVALS = ("zscale", "percentile", "minmax")
-
 
 # --------------------------------------------------------------------------- stretch + colour
-def image_limits(data: np.ndarray, *, interval: str = "percentile",
-                 percentile: float = 99.5) -> tuple[float, float]:
-    """Display limits ``(vmin, vmax)`` of ``data`` (NaN ignored): ``interval`` is
-    ``"zscale"``, ``"percentile"`` (central ``percentile`` per cent) or ``"minmax"``
-    (see :func:`workbench.imaging.stretch.image_limits`)."""
-    from workbench.imaging.stretch import image_limits as _limits
-
-    return _limits(data, limits=interval, percentile=percentile)
-
-
-def stretch(data: np.ndarray, *, stretch: str = "linear",
-            limits: tuple[float, float] | None = None, interval: str = "percentile") -> np.ndarray:
-    """Scale ``data`` to [0, 1] between ``limits`` (default: chosen by ``interval``) and
-    apply a ``stretch`` (linear, sqrt, log, asinh), via
-    :func:`workbench.imaging.stretch.stretch_image`.
-
-    Returns
-    -------
-    ndarray of float32, same shape as ``data``, values in [0, 1] (NaN stays NaN).
-    """
-    from workbench.imaging.stretch import stretch_image
-
-    if stretch not in STRETCHES:
-        raise ValueError(f"stretch must be one of {STRETCHES}, not {stretch!r}")
-    lim = tuple(limits) if limits is not None else interval
-    return np.asarray(stretch_image(data, stretch=stretch, limits=lim), dtype=np.float32)
-
+# One stretch API: :mod:`workbench.imaging.stretch` (``STRETCHES`` and ``LIMITS`` are its
+# names, re-exported; limits and stretching are its functions).
 
 @lru_cache(maxsize=32)
 def colormap_lut(name: str = "inferno") -> np.ndarray:
@@ -77,28 +50,34 @@ def colormap_lut(name: str = "inferno") -> np.ndarray:
     return lut
 
 
-def to_rgba(data: np.ndarray, *, stretch_name: str = "linear", interval: str = "percentile",
-            limits: tuple[float, float] | None = None, cmap: str = "inferno",
-            nan_rgba=(0, 0, 0, 0)) -> np.ndarray:
-    """Render a 2-D image to display RGBA.
+def to_rgba(data: np.ndarray, *, stretch: str = "linear", limits="percentile",
+            cmap: str = "inferno", nan_rgba=(0, 0, 0, 0)) -> np.ndarray:
+    """Render a 2-D image to display RGBA:
+    :func:`workbench.imaging.stretch.to_rgba_uint8` with the colour map's lookup table,
+    flipped for display.
 
     Parameters
     ----------
     data : array of shape (ny, nx)
-    stretch_name, interval, limits
-        See :func:`stretch` and :func:`image_limits`.
+    stretch : one of :data:`STRETCHES`
+    limits : one of :data:`LIMITS` (``"zscale"``, ``"percentile"``: the central 99.5 per cent,
+        ``"minmax"``) or ``(vmin, vmax)``
+        As in :func:`workbench.imaging.stretch.stretch_image`.
     cmap : str
         matplotlib colour map name.
+    nan_rgba : 4 ints
+        Colour of non-finite pixels.
 
     Returns
     -------
     ndarray of uint8, shape (ny, nx, 4), flipped so that row 0 of the result is the top of
     the display (the last row of ``data``).
     """
-    x = stretch(data, stretch=stretch_name, limits=limits, interval=interval)
-    nan = ~np.isfinite(x)
-    idx = (np.nan_to_num(x, nan=0.0) * 255.0 + 0.5).astype(np.uint8)
-    rgba = colormap_lut(cmap)[idx]
+    if stretch not in STRETCHES:
+        raise ValueError(f"stretch must be one of {STRETCHES}, not {stretch!r}")
+    lim = tuple(limits) if not isinstance(limits, str) else limits
+    rgba = to_rgba_uint8(data, stretch=stretch, limits=lim, cmap=colormap_lut(cmap))
+    nan = ~np.isfinite(np.asarray(data))
     if nan.any():
         rgba[nan] = nan_rgba
     return np.ascontiguousarray(rgba[::-1])

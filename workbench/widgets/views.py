@@ -72,7 +72,7 @@ class RadioView(_ItemView):
 
     def __init__(self, coll, key=0, **kwargs):
         kwargs.setdefault("_controls", {
-            "stretch": list(render.STRETCHES), "interval": list(render.INTERVALS),
+            "stretch": list(render.STRETCHES), "interval": list(render.LIMITS),
             "cmap": ["inferno", "viridis", "magma", "gray", "cubehelix", "gist_heat"],
             "contours": "bool", "show_ir": "bool"})
         super().__init__(coll, key, **kwargs)
