@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.core.kinds import LENS
+from workbench.core.wcs import tan_wcs
 from workbench.imaging import lensing as L
 from workbench.io.progress import progress_bar
 
@@ -394,7 +395,7 @@ class LensSimulator:
                    "pixscale_arcsec": self.pixscale, **row}
             rows.append(row)
             imgs.append(img)
-            axes.append(_axes.sky(_tan_wcs(ra, dec, self.pixscale, self.size)))
+            axes.append(_axes.sky(tan_wcs((self.size, self.size), ra, dec, self.pixscale)))
         cat = pd.DataFrame(rows)
         shape = (0, len(self.bands), self.size, self.size)
         images = np.stack(imgs) if imgs else np.zeros(shape, np.float32)
@@ -407,17 +408,6 @@ def _moffat_stamp(shape, pixscale, pos, fwhm, beta):
     a = L.moffat_alpha(fwhm, beta)
     prof = (beta - 1) / (np.pi * a * a) * (1 + ((x - pos[0]) ** 2 + (y - pos[1]) ** 2) / (a * a)) ** (-beta)
     return L.block_mean(prof, 3) * pixscale ** 2
-
-
-def _tan_wcs(ra: float, dec: float, pixscale: float, size: int):
-    from astropy.wcs import WCS
-
-    w = WCS(naxis=2)
-    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    w.wcs.crval = [ra, dec]
-    w.wcs.crpix = [(size + 1) / 2.0, (size + 1) / 2.0]
-    w.wcs.cdelt = [-pixscale / 3600.0, pixscale / 3600.0]
-    return w
 
 
 def simulate_lenses(out, n: int, *, seed: int = 0, space: bool = False,

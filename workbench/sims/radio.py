@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workbench.core.wcs import tan_wcs
 from workbench.io._atomic import new_folder
 from workbench.io.progress import progress_bar
 from workbench.sims import _radio_render as _r
@@ -164,21 +165,6 @@ def largest_angular_size(mask: np.ndarray) -> float:
     return float(np.sqrt((d**2).sum(-1)).max())
 
 
-def _tan_wcs(shape, ra: float, dec: float, pixscale_arcsec: float):
-    from astropy.wcs import WCS
-
-    ny, nx = shape
-    w = WCS(naxis=2)
-    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    w.wcs.cunit = ["deg", "deg"]
-    w.wcs.crpix = [(nx + 1) / 2.0, (ny + 1) / 2.0]
-    w.wcs.crval = [ra, dec]
-    w.wcs.cdelt = [-pixscale_arcsec / 3600.0, pixscale_arcsec / 3600.0]
-    w.wcs.radesys = "ICRS"
-    w.wcs.equinox = 2000.0
-    return w
-
-
 def _render_source(src: SourceModel, host, shape, origin, sb):
     """Unit-flux group images (G, ny, nx) in Jy/beam per Jy, absolute positions."""
     g = src.gauss.copy()
@@ -309,7 +295,7 @@ def simulate_radio_arrays(n: int, *, seed: int, size: int = 128, pixscale_arcsec
     sb = _r.beam_sigma_px(beam_fwhm_arcsec, pixscale_arcsec)
     if classes is None:
         classes = _class_list(n, seed, class_fractions)
-    template = _tan_wcs((size, size), 0.0, 0.0, pixscale_arcsec)
+    template = tan_wcs((size, size), 0.0, 0.0, pixscale_arcsec)
     rows, sky, art, white, ir, lab, axes = [], [], [], [], [], [], []
     zeros = np.zeros((size, size), np.float32)
     for k in range(n):
