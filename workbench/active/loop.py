@@ -42,6 +42,7 @@ import pandas as pd
 
 from workbench.core.config import Settings, check
 from workbench.core.errors import InputError, ModelError, ReadOnlyError
+from workbench.core.jobs import Job
 from workbench.learn.config import TrainConfig
 
 __all__ = ["ActiveLoop", "RoundJob", "LoopConfig", "loop_config", "ROUND_PREFIX", "CURRENT"]
@@ -130,50 +131,26 @@ def loop_config(config: LoopConfig | None = None, **options) -> LoopConfig:
     return cfg.with_options(**top)
 
 
-class RoundJob:
-    """A round running in a background thread: ``progress`` (latest epoch record),
-    ``cancel()``, ``done``, ``result(timeout)`` (the round record, or raises its error)."""
+class RoundJob(Job):
+    """A round running in a background thread (a :class:`workbench.core.jobs.Job`, started
+    by :meth:`ActiveLoop.start_round`): ``progress`` (latest epoch record),
+    ``on_progress(fn)``, ``cancel()``, ``running``, ``done``, ``error``, ``result(timeout)``
+    (the round record, or raises its error) and ``record`` (the record once done)."""
+
+    misuse_error = ModelError
 
     def __init__(self, loop: ActiveLoop, **kwargs):
-        self._cancel = threading.Event()
-        self.progress: dict = {}
-        self.error: BaseException | None = None
-        self.record: dict | None = None
-        self._listeners = []
+        super().__init__(name="workbench-al-round")
+        self._loop = loop
+        self._kwargs = kwargs
 
-        def on_progress(rec):
-            self.progress = rec
-            for fn in list(self._listeners):
-                fn(rec)
-
-        def run():
-            try:
-                self.record = loop.run_round(progress=on_progress, cancel=self._cancel, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - reported through result()
-                self.error = exc
-
-        self._thread = threading.Thread(target=run, name="workbench-al-round", daemon=True)
-        self._thread.start()
-
-    def on_progress(self, fn) -> None:
-        """Call ``fn(record)`` after every epoch (from the worker thread)."""
-        self._listeners.append(fn)
-
-    def cancel(self) -> None:
-        """Ask the round to stop; the previous round stays current."""
-        self._cancel.set()
+    def run(self, progress, cancel) -> dict:
+        return self._loop.run_round(progress=progress, cancel=cancel, **self._kwargs)
 
     @property
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
-    def result(self, timeout: float | None = None) -> dict:
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise TimeoutError("the round is still running")
-        if self.error is not None:
-            raise self.error
-        return self.record
+    def record(self) -> dict | None:
+        """The round record once the round is done (None before, or after an error)."""
+        return self._value
 
 
 class ActiveLoop:
@@ -405,8 +382,9 @@ class ActiveLoop:
                               store=self._store())
 
     def start_round(self, **kwargs) -> RoundJob:
-        """Run :meth:`run_round` in a background thread; returns a :class:`RoundJob`."""
-        return RoundJob(self, **kwargs)
+        """Run :meth:`run_round` in a background thread; returns its :class:`RoundJob`,
+        started."""
+        return RoundJob(self, **kwargs).start()
 
     def run_round(self, *, strategy: str | None = None, progress=None, cancel=None) -> dict:
         """Retrain on the labels now in the store, evaluate, queue the next items.

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from workbench.core.errors import ModelError
+from workbench.core.jobs import Job
 from workbench.learn.augment import Augment, make_generator
 from workbench.learn.checkpoints import load_checkpoint, read_metadata, save_checkpoint
 from workbench.learn.config import SSLConfig
@@ -264,58 +265,27 @@ def _augment(settings: dict | None) -> Augment:
     return Augment(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
 
 
-class TrainingJob:
-    """Run :func:`train_ssl` in a background thread (keeps a notebook's widgets responsive).
+class TrainingJob(Job):
+    """Run :func:`train_ssl` in a background thread (keeps a notebook's widgets responsive):
+    a :class:`workbench.core.jobs.Job`.
 
     ``TrainingJob(data, out=..., **options).start()``; then ``.progress`` (latest progress
-    dict), ``.running``, ``.cancel()``, ``.result(timeout=None)`` (the :class:`SSLResult`,
-    re-raising any error of the run). Progress callbacks passed as ``progress=`` still run.
+    dict), ``.running``, ``.done``, ``.cancel()`` (the run stops after its current step and
+    saves a resumable checkpoint), ``.error``, ``.result(timeout=None)`` (the
+    :class:`SSLResult`, re-raising any error of the run). Progress callbacks passed as
+    ``progress=`` still run (from the worker thread), as do those added with
+    ``.on_progress(fn)``.
     """
 
+    misuse_error = ModelError
+
     def __init__(self, data, **options):
+        super().__init__(name="workbench-train-ssl")
         self._data = data
+        user_progress = options.pop("progress", None)
         self._options = options
-        self._user_progress = options.pop("progress", None)
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._result: SSLResult | None = None
-        self._error: BaseException | None = None
-        self.progress: dict = {}
+        if user_progress is not None:
+            self.on_progress(user_progress)
 
-    def _on_progress(self, p: dict) -> None:
-        self.progress = p
-        if self._user_progress is not None:
-            self._user_progress(p)
-
-    def _run(self) -> None:
-        try:
-            self._result = train_ssl(self._data, progress=self._on_progress,
-                                     cancel=self._cancel, **self._options)
-        except BaseException as exc:  # surfaced by result()
-            self._error = exc
-
-    def start(self) -> TrainingJob:
-        if self._thread is not None:
-            raise ModelError("this TrainingJob was already started")
-        self._thread = threading.Thread(target=self._run, name="workbench-train-ssl",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def cancel(self) -> None:
-        """Ask the run to stop after its current step (it saves a resumable checkpoint)."""
-        self._cancel.set()
-
-    def result(self, timeout: float | None = None) -> SSLResult:
-        if self._thread is None:
-            raise ModelError("start() the TrainingJob first")
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise TimeoutError(f"training still running after {timeout} s")
-        if self._error is not None:
-            raise self._error
-        return self._result
+    def run(self, progress, cancel) -> SSLResult:
+        return train_ssl(self._data, progress=progress, cancel=cancel, **self._options)
