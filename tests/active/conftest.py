@@ -31,3 +31,19 @@ def make_blobs_collection(path, *, n=80, size=16, seed=0):
 @pytest.fixture
 def blobs(tmp_path):
     return make_blobs_collection(tmp_path / "blobs")
+
+
+@pytest.fixture(autouse=True)
+def campaign_stand_ins(monkeypatch):
+    """Test campaigns that hand out their consensus labels themselves (a ``consensus()``
+    method, no label store behind them) stand in for a store campaign: the consensus the
+    loop reads (:func:`workbench.labeling.consensus.campaign_consensus`) is theirs."""
+    import workbench.labeling.consensus as consensus
+
+    real = consensus.campaign_consensus
+
+    def campaign_consensus(campaign, *args, **kwargs):
+        own = getattr(campaign, "consensus", None)
+        return own() if callable(own) else real(campaign, *args, **kwargs)
+
+    monkeypatch.setattr(consensus, "campaign_consensus", campaign_consensus)

@@ -7,11 +7,12 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("ipywidgets")
 
-from tests.active.conftest import make_blobs_collection  # noqa: E402
+from tests.active.conftest import campaign_stand_ins, make_blobs_collection  # noqa: E402, F401
 from workbench.active.loop import ActiveLoop  # noqa: E402
 from workbench.widgets.dashboard import Dashboard, dashboard_state  # noqa: E402
 
 
+@pytest.mark.usefixtures("campaign_stand_ins")  # Camp below gives its consensus itself
 def test_dashboard_follows_rounds(tmp_path):
     coll = make_blobs_collection(tmp_path / "b", n=60)
     labels = coll.catalog.set_index("id")["truth"]
