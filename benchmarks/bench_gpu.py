@@ -263,8 +263,8 @@ def bench_al(cfg, dev, tmp: Path) -> dict:
     wall = time.perf_counter() - t
     return {"pool": n, "labelled": n_lab, "dim": 128, "strategy": "margin",
             "make_pool_s": round(make_s, 1), "round_s": round(wall, 2),
-            "pool_items_scored_per_s": round(n / wall, 1), "queued": len(rec["queue"]),
-            "holdout_metrics": {k: v for k, v in rec["metrics"].items()
+            "pool_items_scored_per_s": round(n / wall, 1), "queued": len(rec.queue),
+            "holdout_metrics": {k: v for k, v in rec.metrics.items()
                                 if isinstance(v, (int, float))}}
 
 

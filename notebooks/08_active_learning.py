@@ -169,8 +169,8 @@ loop = ActiveLoop(coll, campaign="al-demo", store=store, strategy="margin", queu
                   epochs=60, random_fraction=0.1, holdout_ids=held_out, seed=0)
 job = loop.start_round()
 r1 = job.result(timeout=600)
-print(f"round {r1['round']}: trained on {r1['n_train']}, held-out accuracy "
-      f"{r1['metrics']['accuracy']:.3f} on {r1['n_holdout']}")
+print(f"round {r1.round}: trained on {r1.n_train}, held-out accuracy "
+      f"{r1.metrics['accuracy']:.3f} on {r1.n_holdout}")
 
 # %% [markdown]
 # The round scored every unlabelled source (margin: the gap between the two most likely
@@ -180,7 +180,7 @@ print(f"round {r1['round']}: trained on {r1['n_train']}, held-out accuracy "
 # labels unbiased).
 
 # %%
-r1["queue"].head(8)
+r1.queue.head(8)
 
 # %% [markdown]
 # ### More rounds: label what the queue offers, retrain
@@ -191,9 +191,9 @@ r1["queue"].head(8)
 for n in [20, 40, 80]:
     got = label(n)
     rec = loop.run_round()
-    print(f"labelled {len(got)} more; round {rec['round']}: {rec['n_train']} training labels, "
-          f"held-out accuracy {rec['metrics']['accuracy']:.3f} on the same "
-          f"{rec['n_holdout']} sources")
+    print(f"labelled {len(got)} more; round {rec.round}: {rec.n_train} training labels, "
+          f"held-out accuracy {rec.metrics['accuracy']:.3f} on the same "
+          f"{rec.n_holdout} sources")
 curve = loop.history()
 curve
 

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from workbench.active.loop import ActiveLoop, LoopConfig  # noqa: E402
+from workbench.active.loop import ActiveLoop, LoopConfig, RoundResult  # noqa: E402
 from workbench.core.errors import InputError, ModelError, ReadOnlyError  # noqa: E402
 from workbench.io.collection import open as open_collection  # noqa: E402
 from workbench.learn.config import TrainConfig  # noqa: E402
@@ -44,20 +44,21 @@ def test_rounds_are_recorded_and_queue_excludes_labelled(blobs):
     loop = ActiveLoop(blobs, campaign=camp, store=object(), strategy="margin", queue_size=10,
                       epochs=30, random_fraction=0.2)
     r1 = loop.run_round()
-    assert r1["round"] == 1 and loop.current_round() == 1
+    assert isinstance(r1, RoundResult) and r1.round == 1 and loop.current_round() == 1
+    assert r1.config.with_options(train=loop.config.train) == loop.config
     # recorded in the Collection's derived data (listed by its manifest), nowhere else
     assert {n for n in blobs.derived if n.startswith("al-")} == {
         "al-current", "al-round-0001", "al-round-0001-model", "al-round-0001-labels",
         "al-round-0001-queue"}
     assert not (blobs.path / "rounds").exists()
-    q = r1["queue"]
+    q = r1.queue
     assert len(q) == 10 and not set(q["id"]) & set(camp.labels.index)
     assert (q["reason"] == "round 1: margin").sum() == 8
     assert camp.calls[-1][:2] == (1, "margin")
     # more labels -> round 2 trains on more
     camp.labels = _oracle(blobs, 60)
     r2 = loop.run_round(strategy="entropy")
-    assert r2["n_train"] + r2["n_holdout"] == 60 > r1["n_train"] + r1["n_holdout"]
+    assert r2.n_train + r2.n_holdout == 60 > r1.n_train + r1.n_holdout
     assert list(loop.history()["round"]) == [1, 2]
     loop.rollback(1)
     assert loop.current_round() == 1 and camp.calls[-1][:2] == (1, "margin")
@@ -120,7 +121,7 @@ def test_killed_retraining_keeps_previous_model(blobs):
     listed = {rec["file"] for rec in reopened.coll.derived.values()}
     listed |= {f + ".ids.parquet" for f in listed}
     assert {p.name for p in (blobs.path / "derived").iterdir()} <= listed
-    assert reopened.run_round()["round"] == 2 and reopened.current_round() == 2
+    assert reopened.run_round().round == 2 and reopened.current_round() == 2
 
 
 def test_mlppa_round_queues_by_bald(blobs):
@@ -129,10 +130,10 @@ def test_mlppa_round_queues_by_bald(blobs):
     loop = ActiveLoop(blobs, campaign=camp, store=object(), arch="mlppa", size=32, epochs=3,
                       strategy="bald", queue_size=5, random_fraction=0.0, mc_samples=4)
     rec = loop.run_round()
-    q = rec["queue"]
+    q = rec.queue
     assert len(q) == 5 and not set(q["id"]) & set(camp.labels.index)
     assert (q["reason"] == "round 1: bald").all()
-    assert np.isfinite(rec["metrics"]["accuracy"])
+    assert np.isfinite(rec.metrics["accuracy"])
     # plain ML-PPA has no dropout; a BALD round turns it on for its MC-dropout samples
     model, cfg = loop.model()
     assert cfg["model"]["dropout"] == 0.2
@@ -163,10 +164,10 @@ def test_fixed_holdout_ids_measure_every_round_on_the_same_items(blobs):
     camp.labels = blobs.catalog.set_index("id")["truth"].loc[ids[:40] + fixed]
     r2 = loop.run_round()
     for rec, n_train in ((r1, 20), (r2, 40)):
-        assert rec["n_holdout"] == 20 and rec["n_train"] == n_train
-        split = loop.round_labels(rec["round"])
+        assert rec.n_holdout == 20 and rec.n_train == n_train
+        split = loop.round_labels(rec.round)
         assert set(split.loc[split["split"] == "holdout", "id"]) == set(fixed)
-        assert not set(rec["queue"]["id"]) & set(fixed)
+        assert not set(rec.queue["id"]) & set(fixed)
     advice = loop.advice(seeds=2, strategies=["margin"])
     assert advice["n_labels"] == 60 and loop.latest_advice()["message"] == advice["message"]
     assert advice["ahead"] is None or advice["saving_ci"][0] > 0
@@ -185,7 +186,7 @@ def test_a_campaign_over_part_of_the_data_gets_only_its_own_items(blobs):
     camp = _PartCampaign(blobs.catalog.set_index("id")["truth"].loc[ids[:30]])
     loop = ActiveLoop(blobs, campaign=camp, store=object(), queue_size=30, epochs=20)
     rec = loop.run_round()
-    assert set(rec["queue"]["id"]) == set(ids[30:50])  # the 20 unlabelled covered items
+    assert set(rec.queue["id"]) == set(ids[30:50])  # the 20 unlabelled covered items
     pushed = camp.calls[-1][2]
     assert set(pushed.index) == set(ids[30:50])
 
@@ -216,8 +217,8 @@ def test_a_read_only_collection_is_left_byte_for_byte_unchanged(blobs):
     ro = open_collection(blobs.path, "r")
     loop = ActiveLoop(ro, label_column="truth", epochs=5)
     assert loop.rounds() == [1] and loop.current_round() == 1
-    assert len(loop.history()) == 1 and loop.record(1)["metrics"] == first["metrics"]
-    assert list(loop.queue().columns) == list(first["queue"].columns)
+    assert len(loop.history()) == 1 and loop.record(1)["metrics"] == first.metrics
+    assert list(loop.queue().columns) == list(first.queue.columns)
     assert len(loop.round_labels()) == len(blobs)
     assert loop.model()[1]["classes"] == ["bar", "point"]
     assert loop.latest_advice() is None and loop.round_config().queue_size == 5
@@ -243,7 +244,8 @@ def test_loop_config_round_trips_through_the_round_record(blobs):
     assert loop.config == cfg and loop.strategy == "entropy"
     rec = loop.run_round()
     stored = loop.round_config(1)
-    assert isinstance(stored, LoopConfig) and stored.to_dict() == rec["config"]
+    assert isinstance(stored, LoopConfig) and stored.to_dict() == rec.record["config"]
+    assert stored == rec.config
     # as given, with what the round resolved: the feature source and the head's dropout
     assert stored.train.source.startswith("pixels") and stored.train.dropout == 0.2
     assert stored.with_options(train=stored.train.with_options(
@@ -261,13 +263,14 @@ def test_loop_config_round_trips_through_the_round_record(blobs):
 def test_a_changed_round_record_is_refused_naming_it(blobs):
     loop = ActiveLoop(blobs, label_column="truth", epochs=5, queue_size=5)
     rec = loop.run_round()
-    bad = {k: v for k, v in rec.items() if k not in ("queue", "name")}
+    assert rec.record == loop.record(1) and rec.name == "al-round-0001"
+    bad = dict(rec.record)
     bad["config"] = {**bad["config"], "bogus": 1}
     blobs.add_file("al-round-0001", json.dumps(bad).encode(), suffix=".json")
     with pytest.raises(InputError, match=r"unknown LoopConfig setting.*bogus") as exc:
         loop.round_config(1)
     assert "al-round-0001" in str(exc.value)
-    bad["config"] = {**rec["config"], "queue_size": -1}
+    bad["config"] = {**rec.record["config"], "queue_size": -1}
     blobs.add_file("al-round-0001", json.dumps(bad).encode(), suffix=".json")
     with pytest.raises(InputError, match=r"al-round-0001.*LoopConfig.queue_size = -1"):
         loop.round_config(1)

@@ -45,7 +45,8 @@ from workbench.core.errors import InputError, ModelError, ReadOnlyError
 from workbench.core.jobs import Job
 from workbench.learn.config import TrainConfig
 
-__all__ = ["ActiveLoop", "RoundJob", "LoopConfig", "loop_config", "ROUND_PREFIX", "CURRENT"]
+__all__ = ["ActiveLoop", "RoundJob", "RoundResult", "LoopConfig", "loop_config",
+           "ROUND_PREFIX", "CURRENT"]
 
 #: Derived-data name prefix of the rounds' files (``al-round-0001``, ``al-round-0001-model``).
 ROUND_PREFIX = "al-round-"
@@ -131,11 +132,56 @@ def loop_config(config: LoopConfig | None = None, **options) -> LoopConfig:
     return cfg.with_options(**top)
 
 
+@dataclass
+class RoundResult:
+    """What :meth:`ActiveLoop.run_round` made.
+
+    Attributes
+    ----------
+    round : int
+        The round number.
+    name : str
+        Derived-data name of its record (``al-round-000k``).
+    record : dict
+        The stored record, as :meth:`ActiveLoop.record` reads it back (``metrics``,
+        ``history``, ``mistakes``, ``checkpoint_sha256``, ``config``, ...).
+    queue : DataFrame
+        The items it asks to label next (id, score, rank, reason, pred_label,
+        pred_confidence).
+    config : LoopConfig
+        The settings it ran with (its strategy; dropout and feature source resolved).
+    """
+
+    round: int
+    name: str
+    record: dict
+    queue: pd.DataFrame
+    config: LoopConfig
+
+    @property
+    def metrics(self) -> dict:
+        """Held-out metrics (``n``, ``accuracy``, ``balanced_accuracy``, ``auroc``, ...)."""
+        return self.record["metrics"]
+
+    @property
+    def strategy(self) -> str:
+        return self.record["strategy"]
+
+    @property
+    def n_train(self) -> int:
+        return self.record["n_train"]
+
+    @property
+    def n_holdout(self) -> int:
+        return self.record["n_holdout"]
+
+
 class RoundJob(Job):
     """A round running in a background thread (a :class:`workbench.core.jobs.Job`, started
     by :meth:`ActiveLoop.start_round`): ``progress`` (latest epoch record),
     ``on_progress(fn)``, ``cancel()``, ``running``, ``done``, ``error``, ``result(timeout)``
-    (the round record, or raises its error) and ``record`` (the record once done)."""
+    (the :class:`RoundResult`, or raises its error) and ``record`` (the RoundResult once
+    done)."""
 
     misuse_error = ModelError
 
@@ -144,12 +190,12 @@ class RoundJob(Job):
         self._loop = loop
         self._kwargs = kwargs
 
-    def run(self, progress, cancel) -> dict:
+    def run(self, progress, cancel) -> RoundResult:
         return self._loop.run_round(progress=progress, cancel=cancel, **self._kwargs)
 
     @property
-    def record(self) -> dict | None:
-        """The round record once the round is done (None before, or after an error)."""
+    def record(self) -> RoundResult | None:
+        """The round's result once it is done (None before, or after an error)."""
         return self._value
 
 
@@ -386,12 +432,12 @@ class ActiveLoop:
         started."""
         return RoundJob(self, **kwargs).start()
 
-    def run_round(self, *, strategy: str | None = None, progress=None, cancel=None) -> dict:
+    def run_round(self, *, strategy: str | None = None, progress=None,
+                  cancel=None) -> RoundResult:
         """Retrain on the labels now in the store, evaluate, queue the next items.
 
-        Returns the round's record (``round``, ``metrics``, ``config``, ...) with its
-        ``queue`` (DataFrame) and ``name`` (the record's derived-data name). Needs the
-        Collection opened ``r+`` (ReadOnlyError before any work otherwise).
+        Returns a :class:`RoundResult` (the stored record, the queue, the LoopConfig used).
+        Needs the Collection opened ``r+`` (ReadOnlyError before any work otherwise).
         """
         from workbench.active.acquisition import acquire
         from workbench.learn.infer import mc_dropout_proba, predict_proba
@@ -462,7 +508,8 @@ class ActiveLoop:
                 raise
             self._put(CURRENT, {"round": k})
         self._push_priorities(k, scores=pd.Series(scores, index=ids).dropna())
-        return {**record, "queue": queue, "name": self.round_name(k)}
+        return RoundResult(round=k, name=self.round_name(k), record=record, queue=queue,
+                           config=used)
 
     def advice(self, *, strategies=None, seeds: int = 5, head: str = "logistic",
                save: bool = True) -> dict:

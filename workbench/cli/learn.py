@@ -234,7 +234,7 @@ def al_round(collection, campaign, label_column, strategy, arch, queue_size, epo
     loop = ActiveLoop(coll, campaign=campaign, label_column=label_column, arch=arch,
                       strategy=strategy, queue_size=queue_size, epochs=epochs, source=source)
     rec = loop.run_round(progress=_echo_progress)
-    m = rec["metrics"]
-    click.echo(f"round {rec['round']} ({strategy}): trained on {rec['n_train']} labels, "
-               f"held-out accuracy {m.get('accuracy')}, queued {len(rec['queue'])} items "
-               f"-> recorded in {collection} as derived data {rec['name']}")
+    m = rec.metrics
+    click.echo(f"round {rec.round} ({strategy}): trained on {rec.n_train} labels, "
+               f"held-out accuracy {m.get('accuracy')}, queued {len(rec.queue)} items "
+               f"-> recorded in {collection} as derived data {rec.name}")

@@ -185,8 +185,8 @@ class Dashboard:
         def finish():
             try:
                 rec = self.job.result()
-                self.status.value = (f"round {rec['round']} done: accuracy "
-                                     f"{rec['metrics'].get('accuracy')}")
+                self.status.value = (f"round {rec.round} done: accuracy "
+                                     f"{rec.metrics.get('accuracy')}")
             except Exception as exc:  # noqa: BLE001 - shown to the user
                 self.status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
             self.cancel_button.disabled = True
