@@ -130,3 +130,24 @@ def test_configs_are_json_records_and_name_what_the_code_accepts():
     assert TrainConfig(holdout_ids=["x", 3]).holdout_ids == ("x", "3")
     with pytest.raises(InputError, match="not a JSON object"):
         TrainConfig.from_dict([1, 2], path="somewhere.json")
+
+
+@pytest.mark.parametrize("args, match", [
+    (["train-ssl", "{c}", "-o", "{t}/e.safetensors", "--epochs", "0"], "SSLConfig.epochs = 0"),
+    (["train-ssl", "{c}", "-o", "{t}/e.safetensors", "--crop", "-0.5"], "SSLConfig.crop = -0.5"),
+    (["train", "{c}", "--label-column", "truth", "--model", "head", "-o", "{t}/m.safetensors",
+      "--holdout", "1.5"], "TrainConfig.holdout = 1.5"),
+    (["al", "round", "{c}", "--label-column", "truth", "--strategy", "nope"],
+     "LoopConfig.strategy = 'nope'"),
+])
+def test_a_bad_setting_at_the_command_line_is_one_line_exit_2(coll, tmp_path, capsys, args,
+                                                              match):
+    from workbench.cli import main
+
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(SystemExit) as exc:
+        main([a.format(c=coll.path, t=tmp_path) for a in args])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and match in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert not [n for n in coll.derived if n.startswith("al-")]
