@@ -470,15 +470,41 @@ def _resample_matrix(n_in: int, n_out: int) -> np.ndarray:
     return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+_BLAS: list = []  # [threadpoolctl controller or None], made on first use
+
+
+def _one_blas_thread():
+    """Context: BLAS on one thread. A float32 matrix product's last bits depend on how many
+    threads BLAS splits it over (measured with OpenBLAS: freq-time images of a real Parkes
+    file differ between OPENBLAS_NUM_THREADS=1, as in a Dask worker, and the default), so
+    :func:`resize` runs on one, giving the same bytes in every process. Without
+    threadpoolctl nothing is limited."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS.append(ThreadpoolController())
+        except ImportError:  # pragma: no cover - installed with scikit-learn
+            _BLAS.append(None)
+    import contextlib
+
+    return contextlib.nullcontext() if _BLAS[0] is None else _BLAS[0].limit(
+        limits=1, user_api="blas")
+
+
 def resize(image, shape: tuple[int, int]) -> np.ndarray:
     """Resample a 2-D image to ``shape = (ny, nx)``: pixel-area averaging when shrinking an
-    axis (flux-preserving, no aliasing), linear interpolation when growing it. float32."""
+    axis (flux-preserving, no aliasing), linear interpolation when growing it. float32;
+    the same bytes whatever the number of BLAS threads (:func:`_one_blas_thread`)."""
     img = np.asarray(image, dtype=np.float32)
     ny, nx = shape
-    if img.shape[0] != ny:
-        img = _resample_matrix(img.shape[0], ny) @ img
-    if img.shape[1] != nx:
-        img = img @ _resample_matrix(img.shape[1], nx).T
+    if img.shape == (ny, nx):
+        return np.ascontiguousarray(img)
+    with _one_blas_thread():
+        if img.shape[0] != ny:
+            img = _resample_matrix(img.shape[0], ny) @ img
+        if img.shape[1] != nx:
+            img = img @ _resample_matrix(img.shape[1], nx).T
     return np.ascontiguousarray(img, dtype=np.float32)
 
 
