@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from workbench.cli._common import print_report
+from workbench.cli._common import dask_client, dask_options, print_report
 
 __all__ = ["ingest_filterbank", "ingest_candidates_cmd", "export_fetch_h5_cmd",
            "simulate_transients"]
@@ -47,15 +47,16 @@ and one list always pair."""
                    "candidates whose window is larger are skipped with their reason.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ingest report as JSON.")
+@dask_options
 def ingest_filterbank(fils, candidates, out, width_unit, dm_factor, min_dm_span, size, mask,
-                      errors, max_window_mib, overwrite, as_json):
+                      errors, max_window_mib, overwrite, as_json, scheduler, workers):
     """Make DM-time and frequency-time images (256 x 256, normalised) of every candidate in
     search data FILS (SIGPROC filterbanks, 1/2/4/8/16/32 bits, or search-mode PSRFITS,
     told apart by content; files, folders or quoted globs such as 'obs/*.fil') and store
     them as one Collection with products dm_time and freq_time; per item the DM
     (pc cm^-3), time (s from the file start) and frequency (MHz) of every row and column
     are kept, and RA/Dec from the file header. Item ids are <file stem>-<row of the list>,
-    unique across files."""
+    unique across files. With --workers/--scheduler each filterbank is one Dask task."""
     import math
 
     from workbench.core.errors import InputError
@@ -76,10 +77,12 @@ def ingest_filterbank(fils, candidates, out, width_unit, dm_factor, min_dm_span,
                          hint="give .fil or PSRFITS files before --candidates")
     fils = fils if len(fils) > 1 else fils[0]
     cands = candidates if len(candidates) > 1 else candidates[0]
-    rep = run(fils, cands, out, n_dm=size, n_time=size, n_freq=size, dm_factor=dm_factor,
-              min_dm_span=min_dm_span, width_unit=width_unit,
-              mask=None if mask == "none" else "auto", errors=errors, overwrite=overwrite,
-              progress=not as_json, max_window=max(1, int(max_window_mib * 2**20 / 4)))
+    with dask_client(scheduler, workers) as client:
+        rep = run(fils, cands, out, n_dm=size, n_time=size, n_freq=size, dm_factor=dm_factor,
+                  min_dm_span=min_dm_span, width_unit=width_unit,
+                  mask=None if mask == "none" else "auto", errors=errors,
+                  overwrite=overwrite, progress=not as_json,
+                  max_window=max(1, int(max_window_mib * 2**20 / 4)), client=client)
     print_report(rep, as_json, f"ingested {rep.n_items} candidate(s) into {out}",
                  note_unit="candidate(s)")
 
@@ -96,7 +99,9 @@ def ingest_filterbank(fils, candidates, out, width_unit, dm_factor, min_dm_span,
                    "raise: stop at the first and write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ingest report as JSON.")
-def ingest_candidates_cmd(paths, out, fetch_results, errors, overwrite, as_json):
+@dask_options
+def ingest_candidates_cmd(paths, out, fetch_results, errors, overwrite, as_json, scheduler,
+                          workers):
     """Ingest your/FETCH candidate HDF5 files (PATHS: files, folders of .h5, quoted globs):
     data_dm_time becomes dm_time (DM rows dm + linspace(-dm, dm, 256), lowest first),
     data_freq_time (time x frequency) becomes freq_time transposed with the lowest
@@ -104,8 +109,10 @@ def ingest_candidates_cmd(paths, out, fetch_results, errors, overwrite, as_json)
     the observation start) in the middle column."""
     from workbench.io.ingest_candidates import ingest_candidates as run
 
-    rep = run(list(paths), out, errors=errors, overwrite=overwrite,
-              fetch_results=list(fetch_results) or None, progress=not as_json)
+    with dask_client(scheduler, workers) as client:
+        rep = run(list(paths), out, errors=errors, overwrite=overwrite,
+                  fetch_results=list(fetch_results) or None, progress=not as_json,
+                  client=client)
     print_report(rep, as_json, f"ingested {rep.n_items} candidate(s) into {out}")
 
 

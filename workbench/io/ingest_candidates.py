@@ -14,6 +14,9 @@ get NaN / -1.
 
 Bad input: a file that cannot be read is skipped with its one-line reason
 (``errors="skip"``) or stops the ingest with nothing written (``errors="raise"``).
+
+With ``client=`` (CLI ``--workers``/``--scheduler``) the files are read by Dask tasks of
+``task_size`` files (:mod:`workbench.io._filterbank_tasks`), with the serial result.
 """
 
 from __future__ import annotations
@@ -105,7 +108,8 @@ def _results_files(files: list[Path], given) -> list[Path]:
 
 def ingest_candidates(paths, out, *, errors: str = "skip", overwrite: bool = False,
                       fetch_results=None, batch_size: int = 64,
-                      progress: bool | Callable = False) -> IngestReport:
+                      progress: bool | Callable = False, client=None,
+                      task_size: int = 64) -> IngestReport:
     """Ingest ``your``/FETCH candidate files (see the module docstring).
 
     Parameters
@@ -116,6 +120,12 @@ def ingest_candidates(paths, out, *, errors: str = "skip", overwrite: bool = Fal
     errors : {"skip", "raise"}
     fetch_results : path-like or list, optional
         FETCH ``results_*.csv`` to join; default: those beside the input files.
+    client : distributed.Client, optional
+        Run on this Dask cluster: tasks of ``task_size`` files each stage a segment (beside
+        ``out``, or in an existing Collection's ``.staging``), committed together at the
+        end in one transaction; ids, pixels and catalog are the serial ingest's, and a rerun
+        after an interruption skips the tasks already staged (see
+        :mod:`workbench.io._filterbank_tasks`). Default: this process, no staging.
 
     Returns
     -------
@@ -149,6 +159,10 @@ def ingest_candidates(paths, out, *, errors: str = "skip", overwrite: bool = Fal
                 bars[0](1)
             yield f, item
 
+    if client is not None:
+        return _ingest_on(files, out, results, report, seen_ids, errors=errors,
+                          overwrite=overwrite, progress=progress, client=client,
+                          task_size=task_size, given=given)
     try:
         it = items()
         first = next(((f, x) for f, x in it if x is not None), None)
@@ -165,9 +179,7 @@ def ingest_candidates(paths, out, *, errors: str = "skip", overwrite: bool = Fal
                         continue
                     meta, images, axes = x
                     if _shape(images) != shape:
-                        why = (f"images are {_shape(images)[0]} (DM-time) and "
-                               f"{_shape(images)[1]} (freq-time), the others {shape[0]} and "
-                               f"{shape[1]}")
+                        why = _shape_mismatch(_shape(images), shape)
                         if errors == "raise":
                             raise FilterbankError(why, path=f)
                         report.skipped.append((str(f), why))
@@ -180,6 +192,10 @@ def ingest_candidates(paths, out, *, errors: str = "skip", overwrite: bool = Fal
         if bars:
             bars[1]()
     report.n_items = app.n_added
+    return _finish(report, shape, files, results)
+
+
+def _finish(report: IngestReport, shape, files, results) -> IngestReport:
     report.shape = shape[0]
     for model, table in results:
         n = len(table) - sum(1 for f in files if f.name in table.index)
@@ -189,8 +205,40 @@ def ingest_candidates(paths, out, *, errors: str = "skip", overwrite: bool = Fal
     return report
 
 
+def _ingest_on(files, out, results, report, seen_ids, *, errors, overwrite, progress, client,
+               task_size, given) -> IngestReport:
+    """The parallel path: the first readable file (read here, as the serial ingest does)
+    sets the shapes; the rest runs as staged tasks (:mod:`workbench.io._filterbank_tasks`)."""
+    from workbench.io._filterbank_tasks import ingest_candidates_tasks
+
+    first, shape = 0, None
+    while shape is None and first < len(files):
+        try:
+            shape = _shape(candidate_item(files[first])[1])
+        except WorkbenchError as exc:
+            if errors == "raise":
+                raise
+            report.skipped.append((str(files[first]), exc.reason))
+            first += 1
+    if shape is None:
+        raise FilterbankError(f"none of the {len(files)} file(s) could be ingested: "
+                              f"{report.skipped[:3]}", path=str(files[0]))
+    ingest_candidates_tasks(
+        files, out, first=first, shape=shape, errors=errors, overwrite=overwrite,
+        progress=progress, client=client, task_size=task_size, report=report,
+        seen_ids=seen_ids, join=lambda meta, name: _join(meta, Path(name), results),
+        make_target=lambda s: _target(out, s, overwrite, given))
+    return _finish(report, shape, files, results)
+
+
 def _shape(images) -> tuple:
     return tuple(images["dm_time"].shape), tuple(images["freq_time"].shape)
+
+
+def _shape_mismatch(got, shape) -> str:
+    """Why a file's images cannot join the others'."""
+    return (f"images are {got[0]} (DM-time) and {got[1]} (freq-time), the others "
+            f"{shape[0]} and {shape[1]}")
 
 
 def _target(out, shape, overwrite, given) -> Collection:

@@ -3,7 +3,8 @@
 The search data is a SIGPROC filterbank or a search-mode PSRFITS file, chosen by content
 (:func:`workbench.io.filterbank.open_filterbank`). Several files at once are paired with
 their candidate lists by the rule of :mod:`workbench.io.filterbank_pairs`; each pair is
-one unit of work (:func:`filterbank_items`), all stored in one transaction. Items get
+one unit of work (:func:`filterbank_items`; one Dask task each with ``client=``), all
+stored in one transaction. Items get
 ``ra``/``dec`` from the file header (SIGPROC ``src_raj``/``src_dej``, PSRFITS ``RA``/``DEC``;
 NaN when absent).
 
@@ -186,7 +187,7 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
                       width_unit: str = "samples", mask="auto", errors: str = "skip",
                       batch_size: int = 64, overwrite: bool = False,
                       progress: bool | Callable = False,
-                      max_window: int = MAX_WINDOW) -> IngestReport:
+                      max_window: int = MAX_WINDOW, client=None) -> IngestReport:
     """Ingest the candidates of one or many filterbank files into a Collection.
 
     Parameters
@@ -217,6 +218,12 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
     max_window : int
         Most values (samples x channels x IFs) read for one candidate (:data:`MAX_WINDOW`,
         512 MiB as float32).
+    client : distributed.Client, optional
+        Run on this Dask cluster: one task per filterbank and its list stages a segment
+        (beside ``out``, or in an existing Collection's ``.staging``), all committed together
+        at the end in one transaction; ids, pixels and catalog are the serial ingest's, and a
+        rerun after an interruption skips the files already staged (see
+        :mod:`workbench.io._filterbank_tasks`). Default: this process, no staging.
 
     Returns
     -------
@@ -247,6 +254,13 @@ def ingest_filterbank(fil, candidates, out, *, n_dm: int = 256, n_time: int = 25
     given = isinstance(out, Collection)
     inputs = [p.fil for p in pairs] + [p.candidates for p in pairs]
     check = (lambda t, names, s: _check_columns_fit(out, t, names, s)) if given else None
+    if client is not None:
+        from workbench.io._filterbank_tasks import ingest_filterbank_tasks
+
+        ingest_filterbank_tasks(pairs, out, params=params, errors=errors, overwrite=overwrite,
+                                progress=progress, client=client, report=report,
+                                describe=_describe(pairs), inputs=inputs, src=src)
+        return report
     bars: list = []  # started with the first item, so an early error prints one line only
     n_cands = 0
     try:
