@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from workbench.cli._common import parse_shape, print_report
+from workbench.cli._common import dask_client, dask_options, parse_shape, print_report
 
 __all__ = ["ingest_stamps_cmd", "simulate_lenses_cmd", "export_lens_challenge_cmd"]
 
@@ -36,8 +36,9 @@ def _parse_bands(text):
                    "the classifications.csv of a folder given, if any).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing Collection at --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ingest report as JSON.")
+@dask_options
 def ingest_stamps_cmd(paths, out, bands, product, size, errors, resample, labels, overwrite,
-                      as_json):
+                      as_json, scheduler, workers):
     """Ingest multi-band stamps (files, folders or globs) into a new Collection of lens
     candidates.
 
@@ -51,10 +52,11 @@ def ingest_stamps_cmd(paths, out, bands, product, size, errors, resample, labels
     """
     from workbench.io.ingest_stamps import ingest_stamps
 
-    rep = ingest_stamps(paths, out, bands=_parse_bands(bands), product=product,
-                        size=parse_shape(size), errors=errors, overwrite=overwrite,
-                        progress=not as_json and sys.stderr.isatty(), resample=resample,
-                        labels=labels)
+    with dask_client(scheduler, workers) as client:
+        rep = ingest_stamps(paths, out, bands=_parse_bands(bands), product=product,
+                            size=parse_shape(size), errors=errors, overwrite=overwrite,
+                            progress=not as_json and sys.stderr.isatty(), resample=resample,
+                            labels=labels, client=client)
     print_report(rep, as_json, f"ingested {rep.n_items} object(s) with bands "
                                f"{','.join(rep.bands)} of shape {rep.shape} into {out}")
 

@@ -153,6 +153,51 @@ def _sky(obj: str, planes: dict, bands: list[str], notes: dict):
     return ref[1:]
 
 
+def _prepare_object(obj: str, planes: dict, want: list, size, resample: bool, errors: str,
+                    report) -> tuple | None:
+    """``(planes, sky)`` of an object fit to ingest (resampled if asked, checked); a bad
+    object raises (``errors="raise"``) or is added to ``report.skipped`` (None)."""
+    try:
+        if resample and not [b for b in want if b not in planes]:
+            planes = resample_object(obj, planes, want, report)
+        _check_object(obj, planes, want)
+        shape = planes[want[0]].data.shape
+        if size is None and max(shape) > MAX_STAMP_SIDE:
+            raise InputError(f"object {obj!r} is {shape[0]}x{shape[1]} px, larger than the "
+                             f"{MAX_STAMP_SIDE} px per side a Collection's images may have",
+                             path=planes[want[0]].path,
+                             hint="pass size (CLI: --size NYxNX) to crop every object")
+        sky = _sky(obj, planes, want, report.notes)
+    except Exception as exc:  # any failure of one object is that object's failure
+        err = exc if isinstance(exc, WorkbenchError) else InputError(
+            f"object {obj!r} cannot be ingested ({short_reason(exc)})")
+        if errors == "raise":
+            if err is exc:
+                raise
+            raise err from exc
+        report.skipped.append((obj, err.reason))
+        return None
+    return planes, sky
+
+
+def _object_item(obj: str, planes: dict, sky: tuple, want: list, shape, product: str,
+                 report) -> tuple[dict, dict, dict]:
+    """An object's ``(catalog row, images, axes)``, its bands fit to ``shape``."""
+    wcs, ra, dec, scale = sky
+    stack, action, w2 = [], "none", None
+    for b in want:
+        arr, w2, action = fit_to_shape(planes[b].data, shape, wcs)
+        stack.append(arr)
+    report.resized[action] = report.resized.get(action, 0) + 1
+    first = planes[want[0]]
+    row = {"id": obj, "ra": ra, "dec": dec, "pixscale_arcsec": scale,
+           "source_file": first.path, "source_hdu": first.hdu,
+           "band_files": json.dumps({b: planes[b].where for b in want}),
+           "layout": first.layout, "orig_ny": first.data.shape[0],
+           "orig_nx": first.data.shape[1], "resize": action}
+    return row, {product: np.stack(stack)}, {product: _axes.sky(w2) if w2 is not None else None}
+
+
 def _read_all(files, errors, report, bar) -> dict:
     """object -> {band: plane} over all files; bad files raise or are reported."""
     objects: dict[str, dict[str, _Plane]] = {}
@@ -188,7 +233,7 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
                   size: tuple[int, int] | None = None, errors: str = "raise",
                   batch_size: int = 256, overwrite: bool = False,
                   progress: bool | Callable = False, resample: bool = False,
-                  labels=None) -> StampsReport:
+                  labels=None, client=None, task_size: int = 64) -> StampsReport:
     """Ingest multi-band stamps into a new Collection at ``out``.
 
     Parameters
@@ -220,6 +265,12 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
         joined to the objects by ID as catalog columns; None (default): the
         ``classifications.csv`` of any folder given, if there is one; False: none. Objects
         without a row get missing values and are counted in the report's notes.
+    client : distributed.Client, optional
+        Run on this Dask cluster: tasks of ``task_size`` files find the objects and bands,
+        then tasks of ``task_size`` objects each stage a segment beside ``out``, committed
+        together at the end in one transaction; ids, pixels and catalog are the serial
+        ingest's, and a rerun after an interruption skips the tasks already staged (see
+        :mod:`workbench.io._stamp_tasks`). Default: this process, no staging.
 
     Returns
     -------
@@ -244,6 +295,14 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
                          hint=f"give files or folders holding {', '.join(FITS_SUFFIXES)}")
     report = StampsReport(path=str(out))
     table = labels_table(labels, folders, report)
+    if client is not None:
+        from workbench.io._stamp_tasks import ingest_stamps_tasks
+
+        ingest_stamps_tasks(files, out, want=want, size=size, resample=resample,
+                            product=product, kind=kind, errors=errors, overwrite=overwrite,
+                            progress=progress, client=client, task_size=task_size,
+                            report=report, table=table)
+        return report
     bar, close_bar = progress_bar(progress, len(files), unit="file", desc="stamps")
     try:
         objects = _read_all(files, errors, report, bar)
@@ -256,27 +315,9 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
 
     good = []
     for obj, planes in objects.items():
-        try:
-            if resample and not [b for b in want if b not in planes]:
-                planes = resample_object(obj, planes, want, report)
-            _check_object(obj, planes, want)
-            shape = planes[want[0]].data.shape
-            if size is None and max(shape) > MAX_STAMP_SIDE:
-                raise InputError(f"object {obj!r} is {shape[0]}x{shape[1]} px, larger than the "
-                                 f"{MAX_STAMP_SIDE} px per side a Collection's images may have",
-                                 path=planes[want[0]].path,
-                                 hint="pass size (CLI: --size NYxNX) to crop every object")
-            sky = _sky(obj, planes, want, report.notes)
-        except Exception as exc:  # any failure of one object is that object's failure
-            err = exc if isinstance(exc, WorkbenchError) else InputError(
-                f"object {obj!r} cannot be ingested ({short_reason(exc)})")
-            if errors == "raise":
-                if err is exc:
-                    raise
-                raise err from exc
-            report.skipped.append((obj, err.reason))
-            continue
-        good.append((obj, planes, sky))
+        got = _prepare_object(obj, planes, want, size, resample, errors, report)
+        if got is not None:
+            good.append((obj, *got))
     if not good:
         raise BatchError(f"none of the {len(objects)} object(s) in {len(files)} file(s) could "
                          "be ingested", report.skipped, path=out)
@@ -294,21 +335,9 @@ def ingest_stamps(paths, out, *, bands=None, product: str = "bands", kind: str =
         with coll.appender() as app:
             buf = BatchBuffer(app, kind=kind, size=rows_per_batch(
                 batch_size, 4 * len(want) * shape[0] * shape[1]))
-            for obj, planes, (wcs, ra, dec, scale) in good:
-                stack, action = [], "none"
-                for b in want:
-                    arr, w2, action = fit_to_shape(planes[b].data, shape, wcs)
-                    stack.append(arr)
-                report.resized[action] = report.resized.get(action, 0) + 1
-                first = planes[want[0]]
-                buf.add({
-                    "id": obj, "ra": ra, "dec": dec, "pixscale_arcsec": scale,
-                    "source_file": first.path, "source_hdu": first.hdu,
-                    "band_files": json.dumps({b: planes[b].where for b in want}),
-                    "layout": first.layout, "orig_ny": first.data.shape[0],
-                    "orig_nx": first.data.shape[1], "resize": action,
-                    **(joined.get(obj, {}) if joined else {}),
-                }, {product: np.stack(stack)}, {product: _axes.sky(w2) if w2 is not None else None})
+            for obj, planes, sky in good:
+                row, images, axes = _object_item(obj, planes, sky, want, shape, product, report)
+                buf.add({**row, **(joined.get(obj, {}) if joined else {})}, images, axes)
             buf.flush()
     report.n_items = app.n_added
     return report
