@@ -185,6 +185,9 @@ def _sql() -> SimpleNamespace:
             if order == "priority" else pick.order_by(ci.c.position)
         picks[order, False] = q.limit(1)
         picks[order, True] = q.limit(1).with_for_update(skip_locked=True, of=ci)
+        # PostgreSQL, when every item left is locked by another writer for a moment:
+        # wait for them (a locked item is not a finished one)
+        picks[order, "wait"] = q.limit(1).with_for_update(of=ci)
     return SimpleNamespace(
         mine=sa.select(cl.c.item_id).where(cl.c.campaign_id == b("b_cid"),
                                            cl.c.annotator == b("b_who"),
@@ -437,11 +440,17 @@ class Campaign:
         items are mixed in.
         """
         annotator = check_annotator(annotator or default_annotator())
-        return self.store._tx(lambda conn: self._claim(conn, annotator))
+        return self.store._tx(lambda conn: self._claim(conn, annotator, wait=True))
 
-    def _claim(self, conn, annotator: str) -> str | None:
+    def _claim(self, conn, annotator: str, *, wait: bool) -> str | None:
         """Inside a write transaction: ``annotator``'s open claim, else a new claim on the
-        next item for them (None when nothing is left); see :meth:`next_item`."""
+        next item for them (None when nothing is left); see :meth:`next_item`.
+
+        On PostgreSQL the pick skips items other writers hold locked (annotators do not
+        queue behind each other); when that finds nothing and ``wait`` is true, the pick
+        is repeated waiting for those locks, so that an item locked for a moment is not
+        taken for a finished one. (A deadlock this wait may meet is retried by
+        ``LabelStore._tx``.)"""
         q = _sql()
         key = {"b_cid": self.id, "b_who": annotator}
         mine = conn.execute(q.mine, key).scalar()
@@ -452,6 +461,9 @@ class Campaign:
         pick = q.picks[self.order if self.order in ORDERS else "random",
                        self.store.dialect == "postgresql"]
         item = conn.execute(pick, key).scalar()
+        if item is None and wait and self.store.dialect == "postgresql":
+            item = conn.execute(q.picks[self.order if self.order in ORDERS else "random",
+                                        "wait"], key).scalar()
         if item is None:
             return None
         if self.gold_rate > 0:
@@ -480,8 +492,12 @@ class Campaign:
             [str(item_id)], answers, annotator=who, scheme=scheme, campaign=self.name,
             started=started, ended=ended, source=source, source_detail=source_detail,
             bulk=False, n_components=n_components, uids=None, crow=self._row,
-            then=lambda conn, done: (done, self._claim(conn, who)))
+            then=lambda conn, done: (done, self._claim(conn, who, wait=False)))
         self._counted(done)
+        if item is None and self.store.dialect == "postgresql":
+            # nothing unlocked was left: ask again in a transaction that holds no lock of
+            # its own, waiting for items other writers hold for a moment
+            item = self.next_item(who)
         return ids[0], item
 
     def _counted(self, done: Mapping) -> None:
