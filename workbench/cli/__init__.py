@@ -1,7 +1,14 @@
 """The ``workbench`` command line: ingest, simulate, info, and the later batch commands.
 
-Each command group lives in its own module and is registered in :data:`_COMMANDS`; heavy
-libraries are imported inside the commands, so ``workbench --help`` stays fast.
+Each top-level command lives in a module named after it (``train-ssl`` in ``train_ssl.py``,
+``campaign`` in ``campaign.py``, ...). A subcommand added to a group from another module is in
+a module named ``<group>_<command>`` (``ingest_mosaic``, ``simulate_radio`` for ``simulate
+radio`` and ``radio-mosaic``, ``campaign_serve``), or, where one kind of data has commands in
+several groups, in the module of that kind (``lenses``: ingest stamps, simulate lenses,
+export lens-challenge; ``transients``: ingest filterbank/candidates, simulate transients,
+export fetch-h5; ``zooniverse``: export zooniverse, labels import zooniverse). Every module
+is registered in :data:`_COMMANDS`; heavy libraries are imported inside the commands, so
+``workbench --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -22,20 +29,20 @@ _COMMANDS = [
     ("workbench.cli.info", "info", None),
     ("workbench.cli.ingest", "ingest", None),
     ("workbench.cli.simulate", "simulate", None),
-    ("workbench.cli.sims_radio", "radio", "simulate"),
-    ("workbench.cli.sims_radio", "radio_mosaic", "simulate"),
-    ("workbench.cli.mosaic", "ingest_mosaic_cmd", "ingest"),
+    ("workbench.cli.simulate_radio", "radio", "simulate"),
+    ("workbench.cli.simulate_radio", "radio_mosaic", "simulate"),
+    ("workbench.cli.ingest_mosaic", "ingest_mosaic_cmd", "ingest"),
     ("workbench.cli.lenses", "ingest_stamps_cmd", "ingest"),
     ("workbench.cli.lenses", "simulate_lenses_cmd", "simulate"),
     ("workbench.cli.transients", "ingest_filterbank", "ingest"),
     ("workbench.cli.transients", "simulate_transients", "simulate"),
-    ("workbench.cli.discover", "train_ssl", None),
-    ("workbench.cli.discover", "embed", None),
-    ("workbench.cli.discover", "map_", None),
-    ("workbench.cli.discover", "anomalies", None),
-    ("workbench.cli.labels", "schemes", None),
-    ("workbench.cli.labels", "campaign", None),
-    ("workbench.cli.serve", "serve", "campaign"),
+    ("workbench.cli.train_ssl", "train_ssl", None),
+    ("workbench.cli.embed", "embed", None),
+    ("workbench.cli.map", "map_", None),
+    ("workbench.cli.anomalies", "anomalies", None),
+    ("workbench.cli.schemes", "schemes", None),
+    ("workbench.cli.campaign", "campaign", None),
+    ("workbench.cli.campaign_serve", "serve", "campaign"),
     ("workbench.cli.labels", "labels", None),
     ("workbench.cli.export", "export", None),
     ("workbench.cli.transients", "ingest_candidates_cmd", "ingest"),
@@ -43,10 +50,10 @@ _COMMANDS = [
     ("workbench.cli.zooniverse", "export_zooniverse_cmd", "export"),
     ("workbench.cli.zooniverse", "labels_import", "labels"),
     ("workbench.cli.lenses", "export_lens_challenge_cmd", "export"),
-    ("workbench.cli.labels", "components", None),
-    ("workbench.cli.learn", "train", None),
-    ("workbench.cli.learn", "predict", None),
-    ("workbench.cli.learn", "al", None),
+    ("workbench.cli.components", "components", None),
+    ("workbench.cli.train", "train", None),
+    ("workbench.cli.predict", "predict", None),
+    ("workbench.cli.al", "al", None),
 ]
 
 

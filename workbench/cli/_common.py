@@ -4,7 +4,39 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["report_skips", "parse_shape", "print_report", "dask_options", "dask_client"]
+__all__ = ["report_skips", "parse_shape", "print_report", "dask_options", "dask_client",
+           "open_collection", "echo_epoch", "FEATURES_HELP", "store_option", "open_with_store"]
+
+#: Help of ``--features`` (``train``, ``al simulate``, ``al round``).
+FEATURES_HELP = ("Features of the head model: auto (stored SSL embeddings "
+                 "`embedding-*` if any, else pixels), pixels (16x16, PCA for al simulate), "
+                 "embedding (the newest stored), embedding-<hash>, or 'embedding:<array>' / "
+                 "'pixels:<product>:<size>'.")
+
+#: ``--store URL`` of the label-store commands (``campaign``, ``labels``).
+store_option = click.option("--store", "store_url", default=None, metavar="URL",
+                            help="Label store URL or file (default: COLLECTION/labels.sqlite).")
+
+
+def open_collection(path, mode: str = "r"):
+    """The Collection at ``path`` (``mode`` ``"r"`` or ``"r+"``), imported when called."""
+    from workbench.io.collection import open as open_
+
+    return open_(path, mode)
+
+
+def open_with_store(collection, store_url):
+    """``(Collection, label store)``: the store at ``store_url`` or the Collection's own."""
+    from workbench.io.labels import open_store
+
+    coll = open_collection(collection)
+    return coll, open_store(coll, url=store_url)
+
+
+def echo_epoch(rec: dict) -> None:
+    """One line per training epoch (to stderr)."""
+    click.echo(f"epoch {rec['epoch']}/{rec['epochs']}  loss {rec['loss']:.4f}  "
+               f"train accuracy {rec['accuracy']:.3f}  ({rec['seconds']:.1f} s)", err=True)
 
 
 def report_skips(skipped, limit: int = 50) -> None:

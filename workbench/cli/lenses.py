@@ -1,4 +1,5 @@
-"""``workbench ingest stamps`` and ``workbench simulate lenses``: strong-lens candidates."""
+"""``workbench ingest stamps``, ``workbench simulate lenses`` and ``workbench export
+lens-challenge``: strong-lens candidates (multi-band stamps)."""
 
 from __future__ import annotations
 
