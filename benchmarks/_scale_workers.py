@@ -146,7 +146,7 @@ def _timed(fn) -> float:
 
 def _measure(client, files, coll_path, ck, work: Path, tag: str) -> tuple[float, float]:
     from workbench.io.ingest_fits import ingest_fits
-    from workbench.learn.embed import embed_collection
+    from workbench.learn.encode import embed_collection
 
     # warm up: imports, the encoder loaded once per worker process
     ingest_fits(files[:8], work / f"warm-{tag}", client=client, task_size=4)
@@ -163,7 +163,7 @@ def worker_scaling(*, n_files: int = 1200, n_embed: int = 24000, side: int = 64,
     external scheduler with 2 workers; see the module docstring for the keys."""
     from workbench.io.distributed import open_client
     from workbench.io.ingest_fits import ingest_fits
-    from workbench.learn.embed import embed_collection
+    from workbench.learn.encode import embed_collection
 
     work = Path(workdir or tempfile.mkdtemp(prefix="wb-scale-"))
     work.mkdir(parents=True, exist_ok=True)

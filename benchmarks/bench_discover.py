@@ -92,7 +92,7 @@ def bench_mirabest(args) -> dict:
     import workbench
     from workbench.learn.augment import Augment
     from workbench.learn.data import CollectionImages
-    from workbench.learn.embed import embed_collection, embed_images
+    from workbench.learn.encode import embed_collection, embed_images
     from workbench.learn.encoders import ResNetEncoder
     from workbench.learn.train import train_ssl
 
@@ -160,7 +160,7 @@ def bench_rare(args) -> dict:
     import workbench
     from workbench.embed.anomaly import AnomalyScorer
     from workbench.learn.data import CollectionImages
-    from workbench.learn.embed import embed_collection
+    from workbench.learn.encode import embed_collection
     from workbench.learn.train import train_ssl
     from workbench.sims.radio import simulate_radio
 

@@ -11,7 +11,7 @@ ssl        images/s of ``workbench.learn.train.train_ssl`` (SimCLR; bf16 autocas
            ``Augment``) in three forms: eager fp32, bf16 autocast + channels-last, and that
            plus ``torch.compile`` of the encoder (compile time reported apart as warm-up),
            so one sees where each helps
-embed      images/s of ``workbench.learn.embed.embed_collection`` (read, prepare, encode, store)
+embed      images/s of ``workbench.learn.encode.embed_collection`` (read, prepare, encode, store)
 mlppa      ML-PPA (256 x 256 DM-time CNN) candidates/s through
            ``workbench.learn.infer.predict_logits`` (channels-last; bf16 autocast on CUDA), and
            through its ONNX export (``workbench.learn.export.export_onnx``) with onnxruntime's
@@ -171,7 +171,7 @@ def bench_ssl(cfg, dev, tmp: Path) -> dict:
 
 
 def bench_embed(cfg, dev, tmp: Path, coll, checkpoint) -> dict:
-    from workbench.learn.embed import embed_collection
+    from workbench.learn.encode import embed_collection
 
     res = embed_collection(coll, checkpoint, batch_size=cfg["embed_batch"], device=str(dev),
                            force=True)

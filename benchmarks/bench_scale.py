@@ -209,7 +209,7 @@ def step_map(ctx):
     from bench_discover import MAP_OUTLIERS, _outlier_auc, _synthetic_embeddings
 
     import workbench
-    from workbench.embed.store import cluster_and_store, map_and_store
+    from workbench.embed.records import cluster_and_store, map_and_store
 
     n = ctx["n"]
     coll = workbench.open(ctx["path"], "r+")

@@ -64,7 +64,7 @@ print("loss per epoch:", [round(h["loss"], 3) for h in result.history])
 # with the same checkpoint reuses them.
 
 # %%
-from workbench.learn.embed import embed_collection
+from workbench.learn.encode import embed_collection
 
 emb = embed_collection(coll, work / "encoder.safetensors")
 again = embed_collection(coll, work / "encoder.safetensors")
@@ -76,7 +76,7 @@ print(emb.name, emb.embeddings.shape, "reused the second time:", again.reused)
 # stored as derived columns with their parameters (see `coll.info()["derived"]`).
 
 # %%
-from workbench.embed.store import anomalies_and_store, cluster_and_store, map_and_store
+from workbench.embed.records import anomalies_and_store, cluster_and_store, map_and_store
 
 map_and_store(coll, method="umap", n_neighbors=15)
 _, labels = cluster_and_store(coll, min_cluster_size=15)

@@ -20,7 +20,7 @@ from workbench.learn.pool_features import (  # noqa: E402
 
 
 def _made(created):
-    return {"name": "workbench.learn.embed", "version": "0", "params": {}, "created": created}
+    return {"name": "workbench.learn.encode", "version": "0", "params": {}, "created": created}
 
 
 def _add_embeddings(coll, seed=0):

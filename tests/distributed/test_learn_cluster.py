@@ -13,7 +13,7 @@ import workbench.io.collection as C  # noqa: E402
 from workbench.io._staging import StagingArea  # noqa: E402
 from workbench.learn import _dask_tasks  # noqa: E402
 from workbench.learn.checkpoints import save_checkpoint  # noqa: E402
-from workbench.learn.embed import embed_collection  # noqa: E402
+from workbench.learn.encode import embed_collection  # noqa: E402
 from workbench.learn.infer import predict_collection  # noqa: E402
 
 
@@ -115,7 +115,7 @@ def test_predictions_through_the_cluster_equal_serial(client, survey):
 @pytest.mark.parametrize("method", ["iforest", "knn"])
 def test_anomaly_scores_through_the_cluster_equal_serial(client, tmp_path, method):
     from workbench.embed.dask_scores import score_anomalies
-    from workbench.embed.store import anomalies_and_store
+    from workbench.embed.records import anomalies_and_store
 
     rng = np.random.default_rng(1)
     X = np.concatenate([rng.normal(size=(1500, 24)), rng.normal(6, 1, size=(10, 24))])

@@ -22,7 +22,7 @@ import pytest
 
 import workbench
 from workbench.core.errors import CollectionError, ModelError
-from workbench.embed import store, trust
+from workbench.embed import records, trust
 from workbench.io.collection import ProductSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,8 +55,8 @@ def made(tmp_path_factory):
     coll.add_array("embedding-test", old, tool="test")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(trust.ENV, str(home_a))
-        store.map_and_store(coll, method="umap", n_neighbors=10, n_epochs=30, save_model=True)
-        store.cluster_and_store(coll, space="embedding", map_method="umap", min_cluster_size=15)
+        records.map_and_store(coll, method="umap", n_neighbors=10, n_epochs=30, save_model=True)
+        records.cluster_and_store(coll, space="embedding", map_method="umap", min_cluster_size=15)
     coll.append(pd.DataFrame({"id": [f"n{i}" for i in range(N_NEW)]}),
                 {"img": np.zeros((N_NEW, 1, 2, 2))}, kind="image")
     coll.add_array("embedding-test", np.concatenate([old, new]), tool="test")
@@ -139,16 +139,16 @@ def test_hostile_pickle_is_not_run_from_python(made, tmp_path, monkeypatch):
     _payload_is_live(_doctor(copy, marker), marker)
 
     with pytest.raises(ModelError, match="not in your trust list"):
-        store.load_map(workbench.open(copy), "umap")
+        records.load_map(workbench.open(copy), "umap")
     with pytest.raises(ModelError, match="trust list"):
-        store.place_new_items(workbench.open(copy, "r+"), method="umap", exact=True)
+        records.place_new_items(workbench.open(copy, "r+"), method="umap", exact=True)
     assert not marker.exists() and np.isnan(_xy(copy)[N_OLD:]).all()
 
     coll = workbench.open(copy, "r+")
-    name, placed = store.place_new_items(coll, method="umap")
+    name, placed = records.place_new_items(coll, method="umap")
     assert name == "map-umap" and len(placed) == N_NEW and np.isfinite(_xy(copy)).all()
-    store.cluster_and_store(coll, space="embedding", map_method="umap", min_cluster_size=15)
-    store.anomalies_and_store(coll, method="knn")
+    records.cluster_and_store(coll, space="embedding", map_method="umap", min_cluster_size=15)
+    records.anomalies_and_store(coll, method="knn")
     assert not marker.exists()
 
 
@@ -157,13 +157,13 @@ def test_hostile_genuine_model_is_refused_for_another_user_and_works_for_its_aut
     """An untouched copy: user B (empty trust list) cannot unpickle A's model; A can."""
     copy = _copy(made, tmp_path / "copy")
     with pytest.raises(ModelError, match="not written by your own"):
-        store.place_new_items(workbench.open(copy, "r+"), method="umap", exact=True)
+        records.place_new_items(workbench.open(copy, "r+"), method="umap", exact=True)
     assert np.isnan(_xy(copy)[N_OLD:]).all()
 
     monkeypatch.setenv(trust.ENV, str(made["home_a"]))
     coll = workbench.open(copy, "r+")
-    expect = store.load_map(coll, "umap").transform(coll.derived_array("embedding-test")[N_OLD:])
-    _, placed = store.place_new_items(coll, method="umap", exact=True)
+    expect = records.load_map(coll, "umap").transform(coll.derived_array("embedding-test")[N_OLD:])
+    _, placed = records.place_new_items(coll, method="umap", exact=True)
     assert len(placed) == N_NEW
     assert np.allclose(_xy(copy)[N_OLD:], expect, atol=1e-4)
     assert "trusted" in workbench.open(copy).derived["map-umap"]["made_by"]["params"][
@@ -183,7 +183,7 @@ def test_hostile_trust_lists_are_refused_unless_private_and_well_formed(made, tm
 
     listed.chmod(0o666)  # anyone could add a hash: it decides nothing
     with pytest.raises(ModelError, match="writable by another user"):
-        store.load_map(coll, "umap")
+        records.load_map(coll, "umap")
     listed.chmod(0o600)
     home.chmod(0o777)
     with pytest.raises(ModelError, match="writable by another user"):
@@ -192,7 +192,7 @@ def test_hostile_trust_lists_are_refused_unless_private_and_well_formed(made, tm
 
     listed.write_text("{not json")
     with pytest.raises(ModelError, match="not readable JSON") as err:
-        store.load_map(coll, "umap")
+        records.load_map(coll, "umap")
     assert "\n" not in str(err.value) and str(listed) in str(err.value)
     listed.write_text(json.dumps({"models": {sha: {}}}))  # no format key: not ours
     with pytest.raises(ModelError, match="not a workbench trust list"):
@@ -228,5 +228,5 @@ def test_hostile_map_records_are_refused_before_anything_is_read(made, tmp_path)
                                 ("b", bad_k, "n_neighbors"),
                                 ("c", bad_counts, "bad counts")]:
         with pytest.raises(CollectionError, match=match):
-            store.place_new_items(doctored(name, change), method="umap")
+            records.place_new_items(doctored(name, change), method="umap")
         assert not marker.exists()

@@ -108,7 +108,7 @@ def _transform_new(path, *extra):
 def test_a_fresh_process_places_new_items_where_the_fitting_session_does(tmp_path):
     """With your own saved model (--save-model, then --exact) the placement is umap-learn's
     transform exactly; without it (the default), from arrays, each item lands in its blob."""
-    from workbench.embed.store import load_map, map_and_store
+    from workbench.embed.records import load_map, map_and_store
 
     Z, y, _ = _blobs_with_outliers(n_per=80, dim=32, k=3, n_out=0, spread=4.0)
     old, new, y_old, y_new = Z[::2], Z[1::2][:30], y[::2], y[1::2][:30]
@@ -184,29 +184,29 @@ def test_array_placement_on_real_digits_is_close_to_umap_transform(tmp_path):
 
 
 def test_pca_maps_place_new_items_exactly_from_their_stored_linear_part(tmp_path):
-    from workbench.embed import store
+    from workbench.embed import records
     from workbench.embed.projection import PCAMap
 
     Z, _, _ = _blobs_with_outliers(n_per=40, dim=16, k=3, n_out=0)
     old, new = Z[:90], Z[90:]
     coll = _collection_with_embeddings(tmp_path / "c", old, [f"o{i}" for i in range(len(old))])
-    store.map_and_store(coll, method="pca")
+    records.map_and_store(coll, method="pca")
     p = coll.derived["map-pca"]["made_by"]["params"]
     assert "model" not in p  # nothing pickled unless asked
     lin = coll.derived[p["linear"]]
     assert lin["type"] == "file" and lin["made_by"]["params"]["shape"] == [3, 16]
     _append(coll, old, new)
-    store.place_new_items(coll, method="pca")
+    records.place_new_items(coll, method="pca")
     xy = workbench.open(coll.path).catalog[["pca_x", "pca_y"]].to_numpy()
     assert np.allclose(xy[len(old):], PCAMap().fit(old).transform(new), atol=1e-4)
 
 
 def test_a_tampered_model_file_is_refused_without_unpickling(tmp_path):
-    from workbench.embed import store
+    from workbench.embed import records
 
     X, _, _ = _blobs_with_outliers(n_per=20, dim=4, k=2, n_out=0)
     coll = _collection_with_embeddings(tmp_path / "c", X, [f"i{i}" for i in range(len(X))])
-    store.map_and_store(coll, method="pca", save_model=True)
+    records.map_and_store(coll, method="pca", save_model=True)
     model = coll.derived["map-pca"]["made_by"]["params"]["model"]
     marker = tmp_path / "unpickled"
 
@@ -217,43 +217,43 @@ def test_a_tampered_model_file_is_refused_without_unpickling(tmp_path):
     (coll.path / "derived" / json.loads((coll.path / "collection.json").read_text())
      ["derived"][model]["file"]).write_bytes(pickle.dumps(Evil()))
     with pytest.raises(CollectionError, match="SHA-256|bytes the manifest records"):
-        store.load_map(workbench.open(coll.path), "pca")
+        records.load_map(workbench.open(coll.path), "pca")
     assert not marker.exists()
 
 
 def test_refitting_replaces_the_old_model_and_parts_and_old_maps_say_how_to_refit(tmp_path):
-    from workbench.embed import store
+    from workbench.embed import records
 
     X, _, _ = _blobs_with_outliers(n_per=20, dim=4, k=2, n_out=0)
     coll = _collection_with_embeddings(tmp_path / "c", X, [f"i{i}" for i in range(len(X))])
-    store.map_and_store(coll, method="pca", seed=0, save_model=True)
+    records.map_and_store(coll, method="pca", seed=0, save_model=True)
     first = coll.derived["map-pca"]["made_by"]["params"]
-    store.map_and_store(coll, method="pca", seed=1, save_model=True)
+    records.map_and_store(coll, method="pca", seed=1, save_model=True)
     second = coll.derived["map-pca"]["made_by"]["params"]
     assert first["model"] != second["model"] and second["model"] in coll.derived
     assert first["model"] not in coll.derived and first["linear"] not in coll.derived
-    store.map_and_store(coll, method="pca", save_model=False)
+    records.map_and_store(coll, method="pca", save_model=False)
     third = coll.derived["map-pca"]["made_by"]["params"]
     assert sorted(n for n in coll.derived if n.startswith("map-pca-")) == [third["linear"]]
     with pytest.raises(CollectionError, match="refit"):
-        store.load_map(coll, "pca")
+        records.load_map(coll, "pca")
 
 
 def test_a_later_process_reuses_the_stored_umap_graph_and_refuses_a_doctored_one(tmp_path):
-    from workbench.embed import store
+    from workbench.embed import records
 
     Z, _, _ = _blobs_with_outliers(n_per=60, dim=16, k=3, n_out=4)
     coll = _collection_with_embeddings(tmp_path / "c", Z, [f"i{i}" for i in range(len(Z))])
-    store.map_and_store(coll, method="umap", n_neighbors=12, n_epochs=30)
+    records.map_and_store(coll, method="umap", n_neighbors=12, n_epochs=30)
     fitted = UMAPMap(n_neighbors=12, n_epochs=30).fit(Z)  # the same seed: the same graph
     back = workbench.open(coll.path, "r+")
-    Xg, (idx, dist) = store._map_graph(back, "embedding-test", Z, "umap")
+    Xg, (idx, dist) = records._map_graph(back, "embedding-test", Z, "umap")
     assert np.array_equal(idx, fitted.knn_graph_[0])
     assert np.allclose(dist, fitted.knn_graph_[1])
-    store.cluster_and_store(back, map_method="umap", min_cluster_size=20)
+    records.cluster_and_store(back, map_method="umap", min_cluster_size=20)
     assert back.derived["clusters"]["made_by"]["params"]["outlier_graph"] == "map-umap graph"
     # a graph made from other items is not used
-    assert store._map_graph(back, "embedding-other", Z, "umap")[1] is None
+    assert records._map_graph(back, "embedding-other", Z, "umap")[1] is None
 
     # an index out of range (a doctored graph) is a CollectionError, not an out-of-range read
     name = back.derived["map-umap"]["made_by"]["params"]["knn"][0]
@@ -261,4 +261,4 @@ def test_a_later_process_reuses_the_stored_umap_graph_and_refuses_a_doctored_one
     bad[3, 2] = len(Z) + 10**6
     back.add_array(name, bad, made=back.derived[name]["made_by"])
     with pytest.raises(CollectionError, match="indices out of range"):
-        store.anomalies_and_store(workbench.open(coll.path, "r+"), method="knn")
+        records.anomalies_and_store(workbench.open(coll.path, "r+"), method="knn")

@@ -45,7 +45,7 @@ def test_vote_and_calibration_rules():
 
 
 def test_held_out_items_get_their_blobs_cluster_and_a_far_point_is_a_top_outlier(tmp_path):
-    from workbench.embed.store import anomalies_and_store, cluster_and_store, map_and_store
+    from workbench.embed.records import anomalies_and_store, cluster_and_store, map_and_store
 
     X, y = _blobs()
     rng = np.random.default_rng(0)

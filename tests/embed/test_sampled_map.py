@@ -114,7 +114,7 @@ def test_map_and_clusters_through_the_store_reuse_the_sampled_fit(tmp_path):
     from sklearn.metrics import roc_auc_score
 
     import workbench
-    from workbench.embed.store import _graph_fit_rows, cluster_and_store, map_and_store
+    from workbench.embed.records import _graph_fit_rows, cluster_and_store, map_and_store
     from workbench.io.collection import ProductSpec
 
     X, y = _blobs(3000)
@@ -141,7 +141,7 @@ def test_anomalies_reuse_a_sampled_map_graph(tmp_path):
     from sklearn.metrics import roc_auc_score
 
     import workbench
-    from workbench.embed.store import anomalies_and_store, map_and_store
+    from workbench.embed.records import anomalies_and_store, map_and_store
     from workbench.io.collection import ProductSpec
 
     X, _ = _blobs(2500, seed=2)
@@ -157,7 +157,7 @@ def test_anomalies_reuse_a_sampled_map_graph(tmp_path):
         assert roc_auc_score(truth, scores) > 0.95, method
     # GLOSH was fitted on the map's 800 fitted items, the others placed from the graph
     from workbench.embed.anomaly import AnomalyScorer
-    from workbench.embed.store import _graph_fit_rows, _map_graph
+    from workbench.embed.records import _graph_fit_rows, _map_graph
 
     Xg, knn = _map_graph(coll, "embedding-test", X, "umap")
     rows = _graph_fit_rows(coll, "umap", len(X))

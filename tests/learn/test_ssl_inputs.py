@@ -17,7 +17,7 @@ from workbench.learn.data import (  # noqa: E402
     robust_normalise,
     stretch_images,
 )
-from workbench.learn.embed import embed_collection, embed_images, load_encoder  # noqa: E402
+from workbench.learn.encode import embed_collection, embed_images, load_encoder  # noqa: E402
 from workbench.learn.train import train_ssl  # noqa: E402
 
 TINY = {"width": 4, "depth": (1, 1), "out_dim": 8}

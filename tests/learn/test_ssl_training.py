@@ -20,7 +20,7 @@ from workbench.learn.checkpoints import (  # noqa: E402
     load_checkpoint,
     read_metadata,
 )
-from workbench.learn.embed import embed_collection, embedding_name, load_encoder  # noqa: E402
+from workbench.learn.encode import embed_collection, embedding_name, load_encoder  # noqa: E402
 from workbench.learn.train import TrainingJob, train_ssl  # noqa: E402
 
 TINY = {"width": 4, "depth": (1, 1), "out_dim": 8}

@@ -136,7 +136,7 @@ def cached_ssl_embedding(coll, cache_dir=None, *, config: dict | None = None,
     d.mkdir(parents=True, exist_ok=True)
     import torch
 
-    from workbench.learn.embed import embed_collection
+    from workbench.learn.encode import embed_collection
     from workbench.learn.train import train_ssl
 
     threads = torch.get_num_threads()

@@ -22,7 +22,7 @@ __all__ = ["embed"]
 def embed(collection, checkpoint, batch_size, device, force, scheduler, workers):
     """Embed COLLECTION's images with an encoder; store them as derived array
     embedding-<hash12> (reused when run again with the same checkpoint)."""
-    from workbench.learn.embed import embed_collection
+    from workbench.learn.encode import embed_collection
 
     with dask_client(scheduler, workers) as client:
         res = embed_collection(collection, checkpoint, batch_size=batch_size, device=device,

@@ -58,7 +58,7 @@ def map_(collection, method, cluster, embedding, n_neighbors, min_cluster_size, 
     later `workbench map COLLECTION --transform-new` places new items on the same map
     without running anything from the Collection.
     """
-    from workbench.embed.store import cluster_and_store, map_and_store, place_new_items
+    from workbench.embed.records import cluster_and_store, map_and_store, place_new_items
     from workbench.io.collection import open as open_collection
 
     if save_model and transform_new:

@@ -3,7 +3,7 @@ embedding vectors. No torch here; umap-learn, openTSNE, hdbscan and scikit-learn
 inside the estimators' ``fit``.
 
 Modules: :mod:`~workbench.embed.projection`, :mod:`~workbench.embed.cluster`,
-:mod:`~workbench.embed.neighbors`, :mod:`~workbench.embed.anomaly`, :mod:`~workbench.embed.store`.
+:mod:`~workbench.embed.neighbors`, :mod:`~workbench.embed.anomaly`, :mod:`~workbench.embed.records`.
 """
 
 from workbench.embed.anomaly import AnomalyScorer, PersonalisedRanking

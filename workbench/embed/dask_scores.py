@@ -3,7 +3,7 @@
 
 The scorer is fitted once, here; the items are then scored in chunks on the workers, and the
 result is stored as the same ``anomaly-<method>`` set (same column, same record) that
-:func:`workbench.embed.store.anomalies_and_store` writes:
+:func:`workbench.embed.records.anomalies_and_store` writes:
 
 * ``iforest``: the isolation forest (after the same PCA) is fitted here on all items (it
   draws 256 items per tree, so fitting is cheap); scoring every item, the costly part, runs
@@ -43,10 +43,10 @@ def score_anomalies(coll, *, client=None, method: str = "glosh", embedding: str 
     """Score and store ``anomaly-<method>``; returns ``(set name, scores (n,))``.
 
     Without a ``client`` (or for a method that cannot be split, see the module notes) this
-    is :func:`~workbench.embed.store.anomalies_and_store`."""
+    is :func:`~workbench.embed.records.anomalies_and_store`."""
     from workbench.embed.anomaly import AnomalyScorer
     from workbench.embed.projection import resolve_pca
-    from workbench.embed.store import anomalies_and_store, load_embedding
+    from workbench.embed.records import anomalies_and_store, load_embedding
 
     root = coll.root
     if client is None or method not in CHUNKABLE or "map-umap" in root.derived:

@@ -1,6 +1,6 @@
 """A fitted 2-D map kept as plain arrays and JSON parameters, which cannot run code when read.
 
-:func:`workbench.embed.store.map_and_store` writes these beside the map's columns
+:func:`workbench.embed.records.map_and_store` writes these beside the map's columns
 ``<method>_x``, ``<method>_y``; each record's parameters carry the fit's random ``fit`` id,
 and a part is used only when its id is the one in the ``map-<method>`` record, so parts of an
 older or interrupted fit are never mixed with a newer map:

@@ -1,6 +1,6 @@
 """Items appended after a map was made: their map positions, cluster ids and outlier scores.
 
-:func:`workbench.embed.store.place_new_items` (``workbench map COLLECTION --transform-new``)
+:func:`workbench.embed.records.place_new_items` (``workbench map COLLECTION --transform-new``)
 places new items with the rules below, from arrays only: the stored embeddings, the stored
 derived columns and, where the map has one, its stored linear part
 (:mod:`workbench.embed.map_arrays`). Nothing is refitted, no model file is read, and the
@@ -24,7 +24,7 @@ Map position (fuzzy k-nearest-neighbour mean)
     ``transform`` lands 8.2 units (7% of the extent) from these positions and reads the
     digit right less often (85.9% against 93.8%). The estimator's own ``transform`` is still
     available for a map whose model file the user's own ``workbench map --save-model`` wrote
-    (:func:`workbench.embed.store.place_new_items` with ``exact=True``).
+    (:func:`workbench.embed.records.place_new_items` with ``exact=True``).
 
 Cluster (k-nearest-neighbour vote)
     A new item takes the most common cluster id among its ``k`` nearest *fitted* items (noise,

@@ -5,7 +5,7 @@ whatever code the file names. A Collection is data that others hand around, so a
 in its own manifest proves nothing (whoever wrote the folder wrote both). The only pickles
 the workbench ever loads are those whose SHA-256 is in this list, which lives in the user's
 own folder, outside every Collection, and gets entries only from that user's own
-``workbench map --save-model`` (:func:`workbench.embed.store.map_and_store` with
+``workbench map --save-model`` (:func:`workbench.embed.records.map_and_store` with
 ``save_model=True``) at the moment it writes the file.
 
 Where: ``$WORKBENCH_HOME/trusted-models.json``; without ``WORKBENCH_HOME``,

@@ -1,4 +1,4 @@
-"""The Dask paths of :func:`~workbench.learn.embed.embed_collection` and
+"""The Dask paths of :func:`~workbench.learn.encode.embed_collection` and
 :func:`~workbench.learn.infer.predict_collection` (``client=`` given).
 
 The items are split into blocks of whole Zarr chunks (:func:`workbench.io.distributed.
@@ -171,7 +171,7 @@ def embed_task(root: str, key: str, coll_path: str, rows, checkpoint: str, diges
                prep: dict, batch_size: int, device) -> dict:
     """Embed the items at absolute ``rows``; stage ``values.zarr`` (n, d) float32."""
     from workbench.learn.data import CollectionImages
-    from workbench.learn.embed import embed_images, load_encoder
+    from workbench.learn.encode import embed_images, load_encoder
 
     _torch_threads()
     enc, _ = worker_models().get(("enc", checkpoint, digest, device),

@@ -80,7 +80,7 @@ class Explorer(anywidget.AnyWidget):
     Parameters
     ----------
     coll : Collection
-        With the map columns (``workbench map`` / :func:`workbench.embed.store.map_and_store`).
+        With the map columns (``workbench map`` / :func:`workbench.embed.records.map_and_store`).
     x, y : str
         Catalog columns of the map (default ``umap_x``, ``umap_y``, else the first
         ``*_x``/``*_y`` pair found).
@@ -412,7 +412,7 @@ class Explorer(anywidget.AnyWidget):
             from workbench.embed.neighbors import SimilarityIndex
 
             try:
-                from workbench.embed.store import load_embedding
+                from workbench.embed.records import load_embedding
 
                 _, X = load_embedding(self.coll, self._embedding_name)
                 self._index = SimilarityIndex(metric="cosine").fit(X)

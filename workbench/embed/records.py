@@ -1,4 +1,5 @@
-"""Store maps, clusters and anomaly scores beside a Collection as derived columns.
+"""The records of the embedding analyses: maps, clusters and anomaly scores stored beside a
+Collection as derived columns (this is not the label store, :mod:`workbench.io.labels.store`).
 
 Each result is a derived column set whose ``made_by`` record names the estimator, its
 parameters and the embedding it was computed from:

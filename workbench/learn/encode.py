@@ -1,4 +1,5 @@
-"""Embeddings: batched encoder inference, stored beside the Collection by checkpoint hash.
+"""Encoding items: batched encoder inference, the embeddings stored beside the Collection by
+checkpoint hash (what is done with them afterwards lives in :mod:`workbench.embed`).
 
 ``embed_collection(coll, "enc.safetensors")`` reads the encoder (safetensors only), runs it
 over the Collection product with a DataLoader, and stores the vectors as the derived array
@@ -129,7 +130,7 @@ def embed_collection(coll, checkpoint, *, batch_size: int = 256, device=None,
 
 
 def _store(coll, name, emb, ids, checkpoint, digest, meta, prep) -> None:
-    coll.add_array(name, emb, tool="workbench.learn.embed", ids=ids,
+    coll.add_array(name, emb, tool="workbench.learn.encode", ids=ids,
                    params={"checkpoint": str(checkpoint), "encoder_hash": digest,
                            "encoder": meta["encoder"], "method": meta.get("method", {}),
                            "product": prep["product"], "size": prep["size"],
