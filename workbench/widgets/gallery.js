@@ -95,8 +95,15 @@ function render({ model, el }) {
     detail.replaceChildren();
     for (const spec of model.get("detail") || []) detail.appendChild(wbPanel(spec, { size: 260 }).root);
   }
-  model.on("change:tiles", drawGrid);
-  model.on("change:sprite", drawGrid);
+  // a page arrives as one message changing both sprite and tiles: draw it once
+  let drawQueued = false;
+  const queueGrid = () => {
+    if (drawQueued) return;
+    drawQueued = true;
+    queueMicrotask(() => { drawQueued = false; drawGrid(); });
+  };
+  model.on("change:tiles", queueGrid);
+  model.on("change:sprite", queueGrid);
   model.on("change:selected", drawSel);
   model.on("change:detail", drawDetail);
   model.on("change:columns", fillSort);
