@@ -26,6 +26,7 @@ from pathlib import Path
 
 from workbench.core.errors import InputError, OutputError
 from workbench.io import _replace
+from workbench.io.file_names import item_file_name
 
 __all__ = ["export_zooniverse", "MANIFEST", "ID_COLUMN", "MAX_SUBJECTS"]
 
@@ -35,14 +36,8 @@ ID_COLUMN = "#workbench_id"
 MAX_SUBJECTS = 10_000
 
 
-def _name(item_id: str, used: set) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in str(item_id))[:100]
-    safe = safe.lstrip(".") or "item"
-    name, k = safe, 2
-    while name in used:
-        name, k = f"{safe}_{k}", k + 1
-    used.add(name)
-    return name
+def _name(item_id, used: set) -> str:
+    return item_file_name(item_id, used, max_len=100)
 
 
 def _num(v):

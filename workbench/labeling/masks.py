@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.core.errors import CollectionError, OutputError, StoreError
+from workbench.io.file_names import item_file_name
 from workbench.labeling.consensus import campaign_consensus
 
 __all__ = ["MaskObject", "mask_objects", "coco_dataset", "write_coco", "write_caesar",
@@ -240,14 +241,8 @@ def _bbox(mask: np.ndarray) -> list[float]:
             float(rows[-1] - rows[0] + 1)]
 
 
-def _file_name(item_id: str, used: set) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in item_id)[:120]
-    safe = safe.lstrip(".") or "item"
-    name, k = safe, 2
-    while name in used:
-        name, k = f"{safe}_{k}", k + 1
-    used.add(name)
-    return name
+def _file_name(item_id, used: set) -> str:
+    return item_file_name(item_id, used, max_len=120)
 
 
 # --------------------------------------------------------------------------- COCO
