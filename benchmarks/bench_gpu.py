@@ -14,7 +14,7 @@ ssl        images/s of ``workbench.learn.train.train_ssl`` (SimCLR; bf16 autocas
 embed      images/s of ``workbench.learn.encode.embed_collection`` (read, prepare, encode, store)
 mlppa      ML-PPA (256 x 256 DM-time CNN) candidates/s through
            ``workbench.learn.infer.predict_logits`` (channels-last; bf16 autocast on CUDA), and
-           through its ONNX export (``workbench.learn.export.export_onnx``) with onnxruntime's
+           through its ONNX export (``workbench.learn.compact.export_onnx``) with onnxruntime's
            CUDA provider where onnxruntime has it, and on CPU (``OnnxClassifier``)
 al_round   one ``workbench.active.loop.ActiveLoop.run_round`` (retrain the head on the labels,
            score and rank the whole pool, queue) on a 300,000-item pool of 128-D embeddings
@@ -183,7 +183,7 @@ def bench_embed(cfg, dev, tmp: Path, coll, checkpoint) -> dict:
 def bench_mlppa(cfg, dev, tmp: Path) -> dict:
     import torch
 
-    from workbench.learn.export import OnnxClassifier, export_onnx
+    from workbench.learn.compact import OnnxClassifier, export_onnx
     from workbench.learn.infer import predict_logits
     from workbench.learn.mlppa import MLPPA
 

@@ -49,7 +49,7 @@ def bench_inference(args) -> dict:
 
     from workbench.io.collection import open as open_collection
     from workbench.learn.checkpoints import save_checkpoint
-    from workbench.learn.export import OnnxClassifier, export_onnx, prune_model, quantize_dynamic
+    from workbench.learn.compact import OnnxClassifier, export_onnx, prune_model, quantize_dynamic
     from workbench.learn.infer import load_model, predict_proba
     from workbench.learn.supervised import model_inputs, train_classifier
 
@@ -194,7 +194,7 @@ def bench_backends(coll, ck, *, batch_size: int, repeat: int = 3) -> dict:
     import os
     import shutil
 
-    from workbench.learn.export import onnx_cache_dir
+    from workbench.learn.compact import onnx_cache_dir
     from workbench.learn.infer import BACKENDS, predict_collection
 
     n = len(coll)

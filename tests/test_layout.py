@@ -13,6 +13,7 @@ Helper modules (``tiny.py``, ``pgtemp.py``, ...) and conftests may live anywhere
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -84,3 +85,57 @@ def test_the_default_run_selects_slow_tests():
     pytest_line = next(ln for ln in script.splitlines() if "-m pytest" in ln)
     assert not re.search(r"\s-m\s", pytest_line.split("-m pytest", 1)[1])
     assert not re.search(r"\s-k\s", pytest_line)
+
+
+#: module names that several packages share because they hold the SAME concept at different
+#: layers (issue 16: no two modules of one name doing different things). A module of
+#: ``workbench/cli/`` is named after its command and may share the name of the library module
+#: the command drives; a pure re-export (``from X import *``) and the packages' private
+#: ``_common`` helpers are allowed too. Anything else needs a line here with its reason.
+SAME_CONCEPT = {
+    "config": "core/config.py is the Settings base class; learn/config.py the learning settings",
+    "identity": "core/identity.py names the annotator; server/identity.py authenticates them",
+    "components": "io/components.py computes and stores radio components; "
+                  "labeling/components.py reads them for clicks",
+}
+
+
+def _is_reexport(path: Path) -> bool:
+    """A module whose body is only its docstring and ``from workbench.... import`` lines."""
+    body = ast.parse(path.read_text()).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return bool(body) and all(isinstance(s, ast.ImportFrom) and (s.module or "")
+                              .startswith("workbench.") for s in body)
+
+
+def _name_clashes(package: Path) -> dict[str, list[str]]:
+    by_name: dict[str, list[Path]] = {}
+    for f in sorted(package.rglob("*.py")):
+        if f.name in ("__init__.py", "__main__.py") or f.stem == "_common":
+            continue
+        by_name.setdefault(f.stem, []).append(f)
+    clashes = {}
+    for name, files in by_name.items():
+        lib = [f for f in files if f.parent.name != "cli" and not _is_reexport(f)]
+        if len(lib) > 1 and name not in SAME_CONCEPT:
+            clashes[name] = [str(f.relative_to(package)) for f in lib]
+    return clashes
+
+
+def test_no_two_library_modules_share_a_name():
+    assert _name_clashes(PACKAGE) == {}
+
+
+def test_the_name_rule_catches_a_clash(tmp_path):
+    pkg = tmp_path / "workbench"
+    for d in ("cli", "learn", "labeling", "widgets"):
+        (pkg / d).mkdir(parents=True)
+    (pkg / "cli" / "export.py").write_text('"""The export command."""\nimport click\n')
+    (pkg / "learn" / "export.py").write_text('"""ONNX."""\nimport numpy\n')
+    (pkg / "widgets" / "render.py").write_text(
+        '"""Re-export."""\nfrom workbench.labeling.render import *  # noqa\n')
+    (pkg / "labeling" / "render.py").write_text('"""Drawing."""\nimport numpy\n')
+    assert _name_clashes(pkg) == {}
+    (pkg / "labeling" / "export.py").write_text('"""Labels."""\nimport csv\n')
+    assert _name_clashes(pkg) == {"export": ["labeling/export.py", "learn/export.py"]}

@@ -14,7 +14,7 @@ from workbench.cli import main  # noqa: E402
 from workbench.core.errors import InputError, ModelError  # noqa: E402
 from workbench.io.collection import open as open_collection  # noqa: E402
 from workbench.learn.checkpoints import file_hash, load_checkpoint, save_checkpoint  # noqa: E402
-from workbench.learn.export import onnx_cache_dir  # noqa: E402
+from workbench.learn.compact import onnx_cache_dir  # noqa: E402
 from workbench.learn.infer import predict_collection  # noqa: E402
 from workbench.learn.supervised import train_classifier  # noqa: E402
 

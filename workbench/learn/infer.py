@@ -6,7 +6,7 @@ temperature (``config["temperature"]``). :func:`predict_collection` writes the r
 derived columns ``pred_<class>`` (probabilities) and ``pred_label``, whose provenance is
 the checkpoint's SHA-256 and the backend that ran it: ``torch`` (the checkpoint's module),
 ``onnx`` or ``onnx-int8`` (its ONNX export, fp32 or dynamic int8, run with onnxruntime on
-CPU; see :func:`workbench.learn.export.onnx_for_checkpoint`).
+CPU; see :func:`workbench.learn.compact.onnx_for_checkpoint`).
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def load_logits_fn(model_path, *, backend: str = "torch", digest: str | None = N
     if device is not None and not str(device).startswith("cpu"):
         raise InputError(f"the {backend} backend runs on CPU with onnxruntime, not on "
                          f"{device!r}", hint="use --backend torch for a GPU")
-    from workbench.learn.export import OnnxClassifier, onnx_for_checkpoint
+    from workbench.learn.compact import OnnxClassifier, onnx_for_checkpoint
 
     config = _classifier_config(model_path)
     sess = OnnxClassifier(onnx_for_checkpoint(model_path, int8=backend == "onnx-int8",
@@ -255,7 +255,7 @@ def predict_collection(coll, model_path, *, batch_size: int = 256, write: bool =
     ``onnx-int8`` (dynamic int8 weights of the dense layers: 4x smaller, faster on CPU;
     probabilities moved by ~1e-3 in the tests, labels near 0.5 may flip). The ONNX exports run with onnxruntime
     on CPU and are cached beside the checkpoint, keyed by its SHA-256
-    (:func:`workbench.learn.export.onnx_for_checkpoint`); the first call exports.
+    (:func:`workbench.learn.compact.onnx_for_checkpoint`); the first call exports.
 
     Images are read in blocks of ``batch_size`` contiguous rows and prepared vectorised.
     With ``prefetch`` (default) the next block is read and prepared in a background

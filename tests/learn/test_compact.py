@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
-from workbench.learn.export import (  # noqa: E402
+from workbench.learn.compact import (  # noqa: E402
     OnnxClassifier,
     export_onnx,
     prune_model,
