@@ -80,3 +80,46 @@ def test_job_subclasses_keep_their_public_names():
     assert isinstance(tj, Job)
     with pytest.raises(ModelError, match="start"):
         tj.result()
+
+
+def test_on_done_is_called_once_with_the_finished_job():
+    release = threading.Event()
+    calls = []
+
+    def listener(job):
+        # from the worker thread, with the job already done: result() does not block
+        calls.append((threading.current_thread().name, job.done, job.running, job.result()))
+
+    job = Job(lambda progress, cancel: release.wait(5) and 7, name="done-job")
+    job.on_done(listener)
+    job.start()
+    time.sleep(0.05)
+    assert calls == [] and job.running
+    release.set()
+    assert job.result(timeout=5) == 7
+    t0 = time.time()
+    while not calls and time.time() - t0 < 5:
+        time.sleep(0.005)
+    assert calls == [("done-job", True, False, 7)]
+    late = []
+    job.on_done(late.append)  # already done: called at once, in this thread
+    assert late == [job] and len(calls) == 1
+
+
+def test_on_done_listener_sees_the_error():
+    seen = threading.Event()
+    errors = []
+
+    def work(progress, cancel):
+        raise ValueError("bad beam")
+
+    def listener(job):
+        errors.append(job.error)
+        with pytest.raises(ValueError, match="bad beam"):
+            job.result()
+        seen.set()
+
+    job = Job(work)
+    job.on_done(listener)
+    job.start()
+    assert seen.wait(5) and isinstance(errors[0], ValueError)

@@ -31,12 +31,14 @@ def test_dashboard_follows_rounds(tmp_path):
     camp.n = 40
     job = dash.retrain()
     job.result(timeout=60)
-    for _ in range(100):  # the finishing thread redraws
+    for _ in range(100):  # the job's on_done listener redraws, from the round's thread
         if dash.state["round"] == 2:
             break
         import time
 
         time.sleep(0.05)
+    assert dash.status.value.startswith("round 2 done: accuracy")
+    assert not dash.retrain_button.disabled and dash.cancel_button.disabled
     st = dashboard_state(loop)
     assert list(st["curve"]["n_train"]) == sorted(st["curve"]["n_train"])
     assert len(st["curve"]) == 2 and dash.state["round"] == 2

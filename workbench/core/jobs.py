@@ -7,7 +7,9 @@
 A :class:`Job` runs ``work(progress, cancel)`` in a daemon thread. ``work`` reports with
 ``progress(record)`` (any dict; the latest is :attr:`Job.progress`, and listeners added with
 :meth:`Job.on_progress` are called with each, from the worker thread) and should stop soon
-after ``cancel`` (a :class:`threading.Event`) is set. States:
+after ``cancel`` (a :class:`threading.Event`) is set. Listeners added with :meth:`Job.on_done`
+are called once with the job when it is done (from the worker thread, after ``done`` became
+True, so they may call :meth:`Job.result` without blocking; at once if it already is). States:
 
 =============  ==============================================================================
 not started    ``started``, ``running`` and ``done`` are False; :meth:`Job.result` raises
@@ -51,6 +53,9 @@ class Job:
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable] = []
+        self._finished = threading.Event()
+        self._done_lock = threading.Lock()
+        self._done_listeners: list[Callable] = []
         self._value = None
         self.progress: dict = {}
         self.error: BaseException | None = None
@@ -72,6 +77,11 @@ class Job:
             self._value = self.run(self._report, self._cancel)
         except BaseException as exc:  # noqa: BLE001 - kept, re-raised by result()
             self.error = exc
+        with self._done_lock:
+            self._finished.set()
+            listeners, self._done_listeners = self._done_listeners, []
+        for fn in listeners:
+            fn(self)
 
     # ------------------------------------------------------------------ control
     def start(self):
@@ -85,6 +95,21 @@ class Job:
     def on_progress(self, fn: Callable[[dict], None]) -> None:
         """Call ``fn(record)`` with every progress record (from the worker thread)."""
         self._listeners.append(fn)
+
+    def on_done(self, fn: Callable[[Job], None]) -> None:
+        """Call ``fn(job)`` once when the job is done (returned, raised or stopped after a
+        cancel): from the worker thread, or at once from this one if it is already done.
+
+        Inside ``fn`` :attr:`done` is True and :meth:`result` returns (or raises the work's
+        error) without waiting. An exception raised by ``fn`` is not the job's :attr:`error`:
+        it escapes the worker thread (Python reports it) and later listeners are not called,
+        so a listener that must not fail catches its own errors.
+        """
+        with self._done_lock:
+            if not self._finished.is_set():
+                self._done_listeners.append(fn)
+                return
+        fn(self)
 
     def cancel(self) -> None:
         """Ask the work to stop (it sees ``cancel.is_set()``); returns at once."""
@@ -102,19 +127,22 @@ class Job:
     @property
     def running(self) -> bool:
         """Started and not finished."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and not self._finished.is_set()
 
     @property
     def done(self) -> bool:
         """Started and finished (returned, raised or stopped after a cancel)."""
-        return self._thread is not None and not self._thread.is_alive()
+        return self._finished.is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds (None: until done); returns :attr:`done`."""
+        """Wait up to ``timeout`` seconds (None: until done); returns :attr:`done`.
+
+        The job is done once the work returned or raised, before the :meth:`on_done`
+        listeners are called (so a listener may wait too).
+        """
         if self._thread is None:
             raise self.misuse_error(f"start() the {type(self).__name__} first")
-        self._thread.join(timeout)
-        return self.done
+        return self._finished.wait(timeout)
 
     def result(self, timeout: float | None = None):
         """The work's return value, waiting up to ``timeout`` seconds; re-raises its error.

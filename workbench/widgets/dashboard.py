@@ -180,11 +180,10 @@ class Dashboard:
             self.progress.value = rec["epoch"] / rec["epochs"]
 
         self.job.on_progress(on_progress)
-        import threading
 
-        def finish():
+        def finish(job):
             try:
-                rec = self.job.result()
+                rec = job.result()
                 self.status.value = (f"round {rec.round} done: accuracy "
                                      f"{rec.metrics.get('accuracy')}")
             except Exception as exc:  # noqa: BLE001 - shown to the user
@@ -193,7 +192,7 @@ class Dashboard:
             self.retrain_button.disabled = False
             self.refresh()
 
-        threading.Thread(target=finish, daemon=True).start()
+        self.job.on_done(finish)  # from the round's own thread: no second thread waits on it
         return self.job
 
     def cancel(self):
