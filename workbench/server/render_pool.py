@@ -13,16 +13,43 @@ to a worker.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from types import SimpleNamespace
 
-__all__ = ["RenderPool"]
+from workbench.core.cache import BoundedCache
 
-_OPEN: dict = {}  # in a worker: Collection folder -> (Collection, ComponentMaps)
+__all__ = ["RenderPool", "WORKER_COLLECTIONS", "worker_collection"]
+
+#: In a worker process: Collections it opened read-only, with their ComponentMaps, keyed by
+#: folder and the manifest's bytes (a commit, e.g. items appended, opens it afresh). At most
+#: 4 (a server serves few Collections at once); lives as long as the worker process.
+WORKER_COLLECTIONS = BoundedCache(4, name="Collections opened by a drawing worker")
+
+
+def worker_collection(folder: str):
+    """``(Collection, ComponentMaps)`` of the Collection at ``folder`` as it is now, opened
+    once per process and manifest (see :data:`WORKER_COLLECTIONS`)."""
+    from workbench.io._manifest import MANIFEST
+
+    try:
+        manifest = hashlib.sha256((Path(folder) / MANIFEST).read_bytes()).hexdigest()
+    except OSError:
+        manifest = None  # opening it below reports the problem
+
+    def make():
+        from workbench.io.collection import open as open_collection
+        from workbench.labeling.components import ComponentMaps
+
+        coll = open_collection(folder)
+        return coll, ComponentMaps(coll)
+
+    return WORKER_COLLECTIONS.get_or_make((str(folder), manifest), make)
 
 
 def _render_json(folder: str, show, scheme: str, version: int, item_id: str) -> str:
@@ -31,14 +58,7 @@ def _render_json(folder: str, show, scheme: str, version: int, item_id: str) -> 
     from workbench.core.schemes import get_scheme
     from workbench.server.payload import render_item
 
-    got = _OPEN.get(folder)
-    if got is None:
-        from workbench.io.collection import open as open_collection
-        from workbench.labeling.components import ComponentMaps
-
-        coll = open_collection(folder)
-        got = _OPEN[folder] = (coll, ComponentMaps(coll))
-    coll, maps = got
+    coll, maps = worker_collection(folder)
     campaign = SimpleNamespace(
         shown_columns=lambda cols: shown_columns(cols, show, campaign=True),
         scheme=get_scheme(scheme, version))

@@ -1,0 +1,94 @@
+"""The one kind of cache in the package: bounded, least-recently-used, with an owner.
+
+>>> luts = BoundedCache(2, name="colour maps")
+>>> luts.get_or_make("gray", lambda: [0, 255])
+[0, 255]
+>>> "gray" in luts, len(luts)
+(True, 1)
+>>> luts.clear(); len(luts)
+0
+
+Rule (issue 16): library code keeps no hidden process-wide state. A cache is a
+:class:`BoundedCache` held by the object that uses it (its lifetime is that object's), or,
+where one per process is the point (a Dask worker opening a Collection once for many tasks,
+a drawing worker of the campaign server, numba's compiled kernels, matplotlib's colour
+maps), a module-level ``BoundedCache`` whose docstring says so: what it holds, its key
+(including whatever makes an entry stale, e.g. the Collection's manifest), its bound and that
+it lives as long as the process. :meth:`BoundedCache.clear` empties it (tests, or a caller
+who knows the data changed).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+__all__ = ["BoundedCache"]
+
+_MISSING = object()
+
+
+class BoundedCache:
+    """A thread-safe mapping of at most ``max_entries`` values; adding one more drops the
+    least recently used (read or added) entry.
+
+    Parameters
+    ----------
+    max_entries : int
+        The bound (at least 1).
+    name : str
+        What it holds, for its repr and errors.
+    """
+
+    def __init__(self, max_entries: int, *, name: str = "cache"):
+        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
+            raise ValueError(f"{name}: max_entries must be an integer >= 1, not {max_entries!r}")
+        self.max_entries = max_entries
+        self.name = str(name)
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.RLock()
+
+    def get(self, key: Hashable, default=None):
+        """The value of ``key`` (now the most recently used), or ``default``."""
+        with self._lock:
+            value = self._entries.get(key, _MISSING)
+            if value is _MISSING:
+                return default
+            self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value) -> None:
+        """Keep ``value`` under ``key``, dropping the least recently used entry if full."""
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def get_or_make(self, key: Hashable, make: Callable[[], object]):
+        """The value of ``key``, made by ``make()`` and kept if missing.
+
+        ``make`` runs under the cache's lock: a second thread asking meanwhile waits rather
+        than making the same value twice. If ``make`` raises, nothing is kept.
+        """
+        with self._lock:
+            value = self.get(key, _MISSING)
+            if value is _MISSING:
+                value = make()
+                self.put(key, value)
+            return value
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key) -> bool:
+        return key in self._entries
+
+    def __repr__(self) -> str:
+        return f"BoundedCache({self.name!r}, {len(self)}/{self.max_entries} entries)"
