@@ -45,12 +45,13 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from workbench.core.cache import BoundedCache
 from workbench.core.errors import InputError
 from workbench.io._staging import DONE, StagingArea
 from workbench.io.progress import progress_bar
 
 __all__ = ["Task", "run_staged", "commit_segments", "open_client", "client_workers", "RETRIES",
-           "chunk_blocks", "open_rows", "write_values", "read_values", "ids_digest"]
+           "chunk_blocks", "open_rows", "OPEN_COLLECTIONS", "write_values", "read_values", "ids_digest"]
 
 #: How often Dask reruns a failed task before the job stops.
 RETRIES = 2
@@ -268,24 +269,29 @@ def chunk_blocks(coll, product: str, target: int = 4096) -> list:
     return blocks
 
 
-_OPEN: dict = {}
+#: In each process (a Dask worker, or the client running tasks itself): the Collection
+#: :func:`open_rows` opened last, with its catalog joined, keyed by its folder and the
+#: whole manifest (so any commit opens it afresh). One entry: a worker's tasks read one
+#: Collection at a time. Lives as long as the process; ``.clear()`` drops it.
+OPEN_COLLECTIONS = BoundedCache(1, name="Collections opened by open_rows")
 
 
 def open_rows(path, rows):
     """A read-only view of the Collection at ``path`` holding absolute ``rows`` (the
-    Collection is opened, and its catalog joined, once per process and manifest)."""
+    Collection is opened, and its catalog joined, once per process and manifest: see
+    :data:`OPEN_COLLECTIONS`)."""
     from workbench.io import _manifest
     from workbench.io.collection import Collection
 
     m = _manifest.load(path)
     key = (str(path), json.dumps(m, sort_keys=True))
-    root = _OPEN.get(key)
-    if root is None:
-        _OPEN.clear()
+
+    def make():
         root = Collection(path, "r")
         root._full_catalog()  # joined once here, shared by every view below
-        _OPEN[key] = root
-    return root.view_of_rows(rows)
+        return root
+
+    return OPEN_COLLECTIONS.get_or_make(key, make).view_of_rows(rows)
 
 
 def ids_digest(ids) -> str:
