@@ -17,14 +17,14 @@ matplotlib (colour maps), contourpy (contours) and PIL (PNG) are imported where 
 from __future__ import annotations
 
 import io
-from functools import lru_cache
 
 import numpy as np
 
+from workbench.core.cache import BoundedCache
 from workbench.imaging.stretch import LIMITS, STRETCHES, to_rgba_uint8
 
 __all__ = [
-    "STRETCHES", "LIMITS", "colormap_lut", "to_rgba", "encode_png",
+    "STRETCHES", "LIMITS", "colormap_lut", "COLORMAP_LUTS", "to_rgba", "encode_png",
     "robust_sigma", "contour_levels", "contour_lines", "pack_lines",
     "beam_polygon", "scale_bar", "display_to_array", "array_to_display",
     "component_outlines", "sky_transform", "panel",
@@ -35,19 +35,27 @@ __all__ = [
 # One stretch API: :mod:`workbench.imaging.stretch` (``STRETCHES`` and ``LIMITS`` are its
 # names, re-exported; limits and stretching are its functions).
 
-@lru_cache(maxsize=32)
-def colormap_lut(name: str = "inferno") -> np.ndarray:
-    """A matplotlib colour map as a lookup table, array of shape (256, 4) uint8 RGBA."""
-    import matplotlib
+#: Colour-map lookup tables made by :func:`colormap_lut`, by name: at most 32 (1 kB each),
+#: for the life of the process (matplotlib's colour maps do not change).
+COLORMAP_LUTS = BoundedCache(32, name="colour-map lookup tables")
 
-    try:
-        cmap = matplotlib.colormaps[name]
-    except KeyError as exc:
-        raise ValueError(f"unknown colour map {name!r}; try 'inferno', 'viridis', "
-                         f"'gray', 'magma', 'cubehelix'") from exc
-    lut = (cmap(np.linspace(0.0, 1.0, 256)) * 255.0 + 0.5).astype(np.uint8)
-    lut.setflags(write=False)
-    return lut
+
+def colormap_lut(name: str = "inferno") -> np.ndarray:
+    """A matplotlib colour map as a lookup table, array of shape (256, 4) uint8 RGBA
+    (read-only; kept in :data:`COLORMAP_LUTS`)."""
+    def make():
+        import matplotlib
+
+        try:
+            cmap = matplotlib.colormaps[name]
+        except KeyError as exc:
+            raise ValueError(f"unknown colour map {name!r}; try 'inferno', 'viridis', "
+                             f"'gray', 'magma', 'cubehelix'") from exc
+        lut = (cmap(np.linspace(0.0, 1.0, 256)) * 255.0 + 0.5).astype(np.uint8)
+        lut.setflags(write=False)
+        return lut
+
+    return COLORMAP_LUTS.get_or_make(name, make)
 
 
 def to_rgba(data: np.ndarray, *, stretch: str = "linear", limits="percentile",
