@@ -7,14 +7,19 @@ Simulates a radio survey (``workbench simulate radio``, 128x128 cutouts with inf
 makes a fr-morphology campaign, invites N annotators and starts ``workbench campaign serve``
 (a subprocess, on a free loopback port; SQLite beside the Collection by default, or a
 throwaway PostgreSQL server with ``--store postgresql``). Each annotator is a thread with
-its own keep-alive connection that does what the labeling page does: ``GET next`` (the
-item with its images) then ``POST annotations`` with its answers, until the time is up or
-nothing is left for it. By default it answers at once (the server's capacity); ``--think S``
+its own keep-alive connection, an API client doing one request per item: ``GET next``
+once (the first item with its images), then ``POST annotations?next=1`` with its answers,
+whose response is the next item (the answer and the claim of the next item are one
+transaction), until the time is up or nothing is left for it. ``--two-requests``: ``POST
+annotations`` then ``GET next`` per item instead. (The labeling page sends one request per
+key; the one that finishes an item answers with the next item, images included.) By default it answers at once (the server's capacity); ``--think S``
 makes it look at each item for a random time of mean S seconds first, as people do.
 
-Prints annotations per second, the median and 95th percentile latency of ``next`` (each
-annotator's first ``next``, which builds their session on the server, apart) and of
-``POST annotations``, and checks the invariants:
+Prints annotations per second, the median and 95th percentile latency of getting the
+next item (with ``?next=1``: of ``POST annotations?next=1``, the answer and the next item
+together; with ``--two-requests``: of ``GET next`` and of ``POST annotations`` apart; each
+annotator's first ``GET next``, which builds their session on the server, apart), and
+checks the invariants:
 
 * every 201 has its row in the store (same id, item and annotator), and the store holds
   no other annotation of the campaign;
@@ -59,9 +64,11 @@ CHOICES = [{"morphology": m, "confidence": c} for m in ("FRI", "FRII", "hybrid")
 class Annotator(threading.Thread):
     """One simulated annotator: next, answer, next, ... over one keep-alive connection."""
 
-    def __init__(self, name, token, port, until, start_gate, seed, think: float = 0.0):
+    def __init__(self, name, token, port, until, start_gate, seed, think: float = 0.0,
+                 two_requests: bool = False):
         super().__init__(daemon=True)
         self.think = float(think)
+        self.two_requests = bool(two_requests)
         self.name_, self.token, self.port, self.until = name, token, port, until
         self.gate = start_gate
         self.rng = np.random.default_rng(seed)
@@ -81,23 +88,26 @@ class Annotator(threading.Thread):
     def run(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         api = "/workbench/api/campaigns/bench"
+        post = f"{api}/annotations" + ("" if self.two_requests else "?next=1")
         self.gate.wait()
+        item = None  # the next item, when the answer's response brought it
         try:
             while time.monotonic() < self.until:
-                t0 = time.perf_counter()
-                st, body = self._call(conn, "GET", f"{api}/next")
-                ms = (time.perf_counter() - t0) * 1e3
-                if self.first_ms is None:
-                    self.first_ms = ms  # the server builds this annotator's session
-                else:
-                    self.next_ms.append(ms)
-                if st == 204:
-                    self.finished = True
-                    return
-                if st != 200:
-                    self.errors.append(("next", st, body[:200]))
-                    return
-                item = json.loads(body)
+                if item is None:
+                    t0 = time.perf_counter()
+                    st, body = self._call(conn, "GET", f"{api}/next")
+                    ms = (time.perf_counter() - t0) * 1e3
+                    if self.first_ms is None:
+                        self.first_ms = ms  # the server builds this annotator's session
+                    else:
+                        self.next_ms.append(ms)
+                    if st == 204:
+                        self.finished = True
+                        return
+                    if st != 200:
+                        self.errors.append(("next", st, body[:200]))
+                        return
+                    item = json.loads(body)
                 if "images" not in item or not item["images"]["panels"]:
                     self.errors.append(("next", "no images", item["item_id"]))
                 self.items.append(item["item_id"])
@@ -108,13 +118,20 @@ class Annotator(threading.Thread):
                     if time.monotonic() >= self.until:
                         return
                 t0 = time.perf_counter()
-                st, body = self._call(conn, "POST", f"{api}/annotations",
+                st, body = self._call(conn, "POST", post,
                                       {"item_id": item["item_id"], "answers": answers})
                 self.post_ms.append((time.perf_counter() - t0) * 1e3)
                 if st != 201:
                     self.errors.append(("annotations", st, body[:200]))
                     return
-                self.written.append((int(json.loads(body)["id"]), item["item_id"]))
+                out = json.loads(body)
+                self.written.append((int(out["id"]), item["item_id"]))
+                item = None
+                if not self.two_requests:
+                    item = out["next"]
+                    if item is None:
+                        self.finished = True
+                        return
         except Exception as exc:  # noqa: BLE001 - reported, and the run goes on
             self.errors.append(("exception", type(exc).__name__, str(exc)[:200]))
         finally:
@@ -282,8 +299,8 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
                                     "-d", str(int(args.seconds) + 5)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         gate = threading.Barrier(len(over_http) + 1)
-        annotators = [Annotator(n, tokens[n], port, 0.0, gate, k, args.think)
-                      for k, n in enumerate(over_http)]
+        annotators = [Annotator(n, tokens[n], port, 0.0, gate, k, args.think,
+                                args.two_requests) for k, n in enumerate(over_http)]
         for a in annotators:
             a.start()
         start = time.monotonic()
@@ -327,12 +344,18 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
         nxt = np.array([ms for a in annotators for ms in a.next_ms] or [0.0])
         first = np.array([a.first_ms for a in annotators if a.first_ms is not None] or [0.0])
         post = np.array([ms for a in annotators for ms in a.post_ms] or [0.0])
-        print(f"[{label}] GET next:         p50 {np.percentile(nxt, 50):6.1f} ms   "
-              f"p95 {np.percentile(nxt, 95):6.1f} ms   ({len(nxt)} requests; an annotator's "
-              f"first, which starts their session: p50 {np.percentile(first, 50):.0f} ms, "
-              f"max {first.max():.0f} ms)")
-        print(f"[{label}] POST annotations: p50 {np.percentile(post, 50):6.1f} ms   "
-              f"p95 {np.percentile(post, 95):6.1f} ms   ({len(post)} requests)")
+        firsts = (f"an annotator's first GET next, which starts their session: p50 "
+                  f"{np.percentile(first, 50):.0f} ms, max {first.max():.0f} ms")
+        if args.two_requests:
+            print(f"[{label}] GET next:         p50 {np.percentile(nxt, 50):6.1f} ms   "
+                  f"p95 {np.percentile(nxt, 95):6.1f} ms   ({len(nxt)} requests; {firsts})")
+            print(f"[{label}] POST annotations: p50 {np.percentile(post, 50):6.1f} ms   "
+                  f"p95 {np.percentile(post, 95):6.1f} ms   ({len(post)} requests)")
+        else:
+            print(f"[{label}] next item (POST annotations?next=1: the answer stored and the "
+                  f"next item with its images, one request): p50 "
+                  f"{np.percentile(post, 50):6.1f} ms   p95 {np.percentile(post, 95):6.1f} ms"
+                  f"   ({len(post)} requests; {firsts}; later GET next: {len(nxt)})")
     if pages:
         d = np.array([x for p in pages.values() for x in p["draws"]] or [[0.0, 0.0]], float)
         print(f"[{label}] Chromium, key to next item drawn: p50 {np.percentile(d[:, 0], 50):.0f}"
@@ -371,6 +394,9 @@ def main():
     ap.add_argument("--think", type=float, default=0.0, metavar="S",
                     help="mean seconds an annotator looks at an item before answering "
                          "(exponential; default 0: answer at once, the server's capacity)")
+    ap.add_argument("--two-requests", action="store_true",
+                    help="answer with POST annotations, then GET next (two requests per "
+                         "item) instead of POST annotations?next=1 (one request)")
     ap.add_argument("--py-spy", metavar="FILE", default=None,
                     help="record the server with py-spy (if installed) into FILE (.svg "
                          "flame graph, .json speedscope, .txt collapsed stacks)")

@@ -120,6 +120,43 @@ def test_the_annotator_is_the_invitee_whatever_the_body_says(invite_server):
     assert nxt["item_id"] != item["item_id"] and nxt["progress"]["mine"] == 1
 
 
+def test_an_answer_with_next_brings_the_next_item_in_the_same_response(invite_server):
+    base, coll = invite_server
+    tok = invite(coll, "hugo")
+    item = _json(request(base, "GET", f"{API}/next", token=tok)[2])
+    answers = {"morphology": "FRI", "confidence": "uncertain"}
+    answered, ids = [], []
+    while item is not None:
+        st, _, body = request(base, "POST", f"{API}/annotations?next=1", token=tok,
+                              body={"item_id": item["item_id"], "answers": answers})
+        assert st == 201, body
+        out = _json(body)
+        answered.append(item["item_id"])
+        ids.append(out["id"])
+        item = out["next"]
+        if item is not None:
+            # what GET next answers now: the same item, with its images and only shown columns
+            again = _json(request(base, "GET", f"{API}/next", token=tok)[2])
+            assert again["item_id"] == item["item_id"] not in answered
+            assert item["images"]["panels"] and set(item["meta"]) == {"id", "snr", "note"}
+            assert item["progress"]["mine"] == len(answered)
+    # ran out: next was null and GET next says so too; every answer is stored, once each
+    assert request(base, "GET", f"{API}/next", token=tok)[0] == 204
+    assert len(answered) == len(set(answered)) >= 10  # other tests' annotators retire some
+    store = _store(coll)
+    rows = store.annotations(annotator="hugo")
+    store.close()
+    assert sorted(rows["id"].astype(int)) == sorted(ids)
+    assert sorted(rows["item_id"]) == sorted(answered)
+    # the flag takes 1 or 0 only; without it the answer is {"id"} alone
+    tok2 = invite(coll, "ines")
+    first = _json(request(base, "GET", f"{API}/next", token=tok2)[2])
+    body = {"item_id": first["item_id"], "answers": answers}
+    assert request(base, "POST", f"{API}/annotations?next=maybe", token=tok2, body=body)[0] == 400
+    st, _, out = request(base, "POST", f"{API}/annotations?next=0", token=tok2, body=body)
+    assert st == 201 and set(json.loads(out)) == {"id"}
+
+
 def test_invalid_answers_get_the_schemes_message(invite_server):
     base, coll = invite_server
     tok = invite(coll, "fred")

@@ -13,6 +13,7 @@ Endpoints (``<c>``: a campaign key from ``GET campaigns``)::
     GET  /workbench/api/campaigns                  campaigns served, with progress
     GET  /workbench/api/campaigns/<c>/next         the item to label (200) or 204
     POST /workbench/api/campaigns/<c>/annotations  {"item_id", "answers"} -> 201 {"id"}
+         .../annotations?next=1                    -> 201 {"id", "next": item or null}
     POST /workbench/api/campaigns/<c>/skip         {"item_id"} -> the next item
     POST /workbench/api/campaigns/<c>/undo         {} -> the item shown after undoing
     POST /workbench/api/campaigns/<c>/key          {"key", "visit"} -> the item shown
@@ -26,6 +27,11 @@ An item object is the session's view (:mod:`workbench.labeling`, ``meta`` with o
 columns the campaign shows) plus ``images`` (``panels`` as PNG and packed contours,
 ``outlines``; see :mod:`workbench.server.payload`). Responses to key, click, skip and
 undo carry ``images`` only when the item shown changed (the request's ``visit`` differs).
+``POST annotations?next=1`` answers and gets the next item in one request: ``next`` is what
+``GET next`` would answer right after (the item with its images; null where ``GET next``
+answers 204); the answer and the claim of that next item are one transaction. (The
+labeling page needs no such flag: the response to the key that finishes an item is
+already the next item.)
 Errors are JSON ``{"message", "reason"}``: 400 for answers the scheme refuses (its
 message), 404 for an unknown campaign, 409 for an item that is not the one shown.
 """
@@ -137,6 +143,16 @@ class _API(_Campaigns, APIHandler):
         return item_json(view, imgs)
 
 
+def _flag(value: str, name: str) -> bool:
+    """A query flag: ``1``/``true``/``yes`` or ``0``/``false``/``no`` (400 otherwise)."""
+    v = str(value).strip().lower()
+    if v in ("1", "true", "yes"):
+        return True
+    if v in ("0", "false", "no", ""):
+        return False
+    raise web.HTTPError(400, f"?{name}= takes 1 or 0, not {value[:20]!r}")
+
+
 def _visit(body) -> int | None:
     v = body.get("visit")
     return int(v) if isinstance(v, int) and not isinstance(v, bool) else None
@@ -191,11 +207,19 @@ class AnnotationsHandler(_API):
         if not isinstance(answers, dict):
             raise web.HTTPError(400, "give the answers as an object of question -> answer")
 
+        with_next = _flag(self.get_query_argument("next", "0"), "next")
+
         def work(s, ref):
             if s.item_id != item_id:
                 raise StoreError(f"item {item_id!r} is not the item shown to you "
                                  f"({s.item_id!r}); GET next first")
-            return {"id": int(s.submit(answers))}
+            ann_id = int(s.submit(answers))  # claims the next item in the same transaction
+            if not with_next:
+                return {"id": ann_id}
+            if s.item_id is None:  # as GET next: ask the campaign again before saying none
+                s.next()
+            nxt = "null" if s.item_id is None else self.item(s, ref)
+            return f'{{"id": {ann_id}, "next": {nxt}}}'
 
         await self.call(key, work, status=201)
 
