@@ -4,27 +4,36 @@ umap-learn, pynndescent, hdbscan and datashader compile numba kernels the first 
 in a process. With numba's disk cache (on by default next to the installed package, or under
 ``NUMBA_CACHE_DIR``) the compiled code is reused, but every new kernel still spends
 ~10-20 s loading and type-specialising them on the first fit (measured in
-benchmarks/bench_discover.py). :func:`warm_up` runs tiny fits in a daemon thread (call it at
-the top of a notebook, as notebooks/07_discover does), so by the time a user has loaded or
-trained their embeddings the kernels are ready; :func:`ensure_cache_dir` points numba at a persistent per-user cache when the package
-folder is read-only (e.g. a system-wide install), so compiled code survives kernel restarts.
+benchmarks/bench_discover.py). :func:`warm_up` runs tiny fits as a background
+:class:`~workbench.core.jobs.Job` (call it at the top of a notebook, as notebooks/07_discover
+does), so by the time a user has loaded or trained their embeddings the kernels are ready;
+:func:`ensure_cache_dir` points numba at a persistent per-user cache when the package folder
+is read-only (e.g. a system-wide install), so compiled code survives kernel restarts.
+
+Compiled kernels belong to the process, so the warm-up Jobs do too: they are kept in
+:data:`WARM_UPS` (see :mod:`workbench.core.cache`), one per set of parts.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["warm_up", "ensure_cache_dir", "WARM"]
+from workbench.core.cache import BoundedCache
+from workbench.core.jobs import Job
 
-#: Filled by the warm-up thread: seconds each step took (for the benchmark and diagnostics).
-WARM: dict = {}
-_lock = threading.Lock()
-_thread: threading.Thread | None = None
+__all__ = ["warm_up", "ensure_cache_dir", "WARM_UPS", "PARTS"]
+
+#: What :func:`warm_up` can warm.
+PARTS = ("umap", "hdbscan", "datashader")
+
+#: The warm-up Jobs of this process, by the sorted tuple of parts they warm (at most 8). They
+#: live as long as the process, like the kernels they compile; a Job's result is the seconds
+#: each part took (for the benchmark and diagnostics).
+WARM_UPS = BoundedCache(8, name="numba warm-ups")
 
 
 def ensure_cache_dir() -> str | None:
@@ -50,14 +59,15 @@ def ensure_cache_dir() -> str | None:
     return str(d)
 
 
-def _run(parts) -> None:
+def _run(parts, progress, cancel) -> dict:
     import warnings
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(256, 16)).astype(np.float32)
+    took = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if "umap" in parts:
+        if "umap" in parts and not cancel.is_set():
             t = time.perf_counter()
             from workbench.embed.projection import UMAPMap
 
@@ -67,14 +77,16 @@ def _run(parts) -> None:
             from workbench.embed.neighbors import knn_graph
 
             knn_graph(X, 10, exact_below=0)
-            WARM["umap"] = time.perf_counter() - t
-        if "hdbscan" in parts:
+            took["umap"] = time.perf_counter() - t
+            progress({"part": "umap", "seconds": took["umap"]})
+        if "hdbscan" in parts and not cancel.is_set():
             t = time.perf_counter()
             from workbench.embed.cluster import HDBSCANClusterer
 
             HDBSCANClusterer(min_cluster_size=10).fit(X)
-            WARM["hdbscan"] = time.perf_counter() - t
-        if "datashader" in parts:
+            took["hdbscan"] = time.perf_counter() - t
+            progress({"part": "hdbscan", "seconds": took["hdbscan"]})
+        if "datashader" in parts and not cancel.is_set():
             t = time.perf_counter()
             try:
                 import datashader as ds
@@ -88,27 +100,35 @@ def _run(parts) -> None:
                 cv.points(df, "x", "y", ds.count_cat("k"))
             except ImportError:
                 pass
-            WARM["datashader"] = time.perf_counter() - t
+            took["datashader"] = time.perf_counter() - t
+            progress({"part": "datashader", "seconds": took["datashader"]})
+    return took
 
 
-def warm_up(*, background: bool = True, parts=("umap", "hdbscan")):
+def warm_up(*, background: bool = True, parts=("umap", "hdbscan")) -> Job:
     """Compile/load the numba kernels of the map and cluster code (once per process).
 
     ``parts`` may also name ``"datashader"`` (the Explorer does not need it: it bins points
-    with numpy, which has no compile step).
+    with numpy, which has no compile step); see :data:`PARTS`.
 
-    Returns the thread (``background=True``) or None after running in the foreground.
+    Returns the warm-up :class:`~workbench.core.jobs.Job` (its result: seconds per part),
+    started in the background, or finished already with ``background=False`` (which raises
+    its error). Asking again for the same parts returns the same Job, finished or not, even
+one that failed or was cancelled (see :data:`WARM_UPS`; its ``clear()`` lets it run again).
+
+    Raises
+    ------
+    ValueError
+        A part not in :data:`PARTS`.
     """
-    global _thread
+    key = tuple(sorted(set(parts)))
+    unknown = [p for p in key if p not in PARTS]
+    if unknown:
+        raise ValueError(f"warm_up: unknown parts {unknown}; choose from {list(PARTS)}")
     ensure_cache_dir()
-    with _lock:
-        if _thread is not None:
-            return _thread
-        if not background:
-            _thread = threading.current_thread()
-            _run(parts)
-            return None
-        _thread = threading.Thread(target=_run, args=(parts,), name="workbench-numba-warmup",
-                                   daemon=True)
-        _thread.start()
-        return _thread
+    job = WARM_UPS.get_or_make(
+        key, lambda: Job(lambda progress, cancel: _run(key, progress, cancel),
+                         name="workbench-numba-warmup").start())
+    if not background:
+        job.result()
+    return job
