@@ -43,10 +43,11 @@ import pandas as pd
 from workbench.core.config import Settings, check
 from workbench.core.errors import InputError, ModelError, ReadOnlyError
 from workbench.core.jobs import Job
+from workbench.core.jsonable import jsonable
 from workbench.learn.config import TrainConfig
 
 __all__ = ["ActiveLoop", "RoundJob", "RoundResult", "LoopConfig", "loop_config",
-           "ROUND_PREFIX", "CURRENT"]
+           "ROUND_PREFIX", "CURRENT", "record_bytes"]
 
 #: Derived-data name prefix of the rounds' files (``al-round-0001``, ``al-round-0001-model``).
 ROUND_PREFIX = "al-round-"
@@ -57,12 +58,18 @@ _PARTS = {"model": ".safetensors", "labels": ".parquet", "queue": ".parquet",
           "advice": ".json"}
 
 
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
+def record_bytes(data: dict, name: str = "record") -> bytes:
+    """A round's JSON record (or advice, or the current-round pointer) as stored: converted
+    by the package's one rule, :func:`workbench.core.jsonable.jsonable` (numpy scalars and
+    arrays as numbers and lists, paths as text, ...), written with ``indent=1``.
+
+    Raises
+    ------
+    TypeError
+        A value with no JSON form, named by where it is (``al-round-0003['metrics']['f']``),
+        rather than stored as its ``str()``.
+    """
+    return json.dumps(jsonable(data, where=name), indent=1).encode()
 
 
 def _loop_train_default() -> TrainConfig:
@@ -386,7 +393,7 @@ class ActiveLoop:
     def _put(self, name: str, data, suffix: str = ".json", k: int | None = None) -> str:
         """Store ``data`` (bytes, or a JSON-safe dict) as derived file ``name``."""
         if isinstance(data, dict):
-            data = json.dumps(data, indent=1, default=_json_default).encode()
+            data = record_bytes(data, name)
         params = {} if k is None else {"round": int(k)}
         return self.coll.root.add_file(name, data, suffix=suffix, tool="workbench.active.loop",
                                        params=params)
