@@ -135,19 +135,20 @@ def _gold_items(column, rate, catalog, scheme, seed, where):
         raise CatalogError(f"--gold-rate must be between 0 and 1 (exclusive), not {rate:g}")
     if column not in catalog.columns:
         raise CatalogError(f"--gold-column {column!r} is not a catalog column", path=where)
-    qid = scheme.class_question
-    q = None if qid is None else scheme.question(qid)
-    if q is None or q.type != "choice" or q.scope != "item":
+    from workbench.io.labels.campaigns import gold_answer, gold_question
+
+    q = gold_question(scheme)
+    if q is None:
         raise CatalogError(f"scheme {scheme.name!r} has no item-level class question for gold "
                            f"answers")
-    by_text = {str(v): v for v in q.values}
     known = {}
     for iid, v in zip(catalog["id"].astype(str), catalog[column]):
-        if v is not None and str(v) in by_text:
-            known[iid] = by_text[str(v)]
+        answer = gold_answer(q, v)
+        if answer is not None:
+            known[iid] = answer
     if not known:
         seen = sorted({str(v) for v in catalog[column].dropna()})[:8]
-        raise CatalogError(f"no value of column {column!r} is one of the {qid!r} classes "
+        raise CatalogError(f"no value of column {column!r} is one of the {q.id!r} classes "
                            f"{list(q.values)} (values: {seen})", path=where)
     n = max(1, math.ceil(rate / (1.0 - rate) * len(catalog)))
     n = min(n, len(known), len(catalog) - 1)

@@ -7,7 +7,7 @@ import pytest
 
 from workbench.core.errors import StoreError
 from workbench.io.labels import LabelStore
-from workbench.io.labels.campaigns import gold_turn
+from workbench.io.labels.campaigns import check_gold, gold_answer, gold_question, gold_turn
 from workbench.labeling.consensus import campaign_consensus
 from workbench.labeling.report import campaign_report
 
@@ -108,6 +108,29 @@ def test_gold_needs_a_class_question(tmp_path):
     # answers given in another spelling of the same value are stored as the scheme's
     camp = s.create_campaign("t", "lens-grade", ["a", "b"], gold={"a": "A"}, gold_rate=0.2)
     assert camp.gold == {"a": "A"}
+
+
+def test_one_rule_finds_the_gold_question_and_spells_answers():
+    """gold_question/gold_answer: used by check_gold (the store) and by
+    ``campaign create --gold-column`` (the CLI), so both accept the same answers."""
+    import numpy as np
+
+    from workbench.core.schemes import Scheme, get_scheme
+
+    assert gold_question(get_scheme("fr-morphology")).id == "morphology"
+    assert gold_question(get_scheme("rgz")) is None
+    stars = Scheme.from_dict({"name": "stars", "version": 1, "title": "Stars", "questions": [
+        {"id": "n", "type": "choice", "text": "How many?",
+         "answers": [{"value": 1, "label": "one", "key": "1"},
+                     {"value": 2, "label": "two", "key": "2"}]}]})
+    q = gold_question(stars)
+    got = [gold_answer(q, v) for v in (1, np.int64(2), "1", 2.0, np.float64(1.0))]
+    assert got == [1, 2, 1, 2, 1] and all(type(v) is int for v in got)
+    for v in (3, "one", None, float("nan"), np.array([1, 2])):
+        assert gold_answer(q, v) is None
+    assert check_gold(stars, {"a": "1", "b": np.int64(2)}) == {"a": 1, "b": 2}
+    with pytest.raises(StoreError, match=r"gold answers \['3'\] are not among the 'n' values"):
+        check_gold(stars, {"a": 3})
 
 
 def test_gold_turn_is_deterministic_and_near_the_rate():

@@ -85,7 +85,8 @@ from workbench.core.schemes import Scheme, get_scheme
 from workbench.io.labels import schema as S
 from workbench.io.labels._db import check_annotator, chunks, default_annotator, jsonable, utcnow
 
-__all__ = ["Campaign", "create_campaign", "ORDERS", "CLAIM_TTL", "gold_turn", "check_gold"]
+__all__ = ["Campaign", "create_campaign", "ORDERS", "CLAIM_TTL", "gold_turn", "check_gold",
+           "gold_question", "gold_answer"]
 
 ORDERS = ("random", "priority")
 #: Seconds after which an open claim expires and the item returns to the pool.
@@ -108,26 +109,49 @@ def gold_turn(campaign: str, seed, annotator: str, n_given: int, rate: float) ->
     return u < float(rate)
 
 
-def check_gold(scheme: Scheme, gold: Mapping) -> dict:
-    """``{item_id: answer}`` checked against the scheme's class question (a choice);
-    answers are returned as the scheme spells them (StoreError otherwise)."""
+def gold_question(scheme: Scheme):
+    """The question gold answers answer: the scheme's item-level class question, a choice
+    (a :class:`~workbench.core.schemes.Question`), or None when the scheme has none."""
     qid = scheme.class_question
     q = None if qid is None else scheme.question(qid)
     if q is None or q.type != "choice" or q.scope != "item":
+        return None
+    return q
+
+
+def gold_answer(question, value):
+    """``value`` as one of ``question``'s answer values, spelled as the scheme spells it
+    (equal to one, or equal as text: ``"FRI"``, ``np.str_("FRI")``, ``1`` for ``"1"``), or
+    None when it is none of them (None, NaN, an unknown class)."""
+    if value is None:
+        return None
+    values = list(question.values)
+    try:
+        if value in values:
+            return values[values.index(value)]
+    except (TypeError, ValueError):  # e.g. an array in a catalog cell
+        pass
+    return {str(v): v for v in values}.get(str(value))
+
+
+def check_gold(scheme: Scheme, gold: Mapping) -> dict:
+    """``{item_id: answer}`` checked against the scheme's class question (a choice, see
+    :func:`gold_question`); answers are returned as the scheme spells them
+    (:func:`gold_answer`; StoreError otherwise)."""
+    q = gold_question(scheme)
+    if q is None:
         raise StoreError(f"gold items need an item-level class question; scheme "
                          f"{scheme.name!r} has none")
-    by_text = {str(v): v for v in q.values}
     out, bad = {}, []
     for iid, v in dict(gold).items():
-        if v in q.values:
-            out[str(iid)] = jsonable(v)
-        elif str(v) in by_text:
-            out[str(iid)] = jsonable(by_text[str(v)])
-        else:
+        answer = gold_answer(q, v)
+        if answer is None:
             bad.append(v)
+        else:
+            out[str(iid)] = jsonable(answer)
     if bad:
         raise StoreError(f"gold answers {sorted({repr(b) for b in bad})[:5]} are not among the "
-                         f"{qid!r} values {list(q.values)} of scheme {scheme.name!r}")
+                         f"{q.id!r} values {list(q.values)} of scheme {scheme.name!r}")
     return out
 
 
