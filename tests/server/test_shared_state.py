@@ -166,3 +166,21 @@ def test_server_sessions_read_pixels_only_to_draw_or_pick(tmp_path):
     assert cache.n_items == len(set(reads)) <= 2  # each item read once
     with pytest.raises(KeyError):
         cache.light(coll, "no-such-item")
+
+
+def test_the_campaign_server_shortens_the_thread_switch_interval(monkeypatch):
+    # the standalone server's labeling threads wait on the store between round trips: they
+    # must get the interpreter back sooner than CPython's default 5 ms (see app.py)
+    from jupyter_server.serverapp import ServerApp
+
+    from workbench.server.app import SWITCH_INTERVAL, CampaignServerApp
+
+    started = []
+    monkeypatch.setattr(ServerApp, "start", lambda self: started.append(sys.getswitchinterval()))
+    before = sys.getswitchinterval()
+    try:
+        CampaignServerApp().start()
+    finally:
+        sys.setswitchinterval(before)
+    assert started == [SWITCH_INTERVAL] and SWITCH_INTERVAL < 0.005
+    assert sys.getswitchinterval() == before
