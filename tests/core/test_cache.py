@@ -36,15 +36,36 @@ def test_get_or_make_makes_once_and_keeps_nothing_on_error():
     with pytest.raises(OSError, match="disk gone"):
         c.get_or_make("x", bad)
     assert "x" not in c and len(c) == 1
+    assert c.get_or_make("x", lambda: "made after all") == "made after all"
 
 
-def test_get_or_make_from_threads_makes_one_value():
+def test_a_slow_make_does_not_hold_up_other_keys():
+    c = BoundedCache(4, name="t")
+    started, release = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        release.wait(5)
+        return "slow"
+
+    t = threading.Thread(target=lambda: c.get_or_make("a", slow))
+    t.start()
+    assert started.wait(5)
+    t0 = time.perf_counter()
+    assert c.get_or_make("b", lambda: "quick") == "quick"
+    assert time.perf_counter() - t0 < 1 and "a" not in c
+    release.set()
+    t.join(5)
+    assert c.get("a") == "slow"
+
+
+def test_get_or_make_from_threads_makes_one_value_or_shares_its_error():
     c = BoundedCache(1, name="t")
-    made = []
+    made, gate = [], threading.Event()
 
     def make():
         made.append(1)
-        time.sleep(0.05)
+        gate.wait(5)
         return object()
 
     got = []
@@ -52,9 +73,35 @@ def test_get_or_make_from_threads_makes_one_value():
                for _ in range(4)]
     for t in threads:
         t.start()
+    time.sleep(0.3)  # all four asking before the value is made
+    gate.set()
     for t in threads:
         t.join(5)
     assert made == [1] and len(got) == 4 and all(g is got[0] for g in got)
+
+    gate.clear()
+
+    def fail():
+        made.append(2)
+        gate.wait(5)
+        raise OSError("gone")
+
+    errors = []
+
+    def ask():
+        try:
+            c.get_or_make("e", fail)
+        except OSError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert made.count(2) == 1 and len(errors) == 3 and "e" not in c
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "3"])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 
 __all__ = ["BoundedCache"]
 
@@ -47,7 +48,8 @@ class BoundedCache:
         self.max_entries = max_entries
         self.name = str(name)
         self._entries: OrderedDict = OrderedDict()
-        self._lock = threading.RLock()
+        self._making: dict = {}  # key -> Future of the value being made
+        self._lock = threading.Lock()
 
     def get(self, key: Hashable, default=None):
         """The value of ``key`` (now the most recently used), or ``default``."""
@@ -61,26 +63,48 @@ class BoundedCache:
     def put(self, key: Hashable, value) -> None:
         """Keep ``value`` under ``key``, dropping the least recently used entry if full."""
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._put(key, value)
+
+    def _put(self, key, value) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
     def get_or_make(self, key: Hashable, make: Callable[[], object]):
         """The value of ``key``, made by ``make()`` and kept if missing.
 
-        ``make`` runs under the cache's lock: a second thread asking meanwhile waits rather
-        than making the same value twice. If ``make`` raises, nothing is kept.
+        ``make`` runs in the calling thread, outside the cache's lock: other keys are served
+        meanwhile, and a second thread asking for the same key waits for this value rather
+        than making it twice. If ``make`` raises, nothing is kept and the waiting threads
+        get the same exception.
         """
         with self._lock:
-            value = self.get(key, _MISSING)
-            if value is _MISSING:
-                value = make()
-                self.put(key, value)
-            return value
+            value = self._entries.get(key, _MISSING)
+            if value is not _MISSING:
+                self._entries.move_to_end(key)
+                return value
+            fut = self._making.get(key)
+            mine = fut is None
+            if mine:
+                fut = self._making[key] = Future()
+        if not mine:
+            return fut.result()
+        try:
+            value = make()
+        except BaseException as exc:
+            with self._lock:
+                self._making.pop(key, None)
+            fut.set_exception(exc)
+            raise
+        with self._lock:
+            self._making.pop(key, None)
+            self._put(key, value)
+        fut.set_result(value)
+        return value
 
     def clear(self) -> None:
-        """Drop every entry."""
+        """Drop every entry (a value being made meanwhile is kept when it is made)."""
         with self._lock:
             self._entries.clear()
 
