@@ -42,6 +42,39 @@ def test_answer_and_next_claim_in_one_transaction(store_url):
     assert nxt2 is None and camp.status()["n_open"] == 1  # bo's
 
 
+def test_statements_per_answer_and_counts_with_and_without_a_claim(store_url):
+    import sqlalchemy as sa
+
+    s = LabelStore(store_url)
+    camp = s.create_campaign("c", "fr-morphology", _ids(4), retire=2)
+    first = camp.next_item("ada")
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if not statement.upper().startswith("BEGIN"):
+            seen.append(statement.split(None, 1)[0].upper())
+
+    sa.event.listen(s.engine, "before_cursor_execute", count)
+    try:
+        _, nxt = camp.annotate_and_claim(first, FR, annotator="ada")
+    finally:
+        sa.event.remove(s.engine, "before_cursor_execute", count)
+    # PostgreSQL: close the claim + count the answer, the annotation, "is a claim open",
+    # pick + claim + count the next item; SQLite: two statements each for the first and last
+    assert len(seen) <= (4 if s.dialect == "postgresql" else 7), seen
+    items = camp.items().set_index("item_id")
+    assert (items.loc[first, "n_done"], items.loc[first, "n_open"]) == (1, 0)
+    assert items.loc[nxt, "n_open"] == 1 and nxt != first
+    # an answer to an item ada holds no claim on: counted, no open claim to close
+    other = next(i for i in _ids(4) if i not in (first, nxt))
+    camp.annotate(other, FR, annotator="ada")
+    items = camp.items().set_index("item_id")
+    assert (items.loc[other, "n_done"], items.loc[other, "n_open"]) == (1, 0)
+    assert items.loc[nxt, "n_open"] == 1  # ada's open claim on nxt is untouched
+    assert camp.next_item("ada") == nxt
+    assert camp.status()["n_open"] == 1
+
+
 def test_a_refused_answer_changes_nothing(store_url):
     s = LabelStore(store_url)
     camp = s.create_campaign("c", "fr-morphology", _ids(2), retire=2)

@@ -27,7 +27,9 @@ the item shown: the annotation, its claim's closing, the item's count and retire
 the claim of the annotator's next item, in one transaction (one commit per item labelled,
 with the same guarantees as :meth:`LabelStore.annotate` followed by :meth:`next_item`).
 The statements of this path are built once with bound parameters (SQLAlchemy compiles
-each once) and read back what they change with ``RETURNING``.
+each once) and read back what they change with ``RETURNING``; on PostgreSQL, closing the
+claim and counting the answer are one statement, and so are picking, claiming and
+counting the next item (without gold items), through data-modifying CTEs.
 
 Retirement
 ----------
@@ -212,7 +214,34 @@ def _sql() -> SimpleNamespace:
         # PostgreSQL, when every item left is locked by another writer for a moment:
         # wait for them (a locked item is not a finished one)
         picks[order, "wait"] = q.limit(1).with_for_update(of=ci)
+    # PostgreSQL: fewer round trips (each one, in a server, is a wait for the database and
+    # then for the interpreter, with row locks held) through data-modifying CTEs.
+    # done_closing: close the open claim and count the answer in one statement (``closed``
+    # says whether there was an open claim); pick_claim: pick the next item, claim it and
+    # count the claim in one statement (the picked item id, or nothing)
+    closed = cl.update().where(*claim_of, cl.c.state == "open").values(state="done") \
+        .returning(cl.c.item_id).cte("wb_closed")
+    n_closed = sa.select(sa.func.count()).select_from(closed).scalar_subquery()
+    done_closing = ci.update().where(*item_of).values(
+        n_done=ci.c.n_done + 1, n_open=ci.c.n_open - n_closed,
+        retired=sa.and_(ci.c.gold == sa.false(), (ci.c.n_done + 1) >= ci.c.retire_at)) \
+        .returning(ci.c.round, ci.c.strategy, ci.c.priority, ci.c.n_done, ci.c.retire_at,
+                   ci.c.gold, n_closed.label("closed")).add_cte(closed)
+    pick_claim = {}
+    for order in ORDERS:
+        chosen = picks[order, True].cte("wb_pick")
+        claimed = cl.insert().from_select(
+            ["campaign_id", "item_id", "annotator", "state", "claimed"],
+            sa.select(b("b_cid", type_=cl.c.campaign_id.type), chosen.c.item_id,
+                      b("b_who", type_=cl.c.annotator.type), sa.literal("open"),
+                      b("b_now", type_=cl.c.claimed.type))) \
+            .returning(cl.c.item_id).cte("wb_claimed")
+        pick_claim[order] = ci.update().where(
+            ci.c.campaign_id == b("b_cid"), ci.c.item_id.in_(sa.select(claimed.c.item_id))) \
+            .values(n_open=ci.c.n_open + 1).returning(ci.c.item_id) \
+            .add_cte(chosen).add_cte(claimed)
     return SimpleNamespace(
+        done_closing=done_closing, pick_claim=pick_claim,
         mine=sa.select(cl.c.item_id).where(cl.c.campaign_id == b("b_cid"),
                                            cl.c.annotator == b("b_who"),
                                            cl.c.state == "open").limit(1),
@@ -243,14 +272,20 @@ def record_done(conn, crow, item_ids, annotator, when) -> dict:
     ``strategy``, ``priority``, new ``n_done``, ``retire_at`` and ``gold`` (items not in
     the campaign are missing)."""
     q = _sql()
+    pg = conn.dialect.name == "postgresql"
     out = {}
     for iid in item_ids:
         key = {"b_cid": crow.id, "b_item": iid, "b_who": annotator}
-        closed = conn.execute(q.close_open, key).rowcount
+        if pg:  # one statement when the annotator held an open claim (the usual case)
+            row = conn.execute(q.done_closing, key).first()
+            closed = row is not None and bool(row.closed)
+        else:
+            closed = conn.execute(q.close_open, key).rowcount
         if not closed and not conn.execute(q.close_any, key).rowcount:
             conn.execute(q.claim, {**key, "b_state": "done", "b_now": when})
-        row = conn.execute(q.done, {"b_cid": crow.id, "b_item": iid,
-                                    "b_open": 1 if closed else 0}).first()
+        if not pg:
+            row = conn.execute(q.done, {"b_cid": crow.id, "b_item": iid,
+                                        "b_open": 1 if closed else 0}).first()
         if row is not None:
             out[iid] = row
     return out
@@ -482,12 +517,17 @@ class Campaign:
             return mine
         now = _now()
         self._expire(conn, now)
-        pick = q.picks[self.order if self.order in ORDERS else "random",
-                       self.store.dialect == "postgresql"]
-        item = conn.execute(pick, key).scalar()
-        if item is None and wait and self.store.dialect == "postgresql":
-            item = conn.execute(q.picks[self.order if self.order in ORDERS else "random",
-                                        "wait"], key).scalar()
+        order = self.order if self.order in ORDERS else "random"
+        pg = self.store.dialect == "postgresql"
+        if pg and not self.gold_rate > 0:  # pick, claim and count in one statement
+            item = conn.execute(q.pick_claim[order], {**key, "b_now": now}).scalar()
+            if item is not None or not wait:
+                return item
+            item = conn.execute(q.picks[order, "wait"], key).scalar()
+        else:
+            item = conn.execute(q.picks[order, pg], key).scalar()
+            if item is None and wait and pg:
+                item = conn.execute(q.picks[order, "wait"], key).scalar()
         if item is None:
             return None
         if self.gold_rate > 0:
