@@ -28,7 +28,8 @@ TOP_LEVEL = {
     "test_import_hygiene.py",  # what `import workbench` loads
     "test_layers.py",  # the import graph against the layer table
     "test_layout.py",  # this file
-    "test_private_access.py",  # no module outside io/ uses a Collection's private parts
+    "test_private_access.py",  # no module outside io/ uses a Collection's private parts,
+    # and tests use only workbench's public names
 }
 
 

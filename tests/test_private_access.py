@@ -10,6 +10,9 @@ outside ``tests/io/`` (which may test io's internals), of ``benchmarks`` and of 
 sources is parsed; ``X._name`` (or ``getattr(X, "_name")``, ``hasattr``, ``setattr``,
 ``delattr``) with one of those names, on anything but ``self``/``cls``, and a call passing
 such a name as a keyword (``Collection(path, _parent=...)``), is reported as ``file:line``. An object's own ``self._rows`` is its business, not the Collection's.
+
+A second rule holds for the test files: they use only workbench's public names (see the
+section "tests use workbench's public names" below, with its short allowlist).
 """
 
 from __future__ import annotations
@@ -123,3 +126,163 @@ def test_a_planted_violation_is_caught_with_its_line():
     assert violations(src, names, "planted.py") == [
         "planted.py:2: coll._parent", "planted.py:5: hasattr(coll, '_helper')",
         "planted.py:7: _parent="]
+
+
+# --- tests use workbench's public names ------------------------------------------------------
+#
+# A test file reaches through workbench's public face, not its private names: no
+# ``from workbench.x import _name``, no ``module._name`` on a module imported from workbench,
+# no ``obj._name`` (nor ``getattr``/``setattr``/``monkeypatch.setattr`` with ``"_name"``, nor
+# ``monkeypatch.setattr("workbench.x._name", ...)``) where ``_name`` is private to workbench:
+# defined at the top of one of its modules or by one of its classes (method, class attribute,
+# ``self._name``). An underscore-named *module* (``workbench.io._staging``) is not a private
+# name here: it is an internal module whose public names are its interface inside the
+# package, and its tests (mirrored under tests/) import it. A test's own helpers (``_img()``,
+# a fake class's ``self._rows``) are its business.
+
+#: (test file, private name) pairs a test may still use, each with the reason it must.
+ALLOWED_PRIVATE = {
+    ("tests/server/test_lab_server.py", "_jupyter_server_extension_points"):
+        "the hook Jupyter Server looks up by this exact name; the test checks what Jupyter sees",
+}
+_PATCH_FUNCS = {"setattr", "delattr", "patch", "setitem"}
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    """Names a module binds at its top level (functions, classes, assignments, imports)."""
+    out = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, ast.Assign):
+            out.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            out.add(node.target.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return out
+
+
+def workbench_private_names(package: Path) -> set[str]:
+    """Private names of the package: top-level names of its modules and its classes' names."""
+    names = set()
+    for f in package.rglob("*.py"):
+        src = f.read_text()
+        names |= _defined_names(ast.parse(src))
+        names |= private_names([src])
+    return {n for n in names if _is_private(n)}
+
+
+def _is_module(package: Path, dotted: str) -> bool:
+    """Whether ``dotted`` (``workbench.io._staging``) names a module or package of ``package``."""
+    parts = dotted.split(".")
+    if parts[0] != package.name:
+        return False
+    p = package.joinpath(*parts[1:])
+    return p.with_suffix(".py").is_file() or (p / "__init__.py").is_file()
+
+
+def private_uses(source: str, names: set[str], package: Path, filename: str = "<string>"
+                      ) -> list[str]:
+    """``file:line: text`` of every use of one of workbench's private ``names`` in ``source``."""
+    tree = ast.parse(source, filename=filename)
+    own = private_names([source])  # the file's own classes' attributes: obj._name is theirs
+    modules = {}  # local name -> dotted workbench module it is bound to
+    hits = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == package.name:
+                    local = a.asname or a.name.split(".")[0]
+                    modules[local] = a.name if a.asname else package.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                and node.module.split(".")[0] == package.name:
+            for a in node.names:
+                dotted = f"{node.module}.{a.name}"
+                if _is_module(package, dotted):
+                    modules[a.asname or a.name] = dotted
+                elif _is_private(a.name):
+                    hits.append((node.lineno, f"from {node.module} import {a.name}"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _is_private(node.attr):
+            base = node.value
+            if isinstance(base, ast.Name) and base.id in ("self", "cls"):
+                continue
+            dotted = ast.unparse(base)
+            head, _, rest = dotted.partition(".")
+            if head in modules and _is_module(package, ".".join(
+                    p for p in (modules[head], rest) if p) + f".{node.attr}"):
+                continue  # module.sub._module: a module, not a private name
+            if head in modules and isinstance(base, (ast.Name, ast.Attribute)) \
+                    or node.attr in names - own:
+                hits.append((node.lineno, ast.unparse(node)))
+        elif isinstance(node, ast.Call):
+            fn = node.func
+            fname = fn.id if isinstance(fn, ast.Name) else \
+                fn.attr if isinstance(fn, ast.Attribute) else ""
+            if fname in _ATTR_FUNCS | _PATCH_FUNCS and node.args:
+                first = node.args[0]
+                on_module = isinstance(first, ast.Name) and first.id in modules
+                args = [a.value for a in node.args[:2] if isinstance(a, ast.Constant)
+                        and isinstance(a.value, str)]
+                for a in args:
+                    last = a.rsplit(".", 1)[-1]
+                    if a.startswith(package.name + ".") and _is_private(last) \
+                            and not _is_module(package, a):
+                        hits.append((node.lineno, ast.unparse(node)))
+                    elif a == last and (a in names - own or on_module and _is_private(a)):
+                        hits.append((node.lineno, ast.unparse(node)))
+    return [f"{filename}:{line}: {text}" for line, text in sorted(set(hits))]
+
+
+def _test_files():
+    for f in sorted((ROOT / "tests").rglob("*.py")):
+        rel = f.relative_to(ROOT).as_posix()
+        if rel != "tests/test_private_access.py":
+            yield rel, f
+
+
+def test_tests_use_only_public_names_of_workbench():
+    package = ROOT / "workbench"
+    names = workbench_private_names(package)
+    assert {"_map_graph", "_thread", "_ids_key", "_lock_dir", "_finished"} <= names
+    assert not names & {"stored_graph", "target_parameters", "prefetched", "__init__"}
+    found = [hit for rel, f in _test_files()
+             for hit in private_uses(f.read_text(), names, package, rel)
+             if (rel, hit.rsplit(" ", 1)[-1].split(".")[-1]) not in ALLOWED_PRIVATE]
+    assert not found, ("tests using private names of workbench (test through the public "
+                       "API, or make the name public and documented):\n" + "\n".join(found))
+    # every allowance is still needed (an entry whose use is gone is removed)
+    for rel, name in ALLOWED_PRIVATE:
+        assert name in (ROOT / rel).read_text(), (rel, name)
+
+
+def test_a_planted_private_use_in_a_test_is_caught(tmp_path):
+    pkg = tmp_path / "workbench"
+    (pkg / "io").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "io" / "__init__.py").write_text("")
+    (pkg / "io" / "_atomic.py").write_text("def new_folder():\n    pass\n")
+    (pkg / "jobs.py").write_text("_LIMIT = 3\n\ndef _run():\n    pass\n\nclass Job:\n"
+                                 "    def __init__(self):\n        self._thread = None\n")
+    names = workbench_private_names(pkg)
+    assert names == {"_LIMIT", "_run", "_thread"}
+    src = ("import workbench.jobs as J\n"
+           "from workbench import jobs\n"
+           "from workbench.jobs import _run, Job\n"          # line 3: flagged
+           "from workbench.io import _atomic\n"             # a module: allowed
+           "from workbench.io._atomic import new_folder\n"  # a public name: allowed
+           "def test(monkeypatch):\n"
+           "    J._LIMIT\n"                                 # line 7: flagged
+           "    Job()._thread.join()\n"                     # line 8: flagged
+           "    monkeypatch.setattr(jobs, '_run', None)\n"  # line 9: flagged
+           "    monkeypatch.setattr('workbench.jobs._LIMIT', 1)\n"  # line 10: flagged
+           "    _atomic.new_folder()\n"
+           "    other._private\n"                          # not a workbench name
+           "class Fake:\n"
+           "    def __init__(self):\n"
+           "        self._run = 1\n"                        # the test's own attribute
+           "    def go(self, f):\n"
+           "        return f._run\n")
+    assert [h.split(": ")[0] for h in private_uses(src, names, pkg, "t.py")] == [
+        "t.py:3", "t.py:7", "t.py:8", "t.py:9", "t.py:10"]

@@ -78,11 +78,11 @@ def test_bad_input(name, kw):
 
 
 def test_simulation_aux_inputs_come_from_the_map_estimators():
-    from workbench.active.oracle import _aux_inputs
+    from workbench.active.oracle import aux_inputs
 
     rng = np.random.default_rng(0)
     x = np.r_[rng.normal(0, 1, (100, 8)), rng.normal(8, 1, (100, 8)), [[30.0] * 8]]
-    aux = _aux_inputs(x, ["cluster_balanced", "anomaly_first"], seed=0)
+    aux = aux_inputs(x, ["cluster_balanced", "anomaly_first"], seed=0)
     clusters = aux["clusters"]
     assert len(set(clusters[:100]) - {-1}) == 1 and len(set(clusters[100:200]) - {-1}) == 1
     assert set(clusters[:100]) - {-1} != set(clusters[100:200]) - {-1}

@@ -247,13 +247,17 @@ def test_a_later_process_reuses_the_stored_umap_graph_and_refuses_a_doctored_one
     records.map_and_store(coll, method="umap", n_neighbors=12, n_epochs=30)
     fitted = UMAPMap(n_neighbors=12, n_epochs=30).fit(Z)  # the same seed: the same graph
     back = workbench.open(coll.path, "r+")
-    Xg, (idx, dist) = records._map_graph(back, "embedding-test", Z, "umap")
+    graph = records.stored_graph(back)
+    idx, dist = graph.knn
+    assert np.array_equal(graph.points, Z) and graph.fit_rows is None  # no PCA, full fit
     assert np.array_equal(idx, fitted.knn_graph_[0])
     assert np.allclose(dist, fitted.knn_graph_[1])
     records.cluster_and_store(back, map_method="umap", min_cluster_size=20)
     assert back.derived["clusters"]["made_by"]["params"]["outlier_graph"] == "map-umap graph"
-    # a graph made from other items is not used
-    assert records._map_graph(back, "embedding-other", Z, "umap")[1] is None
+    # a graph made from another embedding (even of equal values) is not used
+    back.add_array("embedding-other", Z, tool="test")
+    assert records.stored_graph(back, embedding="embedding-other") is None
+    assert records.stored_graph(back, embedding="embedding-test") is not None
 
     # an index out of range (a doctored graph) is a CollectionError, not an out-of-range read
     name = back.derived["map-umap"]["made_by"]["params"]["knn"][0]
@@ -261,4 +265,5 @@ def test_a_later_process_reuses_the_stored_umap_graph_and_refuses_a_doctored_one
     bad[3, 2] = len(Z) + 10**6
     back.add_array(name, bad, made=back.derived[name]["made_by"])
     with pytest.raises(CollectionError, match="indices out of range"):
-        records.anomalies_and_store(workbench.open(coll.path, "r+"), method="knn")
+        records.anomalies_and_store(workbench.open(coll.path, "r+"), method="knn",
+                                    embedding="embedding-test")

@@ -114,7 +114,7 @@ def test_map_and_clusters_through_the_store_reuse_the_sampled_fit(tmp_path):
     from sklearn.metrics import roc_auc_score
 
     import workbench
-    from workbench.embed.records import _graph_fit_rows, cluster_and_store, map_and_store
+    from workbench.embed.records import cluster_and_store, map_and_store, stored_graph
     from workbench.io.collection import ProductSpec
 
     X, y = _blobs(3000)
@@ -124,7 +124,7 @@ def test_map_and_clusters_through_the_store_reuse_the_sampled_fit(tmp_path):
                 {"img": np.zeros((3000, 1, 2, 2), np.float32)}, kind="image")
     coll.add_array("embedding-test", X, tool="test")
     map_and_store(coll, method="umap", fit_sample=1000, n_epochs=40)
-    rows = _graph_fit_rows(coll, "umap", 3000)  # rebuilt from the map record alone
+    rows = stored_graph(coll).fit_rows  # rebuilt from the map record alone
     assert np.array_equal(rows, UMAPMap(fit_sample=1000, random_state=0).sample_rows(3000))
     # the stored graph lists fitted items only for the others: the sampled GLOSH accepts it
     cluster_and_store(coll)
@@ -157,11 +157,10 @@ def test_anomalies_reuse_a_sampled_map_graph(tmp_path):
         assert roc_auc_score(truth, scores) > 0.95, method
     # GLOSH was fitted on the map's 800 fitted items, the others placed from the graph
     from workbench.embed.anomaly import AnomalyScorer
-    from workbench.embed.records import _graph_fit_rows, _map_graph
+    from workbench.embed.records import stored_graph
 
-    Xg, knn = _map_graph(coll, "embedding-test", X, "umap")
-    rows = _graph_fit_rows(coll, "umap", len(X))
-    direct = AnomalyScorer("glosh").fit(Xg, knn=knn, fit_rows=rows)
+    graph = stored_graph(coll)
+    direct = AnomalyScorer("glosh").fit(graph.points, knn=graph.knn, fit_rows=graph.fit_rows)
     assert len(direct.clusterer_.fit_rows_) == 800
     stored = workbench.open(coll.path).catalog["anomaly_glosh"].to_numpy()
     assert np.allclose(stored, direct.scores_)

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from workbench.learn._prep import prepare_images  # noqa: E402
-from workbench.learn.infer import _prefetch, predict_logits  # noqa: E402
+from workbench.learn.infer import predict_logits, prefetched  # noqa: E402
 from workbench.learn.mlppa import MLPPA  # noqa: E402
 
 
@@ -53,14 +53,14 @@ def test_prepare_images_resamples_and_accepts_3d():
     np.testing.assert_allclose(small[0, 0, 0, 0], full[0, 0, :2, :2].mean(), rtol=1e-5)
 
 
-def test_prefetch_keeps_order_reraises_and_stops():
-    assert list(_prefetch(iter(range(50)), depth=3)) == list(range(50))
+def test_prefetched_keeps_order_reraises_and_stops():
+    assert list(prefetched(iter(range(50)), depth=3)) == list(range(50))
 
     def broken():
         yield 1
         raise ValueError("bad block")
 
-    it = _prefetch(broken())
+    it = prefetched(broken())
     assert next(it) == 1
     with pytest.raises(ValueError, match="bad block"):
         next(it)
@@ -73,7 +73,7 @@ def test_prefetch_keeps_order_reraises_and_stops():
             yield k
             k += 1
 
-    it = _prefetch(endless(), depth=2)
+    it = prefetched(endless(), depth=2)
     assert next(it) == 0
     it.close()  # abandoning the iterator ends the worker thread
     assert not any(t.name == "workbench-prefetch" and t.is_alive()

@@ -50,19 +50,19 @@ def test_nt_xent_matches_hand_computed_value():
 def test_byol_target_is_an_ema_of_the_online_network():
     torch.manual_seed(0)
     model = BYOL(ResNetEncoder(1, width=4, depth=(1,), out_dim=8), proj_dim=4, hidden=8)
-    for t, o in zip(model._target_params(), model._online_params()):
+    for t, o in zip(model.target_parameters(), model.online_parameters()):
         assert torch.equal(t, o)
     opt = torch.optim.SGD(model.trainable_parameters(), lr=0.5)
     x = torch.randn(6, 1, 16, 16)
     loss = model.loss(x, x.flip(-1))
     loss.backward()
-    assert all(p.grad is None for p in model._target_params())
+    assert all(p.grad is None for p in model.target_parameters())
     opt.step()
-    before = [t.clone() for t in model._target_params()]
-    online = [o.detach().clone() for o in model._online_params()]
+    before = [t.clone() for t in model.target_parameters()]
+    online = [o.detach().clone() for o in model.online_parameters()]
     assert any(not torch.equal(b, o) for b, o in zip(before, online))
     model.update_target(0.9)
-    for t, b, o in zip(model._target_params(), before, online):
+    for t, b, o in zip(model.target_parameters(), before, online):
         assert torch.allclose(t, 0.9 * b + 0.1 * o, atol=1e-7)
     assert model.ema_rate(0.0) == pytest.approx(0.99) and model.ema_rate(1.0) == pytest.approx(1.0)
 

@@ -91,8 +91,8 @@ def test_training_job_runs_in_background_with_progress_and_cancel(tiny_coll, tmp
     seen = []
     job = TrainingJob(tiny_coll, out=tmp_path / "j.safetensors", method="simclr", epochs=50,
                       batch_size=8, size=16, encoder=TINY, progress=seen.append, **OPTS).start()
-    while not seen:
-        job._thread.join(0.05)
+    while not seen and not job.wait(0.05):  # until the first progress report
+        pass
     job.cancel()
     res = job.result(timeout=60)
     assert res.cancelled and 1 <= res.steps < 150

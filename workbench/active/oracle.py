@@ -22,7 +22,7 @@ import numpy as np
 
 from workbench.core.errors import InputError
 
-__all__ = ["simulate_strategies", "labels_needed", "features_for_simulation",
+__all__ = ["simulate_strategies", "labels_needed", "features_for_simulation", "aux_inputs",
            "plot_learning_curves"]
 
 
@@ -41,8 +41,11 @@ def features_for_simulation(coll, *, source: str | None = None, n_components: in
     return x, source
 
 
-def _aux_inputs(x: np.ndarray, strategies: Sequence[str], seed: int) -> dict:
-    """Clusters and anomaly scores from the estimators `workbench map` / `anomalies` use."""
+def aux_inputs(x: np.ndarray, strategies: Sequence[str], seed: int) -> dict:
+    """What the ``strategies`` need besides the model, for features ``x`` (n, d):
+    ``{"clusters": labels (n,)}`` for cluster-balanced and cold-start strategies and
+    ``{"anomaly": scores (n,)}`` for ``anomaly_first``, from the estimators `workbench map`
+    / `anomalies` use (HDBSCAN, kNN anomaly score)."""
     aux = {}
     if any(s.startswith("cluster_balanced") or s.endswith("+cold") for s in strategies):
         from workbench.embed.cluster import HDBSCANClusterer
@@ -145,7 +148,7 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
                          "'ensemble', not 'logistic'")
     y_all = np.array([classes.index(v) for v in lab])
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-    aux = _aux_inputs(x, strategies, 0)
+    aux = aux_inputs(x, strategies, 0)
     curves: dict = {s: {} for s in strategies}
     settings = {}
     for seed in seed_list:

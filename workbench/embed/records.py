@@ -18,7 +18,8 @@ linear part, UMAP's nearest-neighbour graph), which cannot run code when read. A
 session places new items on the same map with :func:`place_new_items` (``workbench map
 COLLECTION --transform-new``) from those arrays, the stored embeddings and the stored
 columns alone (:mod:`workbench.embed.placement`), and :func:`cluster_and_store` and
-:func:`anomalies_and_store` reuse the stored graph for the outlier scores.
+:func:`anomalies_and_store` reuse the stored graph for the outlier scores
+(:func:`stored_graph` reads it back as they see it).
 
 Nothing in a Collection is unpickled by default. Only with ``save_model=True``
 (``workbench map --save-model``) is the fitted estimator also written, as the pickle
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,7 +41,7 @@ from workbench.core.errors import CollectionError, ModelError
 from workbench.embed import map_arrays, trust
 
 __all__ = ["latest_embedding", "load_embedding", "map_and_store", "load_map", "place_new_items",
-           "cluster_and_store", "anomalies_and_store"]
+           "stored_graph", "StoredGraph", "cluster_and_store", "anomalies_and_store"]
 
 
 def latest_embedding(coll) -> str:
@@ -268,6 +270,36 @@ def _graph_fit_rows(coll, map_method: str, n: int):
         raise CollectionError(f"map-{map_method} has fit_sample={fs!r}, random_state={seed!r}",
                               path=root.path, hint="refit it: workbench map COLLECTION")
     return UMAPMap(fit_sample=fs, random_state=seed).sample_rows(n)
+
+
+class StoredGraph(NamedTuple):
+    """A stored map's nearest-neighbour graph, as :func:`cluster_and_store` and
+    :func:`anomalies_and_store` reuse it."""
+
+    #: The embeddings in the space the graph was built in (after the map's stored linear
+    #: part, e.g. PCA), shape (n, d').
+    points: np.ndarray
+    #: ``(indices, distances)``, each (n, k): every item's nearest fitted items.
+    knn: tuple[np.ndarray, np.ndarray]
+    #: The items a sampled UMAP map was fitted on (the graph lists only these as
+    #: neighbours); None for a map fitted on all items.
+    fit_rows: np.ndarray | None
+
+
+def stored_graph(coll, *, map_method: str = "umap", embedding: str | None = None
+                 ) -> StoredGraph | None:
+    """The neighbour graph stored with the ``map-<map_method>`` map when it was made from
+    exactly this embedding (default: the newest) of exactly these items, else None (then the
+    clustering and anomaly scores compute their own). Read from plain arrays only.
+
+    Raises :class:`CollectionError` for a stored graph that does not fit (indices out of
+    range, a doctored ``fit_sample``).
+    """
+    name, X = load_embedding(coll, embedding)
+    points, knn = _map_graph(coll, name, X, map_method)
+    if knn is None:
+        return None
+    return StoredGraph(points, knn, _graph_fit_rows(coll, map_method, len(X)))
 
 
 def cluster_and_store(coll, *, embedding: str | None = None, space: str = "map",

@@ -20,7 +20,7 @@ from workbench.core.errors import InputError, ModelError
 
 __all__ = ["load_model", "predict_proba", "predict_logits", "mc_dropout_proba",
            "prepare_inputs", "predict_collection", "predict_stream", "softmax", "BACKENDS",
-           "load_logits_fn"]
+           "load_logits_fn", "prefetched"]
 
 #: Inference backends of :func:`predict_collection` (and ``workbench predict --backend``).
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -158,7 +158,7 @@ def _collection_features(coll, spec: dict) -> np.ndarray:
     return features_for(coll, source=spec.get("source"))
 
 
-def _prefetch(iterable, *, depth: int = 2) -> Iterator:
+def prefetched(iterable, *, depth: int = 2) -> Iterator:
     """Iterate over ``iterable`` in a background thread, keeping up to ``depth`` items
     ready, so reading and preparing the next block overlaps the model's work on this one
     (Zarr decompression, numpy partitions and torch kernels release the GIL).
@@ -302,7 +302,7 @@ def predict_collection(coll, model_path, *, batch_size: int = 256, write: bool =
                 yield len(b), prepare_inputs(b.images, config)
 
         done = 0
-        blocks = () if client is not None else _prefetch(prepared()) if prefetch else prepared()
+        blocks = () if client is not None else prefetched(prepared()) if prefetch else prepared()
         for n, x in blocks:  # with prefetch: the next block is read and prepared meanwhile
             probs.append(softmax(logits_fn(x), temperature=temp))
             done += n

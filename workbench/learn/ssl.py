@@ -92,19 +92,22 @@ class BYOL(nn.Module):
         self.predictor = _mlp(proj_dim, hidden, proj_dim)
         self.target_encoder = copy.deepcopy(encoder)
         self.target_projector = copy.deepcopy(self.projector)
-        for p in self._target_params():
+        for p in self.target_parameters():
             p.requires_grad_(False)
         self.tau = float(tau)
         self.config = {"method": "byol", "proj_dim": proj_dim, "hidden": hidden, "tau": float(tau)}
 
-    def _online_params(self):
+    def online_parameters(self) -> list:
+        """The online network's encoder and projector weights (what the target follows)."""
         return list(self.encoder.parameters()) + list(self.projector.parameters())
 
-    def _target_params(self):
+    def target_parameters(self) -> list:
+        """The target network's weights, in the order of :meth:`online_parameters`; an EMA
+        of them (:meth:`update_target`), never given gradients."""
         return list(self.target_encoder.parameters()) + list(self.target_projector.parameters())
 
     def trainable_parameters(self):
-        return self._online_params() + list(self.predictor.parameters())
+        return self.online_parameters() + list(self.predictor.parameters())
 
     @staticmethod
     def _regress(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -127,7 +130,7 @@ class BYOL(nn.Module):
     @torch.no_grad()
     def update_target(self, rate: float) -> None:
         """target <- rate * target + (1 - rate) * online (weights; BN statistics copied)."""
-        for t, o in zip(self._target_params(), self._online_params()):
+        for t, o in zip(self.target_parameters(), self.online_parameters()):
             t.mul_(rate).add_(o.detach(), alpha=1 - rate)
         for tm, om in ((self.target_encoder, self.encoder),
                        (self.target_projector, self.projector)):
