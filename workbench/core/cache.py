@@ -109,10 +109,14 @@ class BoundedCache:
             self._entries.clear()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        """Values kept now (made and not yet dropped)."""
+        with self._lock:
+            return len(self._entries)
 
     def __contains__(self, key) -> bool:
-        return key in self._entries
+        """Whether ``key`` is kept or being made now (so a prefetch need not ask again)."""
+        with self._lock:
+            return key in self._entries or key in self._making
 
     def __repr__(self) -> str:
         return f"BoundedCache({self.name!r}, {len(self)}/{self.max_entries} entries)"

@@ -13,56 +13,26 @@ again.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from concurrent.futures import Future
+
+from workbench.core.cache import BoundedCache
 
 __all__ = ["Memo", "ItemCache"]
 
 
-class Memo:
+class Memo(BoundedCache):
     """``get(key, make)``: the value of ``key``, made by ``make()`` once (see the module
-    docstring). ``size``: entries kept."""
+    docstring): the package's one cache, :class:`workbench.core.cache.BoundedCache`, of
+    ``size`` entries (``key in memo`` also while it is being made)."""
 
     def __init__(self, size: int):
-        self.size = max(1, int(size))
-        self._done: OrderedDict = OrderedDict()
-        self._busy: dict = {}
-        self._lock = threading.Lock()
+        super().__init__(max(1, int(size)), name="server items")
 
-    def __contains__(self, key) -> bool:
-        with self._lock:
-            return key in self._done or key in self._busy
-
-    def __len__(self) -> int:
-        """Values kept now (made and not yet dropped)."""
-        with self._lock:
-            return len(self._done)
+    @property
+    def size(self) -> int:
+        return self.max_entries
 
     def get(self, key, make):
-        with self._lock:
-            if key in self._done:
-                self._done.move_to_end(key)
-                return self._done[key]
-            fut = self._busy.get(key)
-            mine = fut is None
-            if mine:
-                fut = self._busy[key] = Future()
-        if not mine:
-            return fut.result()
-        try:
-            value = make()
-        except BaseException as exc:
-            with self._lock:
-                self._busy.pop(key, None)
-            fut.set_exception(exc)
-            raise
-        with self._lock:
-            self._busy.pop(key, None)
-            self._done[key] = value
-            while len(self._done) > self.size:
-                self._done.popitem(last=False)
-        fut.set_result(value)
-        return value
+        return self.get_or_make(key, make)
 
 
 class LightItem:
