@@ -292,7 +292,10 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
         if args.py_spy:
             import subprocess
 
+            # --nonblocking: sampling must not stop the server (stopping it 100 times a
+            # second halved its throughput)
             spy = subprocess.Popen(["py-spy", "record", "--pid", str(proc.pid), "--threads",
+                                    "--nonblocking", "--gil",
                                     "-f", {".json": "speedscope", ".txt": "raw"}.get(
                                         Path(args.py_spy).suffix, "flamegraph"),
                                     "-o", args.py_spy,
@@ -399,7 +402,8 @@ def main():
                          "item) instead of POST annotations?next=1 (one request)")
     ap.add_argument("--py-spy", metavar="FILE", default=None,
                     help="record the server with py-spy (if installed) into FILE (.svg "
-                         "flame graph, .json speedscope, .txt collapsed stacks)")
+                         "flame graph, .json speedscope, .txt collapsed stacks): samples of "
+                         "the thread holding the interpreter, taken without stopping it")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="wb-bench-serve-"))
     if args.store == "postgresql":
