@@ -97,8 +97,12 @@ def simulate_strategies(features: np.ndarray, labels: Sequence, *,
         Labels per round (default ``max(5, budget // 15)``).
     test_fraction : float
         Share of items held out (stratified) to measure accuracy.
-    head : {"mlp", "logistic", "ensemble"}
-        The classifier retrained every round (:mod:`workbench.active.heads`).
+    head : {"mlp", "logistic", "ensemble"} or a head object with ``by_index = True``
+        The classifier retrained every round (:mod:`workbench.active.heads`). A
+        ``by_index`` head (:class:`workbench.learn.finetune.FinetuneHead`) is called with
+        item indices (rows of ``features``) instead of standardised feature rows, and its
+        ``name`` goes into the settings; ``features`` still serve the distance-based
+        strategies (core-set, clusters).
     n_boot : int
         Bootstrap resamples (of seeds) for the intervals of :func:`labels_needed`.
 
@@ -141,8 +145,10 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
     unknown = [s for s in strategies if _split_name(s)[0] not in available()]
     if unknown:
         raise InputError(f"unknown strategies {unknown}", hint=f"choose from {available()}")
-    if head not in HEADS:
+    by_index = getattr(head, "by_index", False)
+    if not by_index and head not in HEADS:
         raise InputError(f"unknown head {head!r}", hint=f"choose one of {sorted(HEADS)}")
+    head_name = getattr(head, "name", head)
     if head == "logistic" and any(_split_name(s)[0] == "bald" for s in strategies):
         raise InputError("BALD needs posterior samples: use head 'mlp' (MC dropout) or "
                          "'ensemble', not 'logistic'")
@@ -161,7 +167,7 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
         stp = int(step or max(5, bud // 15))
         settings = {"budget": bud, "step": stp, "initial": initial, "n_pool": len(pool_idx),
                     "n_test": len(test_idx), "classes": classes, "epochs": epochs,
-                    "random_fraction": random_fraction, "head": head}
+                    "random_fraction": random_fraction, "head": head_name}
         rng = np.random.default_rng(1000 + seed)
         start = rng.choice(len(pool_idx), size=min(initial, bud), replace=False)
         xp_raw, yp = x[pool_idx], y_all[pool_idx]
@@ -185,7 +191,11 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
                 xs, mu, sd = standardise_features(xp_raw[labelled])
                 xe = np.concatenate([xp_raw, x[test_idx]])
                 xe, _, _ = standardise_features(xe, mean=mu, std=sd)
-                if head == "mlp":
+                if by_index:  # the head reads its own per-item inputs (e.g. FinetuneHead)
+                    probs, mc, hid = head(pool_idx[labelled], yp[labelled],
+                                          np.concatenate([pool_idx, test_idx]), len(classes),
+                                          seed + rnd, base == "bald")
+                elif head == "mlp":
                     probs, mc, hid = HEADS["mlp"](xs, yp[labelled], xe, len(classes),
                                                  seed + rnd, base == "bald", epochs=epochs)
                 else:
