@@ -15,6 +15,12 @@ different sizes and places:
   first page and sends its sprite, and the plot's highlight overlay is re-drawn);
 * Gallery click -> the plot's focus ring drawn on that candidate (BokehJS has the glyph).
 
+and where the box select's time goes (:data:`STAGES`, medians): marks taken in the page
+(mouse-up, the comm message carrying the box, the Gallery's page received and drawn) and in
+the kernel (timing wrappers set in the notebook: the comm message arriving, the BoundsXY
+callback, the Selection set, the Gallery's page rendered and sent), all epoch ms on one
+machine's clock.
+
 The goal (issue 15) is a median under 300 ms for the box select at 100,000 candidates.
 """
 
@@ -43,16 +49,31 @@ from _jupyter import (  # noqa: E402
     write_notebook,
 )
 
-#: Timestamps in the page: pointer releases and Gallery draws.
+#: Timestamps in the page (epoch ms: performance.timeOrigin + now, the kernel's clock on the
+#: same machine): pointer releases, comm messages carrying a selection box to the kernel
+#: (Bokeh's ``selectiongeometry`` event in a PATCH-DOC), Gallery pages received and drawn.
 INIT = """
-window.__b = {up: [], gal: [], upEpoch: []};
+const _ep = () => performance.timeOrigin + performance.now();
+window.__b = {up: [], gal: [], upEpoch: [], geo: []};
 window.addEventListener('mouseup', () => {
-  window.__b.up.push(performance.now()); window.__b.upEpoch.push(Date.now());
+  window.__b.up.push(performance.now()); window.__b.upEpoch.push(_ep());
 }, true);
 window.__wbGalleryDraws = [];
 window.__wbGalleryDraws.push = function (d) {
-  window.__b.gal.push({n: d.n, at: performance.now()});
+  window.__b.gal.push({n: d.n, at: performance.now(), atEpoch: _ep(), recv: d.recv});
   return Array.prototype.push.call(this, d);
+};
+const _send = WebSocket.prototype.send;
+const _dec = new TextDecoder();
+WebSocket.prototype.send = function (data) {
+  try {
+    const t = _ep();
+    let text = typeof data === 'string' ? data : null;
+    if (text === null && data instanceof ArrayBuffer) text = _dec.decode(data);
+    else if (text === null && ArrayBuffer.isView(data)) text = _dec.decode(data);
+    if (text && text.includes('selectiongeometry')) window.__b.geo.push(t);
+  } catch (e) { /* timing only */ }
+  return _send.call(this, data);
 };
 """
 
@@ -108,7 +129,8 @@ def _boxes(page, geo, reps: int):
                                timeout=60_000)
         g = page.evaluate("(t) => window.__b.gal.find(g => g.at > t)", t_up)
         ms.append(g["at"] - t_up)
-        ups.append(page.evaluate("(n) => window.__b.upEpoch[n]", n_up))
+        ups.append({"up": page.evaluate("(n) => window.__b.upEpoch[n]", n_up),
+                    "recv": g.get("recv"), "drawn": g["atEpoch"]})
         _settle(page)
         text = page.locator(".wb-gallery .wb-selcount").text_content()
         sizes.append(int(text.split(" shown")[0].replace(",", "")))
@@ -128,19 +150,63 @@ def _boxes(page, geo, reps: int):
     return ms, sizes, ring, ups
 
 
-def _kernel_times(page, base: str, token: str) -> list:
-    """The kernel's ``set_at`` list, read back through a new cell."""
+def _kernel_times(page) -> dict:
+    """The kernel's timestamps ``T`` (epoch ms), read back through a new cell."""
     import json
 
     page.locator(".jp-Notebook .jp-Cell").last.click()
     page.keyboard.press("Escape")
     page.keyboard.press("b")
     page.keyboard.press("Enter")
-    page.keyboard.type("import json; print('SETAT' + json.dumps([set_at, sent_at]))")
+    page.keyboard.type("import json; print('SETAT' + json.dumps(T))")
     page.keyboard.press("Shift+Enter")
     out = page.locator(".jp-OutputArea-output", has_text="SETAT").last
     out.wait_for(timeout=60_000)
     return json.loads(out.text_content().split("SETAT", 1)[1].strip())
+
+
+#: The stages of a box select, in order: (name, start mark, end mark).
+STAGES = [
+    ("mouse-up -> box sent on the comm (Bokeh event, panel's comm debounce)", "up", "geo"),
+    ("box sent -> message in the kernel", "geo", "arrive"),
+    ("message in kernel -> BoundsXY callback (HoloViews' event queue)", "arrive", "bounds"),
+    ("BoundsXY callback -> Selection set (box -> ids)", "bounds", "set"),
+    ("Selection set -> Gallery starts its page", "set", "render0"),
+    ("Gallery page rendered in the kernel (read, stretch, PNG)", "render0", "render1"),
+    ("page rendered -> page sent", "render1", "sent"),
+    ("page sent -> page message in the browser", "sent", "recv"),
+    ("page message -> Gallery drawn (decode, tiles, next frame)", "recv", "drawn"),
+]
+
+
+def _breakdown(ups: list, T: dict) -> list[str]:
+    """Per box: the marks of :data:`STAGES` matched by time, then the median of each stage."""
+    def after(name, t):
+        later = [v for v in T.get(name, []) if v >= t]
+        return min(later) if later else None
+
+    def before(name, t):
+        earlier = [v for v in T.get(name, []) if v <= t]
+        return max(earlier) if earlier else None
+
+    rows = []
+    for u in ups:
+        m = {"up": u["up"], "recv": u["recv"], "drawn": u["drawn"]}
+        m["bounds"] = after("bounds", u["up"])
+        if m["bounds"] is None:
+            continue
+        m["geo"] = before("geo", m["bounds"])
+        m["arrive"] = before("arrive", m["bounds"])
+        for name, prev in (("set", "bounds"), ("render0", "set"), ("render1", "render0"),
+                           ("sent", "render1")):
+            m[name] = after(name, m[prev]) if m[prev] is not None else None
+        rows.append(m)
+    out = []
+    for label, a, b in STAGES:
+        d = [r[b] - r[a] for r in rows if r.get(a) is not None and r.get(b) is not None]
+        out.append(f"  {label:<72} " + (f"median {np.median(d):6.1f} ms  p95 "
+                                         f"{np.percentile(d, 95):6.1f} ms" if d else "n/a"))
+    return out
 
 
 def main() -> None:
@@ -160,9 +226,23 @@ def main() -> None:
                 import time, workbench, workbench.plots as p
                 from workbench.widgets import Gallery
                 coll = workbench.open("cands")
+                import panel.viewable as _pv, workbench.plots.link as _link
                 sel = p.Selection()
-                set_at = []  # wall-clock time (ms) of each selection change, in the kernel
-                sel.observe(lambda ids: set_at.append(time.time() * 1000))
+                # timing only: epoch ms of each step in the kernel
+                T = {"arrive": [], "bounds": [], "set": [], "render0": [], "render1": [],
+                     "sent": []}
+                _now = lambda: time.time() * 1000
+                _on_msg = _pv.MimeRenderMixin._on_msg  # a comm message from a Bokeh plot
+                def _timed_on_msg(self, *a, **k):
+                    T["arrive"].append(_now())
+                    return _on_msg(self, *a, **k)
+                _pv.MimeRenderMixin._on_msg = _timed_on_msg
+                _from_bounds = _link.LinkedPoints.from_bounds  # the BoundsXY subscriber
+                def _timed_from_bounds(self, bounds):
+                    T["bounds"].append(_now())
+                    return _from_bounds(self, bounds)
+                _link.LinkedPoints.from_bounds = _timed_from_bounds
+                sel.observe(lambda ids: T["set"].append(_now()))
                 t = time.perf_counter()
                 view = p.candidates(coll, selection=sel, color_by="truth")
                 print(f"overview built in {time.perf_counter() - t:.2f} s")
@@ -170,8 +250,12 @@ def main() -> None:
             textwrap.dedent(f"""\
                 g = Gallery(coll, selection=sel, page_size={args.page_size}, n_cols=10,
                             thumb=48)
-                sent_at = []  # wall-clock time (ms) each Gallery page was sent
-                g.observe(lambda c: sent_at.append(time.time() * 1000), names="tiles")
+                _render, _show = g._render_page, g._show
+                def _timed_render():
+                    T["render0"].append(_now()); _render(); T["render1"].append(_now())
+                def _timed_show(ids, **k):  # the page is sent when its hold_sync ends
+                    _show(ids, **k); T["sent"].append(_now())
+                g._render_page, g._show = _timed_render, _timed_show
                 g""")])
         with jupyter_lab(root) as (base, token), chromium_page(height=1400) as page:
             page.add_init_script(INIT)
@@ -186,16 +270,11 @@ def main() -> None:
                   f"{args.page_size} tiles a page): "
                   f"{_stats(ms)}; selected median {int(np.median(sizes)):,} "
                   f"(min {min(sizes):,}, max {max(sizes):,})")
-            try:  # the part until the kernel had the selection (same machine, same clock)
-                set_at, sent_at = _kernel_times(page, base, token)
-                k = [min(t for t in set_at if t >= u) - u for u in ups
-                     if any(t >= u for t in set_at)]
-                s = [min(t for t in sent_at if t >= u) - u for u in ups
-                     if any(t >= u for t in sent_at)]
-                print(f"  of which mouse-up -> selection set in the kernel:     {_stats(k)}")
-                print(f"           mouse-up -> Gallery page sent by the kernel: {_stats(s)}")
+            try:  # where the time goes (same machine, same clock)
+                for line in _breakdown(ups, _kernel_times(page)):
+                    print(line)
             except Exception as exc:  # noqa: BLE001 - a breakdown only
-                print(f"  (no kernel breakdown: {exc})")
+                print(f"  (no breakdown: {exc})")
             if ring:
                 print(f"Gallery click -> focus ring drawn in the plot:        {_stats(ring)}")
             print(f"goal: median < 300 ms: {'met' if np.median(ms) < 300 else 'NOT met'}")

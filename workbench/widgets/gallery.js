@@ -46,7 +46,8 @@ function render({ model, el }) {
 
   async function drawGrid() {
     const t0 = requestedAt !== null ? requestedAt : performance.now();
-    requestedAt = null;
+    const recv = receivedAt;  // epoch ms the page's message arrived (timing only)
+    requestedAt = null; receivedAt = null;
     const t = model.get("thumb"), cols = model.get("n_cols");
     const tiles = model.get("tiles") || [];
     grid.style.gridTemplateColumns = `repeat(${cols}, ${t + 4}px)`;
@@ -83,7 +84,7 @@ function render({ model, el }) {
       frag.appendChild(d);
     });
     grid.replaceChildren(frag);
-    requestAnimationFrame(() => window.__wbGalleryDraws.push({ n: tiles.length, ms: performance.now() - t0 }));
+    requestAnimationFrame(() => window.__wbGalleryDraws.push({ n: tiles.length, ms: performance.now() - t0, recv }));
     bar_();
   }
   function drawSel() {
@@ -97,9 +98,11 @@ function render({ model, el }) {
   }
   // a page arrives as one message changing both sprite and tiles: draw it once
   let drawQueued = false;
+  let receivedAt = null;
   const queueGrid = () => {
     if (drawQueued) return;
     drawQueued = true;
+    receivedAt = performance.timeOrigin + performance.now();
     queueMicrotask(() => { drawQueued = false; drawGrid(); });
   };
   model.on("change:tiles", queueGrid);
