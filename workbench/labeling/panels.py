@@ -13,7 +13,7 @@ import numpy as np
 from workbench.labeling import render
 
 __all__ = ["radio_panels", "transient_panels", "lens_panels", "image_panels", "item_panels",
-           "find_radio", "meta_value", "thumbnail"]
+           "find_radio", "meta_value", "thumbnail", "thumbnails"]
 
 _IR_NAMES = ("ir", "infrared", "wise", "w1", "optical", "opt", "host", "irac", "ks")
 
@@ -220,3 +220,27 @@ def thumbnail(images: np.ndarray, kind: str, size: int = 64) -> np.ndarray:
     yi = (np.arange(size) * ny / size).astype(int)
     xi = (np.arange(size) * nx / size).astype(int)
     return rgba[yi][:, xi]
+
+
+def thumbnails(images: np.ndarray, kind: str, size: int = 64) -> np.ndarray:
+    """:func:`thumbnail` of each item of a stack ``(n, c, ny, nx)`` of one ``kind`` ->
+    ``(n, size, size, 4)`` uint8, equal byte for byte; the first channels are stretched in
+    one vectorised call (:func:`workbench.imaging.stretch.stack_to_rgba_uint8`) instead of
+    one call per item (lens composites still go one by one)."""
+    from workbench.imaging.stretch import stack_to_rgba_uint8
+
+    a = np.asarray(images, np.float32)
+    if a.ndim != 4:
+        raise ValueError(f"thumbnails needs a stack of shape (n, c, ny, nx), got {a.shape}")
+    if not len(a) or (kind == "lens" and a.shape[1] >= 3):
+        return np.stack([thumbnail(x, kind, size) for x in a]) if len(a) else \
+            np.zeros((0, size, size, 4), np.uint8)
+    cm = "inferno" if kind == "radio" else ("viridis" if kind == "transient" else "gray")
+    first = a[:, 0]
+    rgba = stack_to_rgba_uint8(first, stretch="asinh" if kind != "transient" else "linear",
+                               limits="percentile", cmap=render.colormap_lut(cm))
+    rgba[~np.isfinite(first)] = 0  # render.to_rgba's transparent non-finite pixels
+    ny, nx = first.shape[1:]
+    yi = (np.arange(size) * ny / size).astype(int)
+    xi = (np.arange(size) * nx / size).astype(int)
+    return rgba[:, ::-1][:, yi][:, :, xi]

@@ -163,10 +163,8 @@ class Gallery(anywidget.AnyWidget):
                    for c in dict.fromkeys(["id", "kind", *self.badge_columns,
                                            *([self.sort_by] if self.sort_by else [])])
                    if c in page_cat.columns}
+            sheet = _page_sheet(imgs, col["kind"], t, cols, nrow)
             for k in range(len(pos)):
-                tile = _panels.thumbnail(imgs[k], str(col["kind"][k]), t)
-                r, c = divmod(k, cols)
-                sheet[r * t:(r + 1) * t, c * t:(c + 1) * t] = tile
                 iid = str(col["id"][k])
                 badges = []
                 if iid in self._labels:
@@ -200,6 +198,19 @@ class Gallery(anywidget.AnyWidget):
     def _on_open(self, change) -> None:
         iid = change["new"]
         self.detail = _panels.item_panels(load_item(self.coll, iid)) if iid else []
+
+
+def _page_sheet(imgs, kinds, t: int, cols: int, nrow: int) -> np.ndarray:
+    """The page's sprite sheet ``(nrow * t, cols * t, 4)``: tile ``k`` (row-major) is the
+    thumbnail of ``imgs[k]``, made for all items of a kind at once
+    (:func:`~workbench.labeling.panels.thumbnails`)."""
+    kinds = np.asarray([str(k) for k in kinds], dtype=object)
+    tiles = np.zeros((nrow * cols, t, t, 4), np.uint8)
+    for kind in dict.fromkeys(kinds):
+        at = np.flatnonzero(kinds == kind)
+        tiles[at] = _panels.thumbnails(imgs[at], kind, t)
+    return tiles.reshape(nrow, cols, t, t, 4).transpose(0, 2, 1, 3, 4).reshape(
+        nrow * t, cols * t, 4)
 
 
 def _short(v) -> str:
