@@ -43,7 +43,7 @@ coll
 
 # %%
 import workbench.plots as p
-from workbench.widgets import Gallery
+from workbench import Gallery
 
 sel = p.Selection()
 p.catalog(coll, "flux_jy", "size_arcsec", by="truth", selection=sel, logx=True) + \

@@ -24,8 +24,8 @@
 # %%
 import workbench
 import workbench.plots as p
+from workbench import Gallery
 from workbench.sample_data import make_samples
-from workbench.widgets import Gallery
 
 make_samples("../data/sample", only=["transients"])  # does nothing when the set-up made it
 survey = workbench.open("../data/sample/transients")

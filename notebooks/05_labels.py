@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 import workbench
+from workbench import open_store
 from workbench.core.schemes import get_scheme, list_schemes
 from workbench.io.components import compute_components
-from workbench.io.labels import open_store
 from workbench.labeling.consensus import campaign_consensus
 from workbench.labeling.export import export_labels
 from workbench.sims.radio import simulate_radio

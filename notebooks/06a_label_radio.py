@@ -31,10 +31,10 @@
 import pathlib
 import tempfile
 
+from workbench import Gallery, Labeler, open_store
 from workbench.io.components import component_table, compute_components
-from workbench.io.labels import open_store
 from workbench.sims.radio import simulate_radio
-from workbench.widgets import Gallery, Labeler, RadioView, render
+from workbench.widgets import RadioView, render
 
 work = pathlib.Path(tempfile.mkdtemp(prefix="wb-06a-"))
 coll = simulate_radio(work / "radio", n=24, seed=6, size=96)
@@ -117,7 +117,7 @@ print(again.state["progress"], again.item_id)
 # widget needed. A colleague's session gets the next item of the campaign:
 
 # %%
-from workbench.labeling import Session
+from workbench import Session
 
 colleague = Session(coll, store, campaign="rgz-demo", annotator="colleague")
 view = colleague.view()

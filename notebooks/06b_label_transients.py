@@ -23,9 +23,9 @@ import pathlib
 import tempfile
 
 import workbench
-from workbench import open_store
+from workbench import Gallery, Labeler, open_store
 from workbench.sims.transients import simulate_transients
-from workbench.widgets import Gallery, Labeler, TransientView
+from workbench.widgets import TransientView
 
 work = pathlib.Path(tempfile.mkdtemp(prefix="wb-06b-"))
 simulate_transients(work / "cands", n=16, seed=2)

@@ -23,9 +23,9 @@
 import pathlib
 import tempfile
 
-from workbench import open_store
+from workbench import Gallery, Labeler, open_store
 from workbench.sims.lenses import simulate_lenses
-from workbench.widgets import Gallery, Labeler, LensView
+from workbench.widgets import LensView
 
 work = pathlib.Path(tempfile.mkdtemp(prefix="wb-06c-"))
 coll = simulate_lenses(work / "lenses", n=16, seed=3, size=64)

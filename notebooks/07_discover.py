@@ -92,8 +92,7 @@ cat.groupby("cluster")["truth"].agg(lambda s: s.value_counts().head(2).to_dict()
 # Gallery below, click a cluster on the right to select it.
 
 # %%
-from workbench.io.labels import open_store
-from workbench.widgets.explorer import Explorer
+from workbench import Explorer, open_store
 
 store = open_store(coll)
 ex = Explorer(coll, color_by="cluster", store=store, scheme="fr-morphology",

@@ -36,8 +36,9 @@ import numpy as np
 import pandas as pd
 
 import workbench
-from workbench import plots
+from workbench import Dashboard, open_store, plots
 from workbench.active.loop import ActiveLoop
+from workbench.active.oracle import simulate_strategies
 from workbench.active.realdata import (
     SSL_CONFIG,
     cached_ssl_embedding,
@@ -45,10 +46,7 @@ from workbench.active.realdata import (
     mirabest_classes,
     mirabest_collection,
 )
-from workbench.active.oracle import simulate_strategies
 from workbench.core.schemes import register_scheme
-from workbench.io.labels import open_store
-from workbench.widgets.dashboard import Dashboard
 
 work = Path(tempfile.mkdtemp(prefix="wb-08-"))
 MIRABEST = next((p for p in (Path("../../shared/data/mirabest"), Path("../shared/data/mirabest"))
