@@ -44,46 +44,61 @@ function render({ model, el }) {
   sortSel.addEventListener("change", () => { requestedAt = performance.now(); model.set("sort_by", sortSel.value); model.set("page", 0); model.save_changes(); });
   dirBtn.addEventListener("click", () => { requestedAt = performance.now(); model.set("ascending", !model.get("ascending")); model.save_changes(); });
 
+  // tile elements (canvas, badges, caption) are kept and filled again for each page
+  const tileEls = [];
+  function tileEl(k) {
+    if (k < tileEls.length) return tileEls[k];
+    const d = wbEl("div", "wb-tile");
+    d.append(document.createElement("canvas"), wbEl("div", "wb-badges"), wbEl("div", "wb-cap"));
+    d.addEventListener("click", (ev) => {
+      const id = d.dataset.id;
+      if (ev.shiftKey || ev.ctrlKey || ev.metaKey) {
+        const cur = new Set(model.get("selected") || []);
+        if (cur.has(id)) cur.delete(id); else cur.add(id);
+        model.set("selected", [...cur]); model.save_changes();
+      } else {
+        for (const o of grid.querySelectorAll(".wb-open")) o.classList.remove("wb-open");
+        d.classList.add("wb-open");
+        model.send({ type: "open", id });
+      }
+    });
+    tileEls.push(d);
+    return d;
+  }
+
+  let drawGen = 0;
   async function drawGrid() {
+    const gen = ++drawGen;
     const t0 = requestedAt !== null ? requestedAt : performance.now();
     const recv = receivedAt;  // epoch ms the page's message arrived (timing only)
     requestedAt = null; receivedAt = null;
     const t = model.get("thumb"), cols = model.get("n_cols");
     const tiles = model.get("tiles") || [];
-    grid.style.gridTemplateColumns = `repeat(${cols}, ${t + 4}px)`;
     const bytes = wbBytes(model.get("sprite"));
     let bitmap = null;
     if (bytes.byteLength) bitmap = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
+    if (gen !== drawGen) return;  // a newer page arrived while this one was decoded
+    grid.style.gridTemplateColumns = `repeat(${cols}, ${t + 4}px)`;
     const sel = new Set(model.get("selected") || []);
-    const frag = document.createDocumentFragment();
+    const opened = model.get("opened");
     tiles.forEach((tile, k) => {
-      const d = wbEl("div", "wb-tile");
+      const d = tileEl(k);
       d.dataset.id = tile.id;
-      if (sel.has(tile.id)) d.classList.add("wb-sel");
-      if (tile.id === model.get("opened")) d.classList.add("wb-open");
-      const c = document.createElement("canvas");
-      c.width = t; c.height = t;
-      if (bitmap) c.getContext("2d").drawImage(bitmap, (k % cols) * t, Math.floor(k / cols) * t, t, t, 0, 0, t, t);
-      d.appendChild(c);
-      const badges = wbEl("div", "wb-badges");
-      for (const b of tile.badges || []) badges.appendChild(wbEl("span", "wb-badge", b));
-      d.appendChild(badges);
-      d.appendChild(wbEl("div", "wb-cap", tile.caption));
+      d.classList.toggle("wb-sel", sel.has(tile.id));
+      d.classList.toggle("wb-open", tile.id === opened);
+      const [c, badges, cap] = d.children;
+      if (c.width !== t || c.height !== t) { c.width = t; c.height = t; }
+      const ctx = c.getContext("2d");
+      ctx.clearRect(0, 0, t, t);
+      if (bitmap) ctx.drawImage(bitmap, (k % cols) * t, Math.floor(k / cols) * t, t, t, 0, 0, t, t);
+      badges.replaceChildren(...(tile.badges || []).map((b) => wbEl("span", "wb-badge", b)));
+      cap.textContent = tile.caption;
       d.title = [tile.caption, ...(tile.badges || [])].join("\n");
-      d.addEventListener("click", (ev) => {
-        if (ev.shiftKey || ev.ctrlKey || ev.metaKey) {
-          const cur = new Set(model.get("selected") || []);
-          if (cur.has(tile.id)) cur.delete(tile.id); else cur.add(tile.id);
-          model.set("selected", [...cur]); model.save_changes();
-        } else {
-          for (const o of grid.querySelectorAll(".wb-open")) o.classList.remove("wb-open");
-          d.classList.add("wb-open");
-          model.send({ type: "open", id: tile.id });
-        }
-      });
-      frag.appendChild(d);
     });
-    grid.replaceChildren(frag);
+    const keep = tileEls.slice(0, tiles.length);
+    if (grid.children.length !== keep.length || keep.some((d, k) => grid.children[k] !== d)) {
+      grid.replaceChildren(...keep);
+    }
     requestAnimationFrame(() => window.__wbGalleryDraws.push({ n: tiles.length, ms: performance.now() - t0, recv }));
     bar_();
   }
