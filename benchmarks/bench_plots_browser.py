@@ -66,12 +66,13 @@ window.__wbGalleryDraws.push = function (d) {
 const _send = WebSocket.prototype.send;
 const _dec = new TextDecoder();
 WebSocket.prototype.send = function (data) {
-  try {
+  try {  // every message to the server: when, and whether it carries a selection box
     const t = _ep();
-    let text = typeof data === 'string' ? data : null;
-    if (text === null && data instanceof ArrayBuffer) text = _dec.decode(data);
-    else if (text === null && ArrayBuffer.isView(data)) text = _dec.decode(data);
-    if (text && text.includes('selectiongeometry')) window.__b.geo.push(t);
+    let text = null;
+    if (typeof data === 'string') text = data;
+    else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) text = _dec.decode(data);
+    window.__b.geo.push({t, box: text !== null && text.includes('selectiongeometry'),
+                         type: text === null ? String(data && data.constructor.name) : ''});
   } catch (e) { /* timing only */ }
   return _send.call(this, data);
 };
@@ -129,8 +130,15 @@ def _boxes(page, geo, reps: int):
                                timeout=60_000)
         g = page.evaluate("(t) => window.__b.gal.find(g => g.at > t)", t_up)
         ms.append(g["at"] - t_up)
-        ups.append({"up": page.evaluate("(n) => window.__b.upEpoch[n]", n_up),
-                    "recv": g.get("recv"), "drawn": g["atEpoch"]})
+        up = page.evaluate("(n) => window.__b.upEpoch[n]", n_up)
+        sends = page.evaluate("(t) => window.__b.geo.filter(s => s.t >= t)", up)
+        box = [s["t"] for s in sends if s["box"]]
+        ev = page.evaluate("(t) => (window.__wbSelectionEnds || []).filter(v => v.at >= t)", up)
+        ups.append({"up": up, "recv": g.get("recv"), "drawn": g["atEpoch"],
+                    # the message carrying the box; else the first one after mouse-up
+                    "geo": min(box) if box else (min(s["t"] for s in sends) if sends else None),
+                    "geo_found": bool(box), "event": min(e["at"] for e in ev) if ev else None,
+                    "flushed": bool(ev and ev[0]["flushed"])})
         _settle(page)
         text = page.locator(".wb-gallery .wb-selcount").text_content()
         sizes.append(int(text.split(" shown")[0].replace(",", "")))
@@ -167,7 +175,9 @@ def _kernel_times(page) -> dict:
 
 #: The stages of a box select, in order: (name, start mark, end mark).
 STAGES = [
-    ("mouse-up -> box sent on the comm (Bokeh event, panel's comm debounce)", "up", "geo"),
+    ("mouse-up -> BokehJS emits the final selectiongeometry event (plots' FLUSH_JS)", "up",
+     "event"),
+    ("event -> box sent on the comm (panel's comm manager)", "event", "geo"),
     ("box sent -> message in the kernel", "geo", "arrive"),
     ("message in kernel -> BoundsXY callback (HoloViews' event queue)", "arrive", "bounds"),
     ("BoundsXY callback -> Selection set (box -> ids)", "bounds", "set"),
@@ -191,17 +201,20 @@ def _breakdown(ups: list, T: dict) -> list[str]:
 
     rows = []
     for u in ups:
-        m = {"up": u["up"], "recv": u["recv"], "drawn": u["drawn"]}
+        m = {k: u[k] for k in ("up", "recv", "drawn", "geo", "event")}
         m["bounds"] = after("bounds", u["up"])
         if m["bounds"] is None:
             continue
-        m["geo"] = before("geo", m["bounds"])
         m["arrive"] = before("arrive", m["bounds"])
         for name, prev in (("set", "bounds"), ("render0", "set"), ("render1", "render0"),
                            ("sent", "render1")):
             m[name] = after(name, m[prev]) if m[prev] is not None else None
         rows.append(m)
-    out = []
+    found = sum(u["geo_found"] for u in ups)
+    flushed = sum(u["flushed"] for u in ups)
+    out = [f"  (the message carrying the box was found in {found} of {len(ups)} boxes, "
+           "otherwise the first message after mouse-up; the comm flushed at the end of the "
+           f"selection in {flushed})"]
     for label, a, b in STAGES:
         d = [r[b] - r[a] for r in rows if r.get(a) is not None and r.get(b) is not None]
         out.append(f"  {label:<72} " + (f"median {np.median(d):6.1f} ms  p95 "

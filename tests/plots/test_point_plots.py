@@ -142,6 +142,23 @@ def test_binned_view_above_the_size_point(coll, monkeypatch):
     assert sel.ids == []
 
 
+@pytest.mark.parametrize("binned", [False, True])
+def test_linked_views_send_the_end_of_a_selection_at_once(coll, binned):
+    """A linked view (points or binned) carries one JS callback on the end of a box/lasso
+    select that flushes the comm's pending events (not the 50 ms debounce); unlinked views
+    carry none."""
+    from workbench.plots import candidates
+    from workbench.plots.points import FLUSH_JS
+
+    def flushes(obj):
+        return [c for c in plot_of(obj).state.js_event_callbacks.get("selectiongeometry", [])
+                if getattr(c, "code", None) == FLUSH_JS]
+
+    assert len(flushes(candidates(coll, selection=Selection(), rasterize=binned))) == 1
+    assert flushes(candidates(coll, rasterize=binned)) == []
+    assert "cb_obj.final" in FLUSH_JS and "process_events" in FLUSH_JS
+
+
 def test_bin_rgba_places_points_and_colours():
     from workbench.plots.raster import bin_rgba
 

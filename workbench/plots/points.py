@@ -187,6 +187,8 @@ def _points(df, x, y, spec, *, hover, selection, logx, logy, width, height, size
                   xlabel=xlabel or x, ylabel=ylabel or y, invert_xaxis=invert_x)
     if selection is not None:  # linked: a drag selects (pan stays one click away)
         common["active_tools"] = ["box_select", "wheel_zoom"]
+    if link is not None:  # the end of a box/lasso select reaches the kernel at once
+        common["hooks"] = [send_selection_now]
     if big:
         main = _raster_view(hv, df, x, y, spec, logx=logx, logy=logy, width=width,
                             height=height, link=link).opts(**common, tools=["box_select",
@@ -218,6 +220,44 @@ def _points(df, x, y, spec, *, hover, selection, logx, logy, width, height, size
     if link is None:
         return main
     return main * link.overlay()
+
+
+#: Browser side of :func:`send_selection_now` (BokehJS ``CustomJS`` body; ``cb_obj`` is the
+#: ``selectiongeometry`` event). BokehJS runs a model's JS callbacks before it hands the
+#: event to the document, so the flush is queued as a task of its own.
+#: ``window.__wbSelectionEnds`` collects when each selection ended (epoch ms; read by
+#: ``benchmarks/bench_plots_browser.py``) and whether a comm manager was found to flush.
+FLUSH_JS = """
+if (!cb_obj.final || cb_obj.origin == null || cb_obj.origin.document == null) return;
+const ends = (window.__wbSelectionEnds = window.__wbSelectionEnds || []);
+const mark = {at: performance.timeOrigin + performance.now(), flushed: 0};
+ends.push(mark);
+if (ends.length > 1000) ends.splice(0, ends.length - 1000);
+for (const m of cb_obj.origin.document.all_models) {
+  if (typeof m.process_events === "function" && Array.isArray(m._event_buffer)) {
+    setTimeout(() => {
+      if (m._event_buffer.length) { m.process_events(); mark.flushed += 1; }
+    }, 0);
+  }
+}
+"""
+
+
+def send_selection_now(plot, _element=None) -> None:
+    """HoloViews hook of linked views: when a box or lasso select ends, the browser sends
+    the pending Bokeh events to the kernel at once instead of after the comm's debounce
+    (panel's ``CommManager`` waits 50 ms after an event to batch more; the selection is
+    over, so there is nothing more to batch), and marks the time in
+    ``window.__wbSelectionEnds``. In ``benchmarks/bench_plots_browser.py`` (JupyterLab)
+    the comm's buffer was usually already empty by then (something to flush in 3 of 20
+    boxes), yet the box reached the WebSocket ~180 ms after this event: that wait lies
+    further on (panel/pyviz_comms/JupyterLab send path or a busy page), not yet found."""
+    from bokeh.models import CustomJS
+
+    fig = plot.state
+    if not any(getattr(c, "code", None) == FLUSH_JS
+               for c in fig.js_event_callbacks.get("selectiongeometry", [])):
+        fig.js_on_event("selectiongeometry", CustomJS(code=FLUSH_JS))
 
 
 def _raster_view(hv, df, x, y, spec, *, logx, logy, width, height, link):
