@@ -248,6 +248,7 @@ AL_VARIANTS = {
     "logistic": "random,margin,entropy,badge,coreset,cluster_balanced,margin+cold",
     "mlp": "random,margin,entropy,bald,badge,cluster_balanced,margin+cold",
     "ensemble": "random,margin,bald,badge,bald+cold",
+    "finetune": "random,margin,bald",
 }
 
 
@@ -396,6 +397,17 @@ def bench_al(args) -> dict:
         lab = mirabest_classes(codes)
         keep = np.array([v is not None for v in lab])
         feats, fname = emb, f"ssl:{info['key']}"
+        ssl_ck = Path(args.cache) / f"ssl-{info['key']}.safetensors"
+        if args.features.startswith("ssl-d8"):
+            from workbench.learn.finetune import collection_images, dihedral_embedding
+
+            pooled = args.features == "ssl-d8-pooled"
+            enc, imgs = collection_images(coll, ssl_ck)
+            feats = dihedral_embedding(enc, imgs, pooled=pooled)
+            fname += "-d8" + ("-pooled" if pooled else "")
+            say([f"features: the SSL encoder's {'pooled features' if pooled else 'output'} "
+                 f"averaged over the 8 flips/quarter turns of each image, "
+                 f"{feats.shape[1]} columns"])
         if args.features == "ssl+pixels":
             feats = np.hstack([emb, _pixels_pca(coll, info["config"])])
             fname += "+pixels32-pca32"
@@ -406,10 +418,21 @@ def bench_al(args) -> dict:
                  "curve"])
         out["mirabest"] = {}
         for head in args.heads.split(","):
-            strategies = AL_VARIANTS[head].split(",")
+            strategies = (args.strategies or AL_VARIANTS[head]).split(",")
             t = time.perf_counter()
+            head_arg = head
+            if head == "finetune":  # the SSL encoder's last stage retrained every round
+                from workbench.learn.finetune import (
+                    FinetuneHead,
+                    collection_images,
+                    stage_inputs,
+                )
+
+                enc, imgs = collection_images(coll, ssl_ck)
+                rows = np.flatnonzero(keep)
+                head_arg = FinetuneHead(enc, stage_inputs(enc, imgs[rows]))
             res = simulate_strategies(feats[keep], lab[keep], strategies=strategies,
-                                      budget=args.budget, seeds=args.seeds, head=head,
+                                      budget=args.budget, seeds=args.seeds, head=head_arg,
                                       progress=(lambda m: print("   ", m, flush=True))
                                       if args.verbose else None)
             res["features"] = fname
@@ -425,9 +448,11 @@ def bench_al(args) -> dict:
         say(["", "== 2. Rare classes found early (labels until the first 10 are labelled)"])
         hyb = mirabest_classes(codes, hybrids=True)
         hyb = np.where(hyb == "hybrid", "hybrid", "other")
-        res = simulate_rare(emb, hyb, "hybrid", k=10, seeds=args.seeds)
+        d8 = args.features.startswith("ssl-d8")
+        res = simulate_rare(feats if d8 else emb, hyb, "hybrid", k=10, seeds=args.seeds)
         out["rare_mirabest_hybrid"] = res
-        say(_rare_table("MiraBest hybrids (SSL features, all 1,255 items as the pool)", res))
+        say(_rare_table(f"MiraBest hybrids ({args.features if d8 else 'ssl'} features, all "
+                        f"1,255 items as the pool)", res))
     if args.no_rare:
         out["report"] = report
         return out
@@ -469,9 +494,14 @@ def main():
                     help=f"AL heads to compare (variants: {AL_VARIANTS})")
     ap.add_argument("--ring-n", type=int, default=4000,
                     help="items of the simulated survey (rings at 0.5%%)")
-    ap.add_argument("--features", choices=["ssl", "ssl+pixels"], default="ssl",
-                    help="MiraBest features: the SSL embedding, or it plus 32x32 pixels "
-                         "reduced by PCA to 32")
+    ap.add_argument("--features", choices=["ssl", "ssl+pixels", "ssl-d8", "ssl-d8-pooled"],
+                    default="ssl",
+                    help="MiraBest features: the SSL embedding; it plus 32x32 pixels "
+                         "reduced by PCA to 32; or the SSL encoder's output (ssl-d8) or pooled "
+                         "features (ssl-d8-pooled) averaged over the 8 flips/quarter turns")
+    ap.add_argument("--strategies", default=None,
+                    help="comma-separated strategies for every head (default: each head's "
+                         "variants)")
     ap.add_argument("--no-rare", action="store_true", help="skip point 2 (rare classes)")
     ap.add_argument("--ring-features", default="ssl,pixels",
                     help="features of the simulated survey for the ring search: ssl (an "

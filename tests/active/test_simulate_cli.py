@@ -78,3 +78,32 @@ def test_rare_class_must_exist(tmp_path):
 def test_labels_until_matches_a_hand_count():
     seq = np.array(["point", "ring", "bar", "ring", "ring"])
     assert labels_until(seq, "ring", 2) == 4
+
+
+@pytest.mark.slow
+def test_rotation_average_features_do_not_change_when_every_image_is_turned(tmp_path):
+    """--rotation-average: the same curves on a copy of the collection with every image
+    turned by 90 degrees (a plain embedding would give other features, so other picks)."""
+    from workbench.learn.train import train_ssl
+
+    coll = _three_classes(tmp_path / "c", n=40, n_ring=6)
+    ck = tmp_path / "enc.safetensors"
+    train_ssl(coll, out=ck, product="img", device="cpu", epochs=1, size=16, batch_size=32,
+              seed=0, encoder={"width": 4, "depth": [1, 1], "out_dim": 8})
+    imgs = coll.read(np.arange(len(coll)), products=["img"])["img"]
+    turned = Collection.create(tmp_path / "t", {"img": ProductSpec(channels=("I",),
+                                                                   shape=(16, 16))})
+    turned.append(coll.catalog, {"img": np.rot90(imgs, 1, axes=(-2, -1)).copy()}, kind="image")
+    outs = []
+    for c in (coll, turned):
+        out = tmp_path / f"{c.path.name}.json"
+        r = CliRunner().invoke(cli, ["al", "simulate", str(c.path), "--label-column", "truth",
+                                     "--strategies", "random,margin", "--budget", "20",
+                                     "--step", "5", "--seeds", "1", "--head", "logistic",
+                                     "--rotation-average", str(ck), "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        outs.append(json.loads(out.read_text()))
+    assert outs[0]["features"].startswith("dihedral-pooled")
+    for s in ("random", "margin"):
+        np.testing.assert_allclose(outs[0]["curves"][s]["0"]["accuracy"],
+                                   outs[1]["curves"][s]["0"]["accuracy"])

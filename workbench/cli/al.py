@@ -36,6 +36,10 @@ def al():
 @click.option("--step", type=int, help="Labels per round (default budget/15, at least 5).")
 @click.option("--features", "source", default="auto", show_default=True,
               help=FEATURES_HELP)
+@click.option("--rotation-average", "rot_ckpt", type=click.Path(exists=True, dir_okay=False),
+              help="Features instead of --features: the pooled features of this SSL encoder "
+              "(a `workbench train-ssl` checkpoint) averaged over the 8 flips and quarter "
+              "turns of each image (for morphology that does not depend on orientation).")
 @click.option("--head", type=click.Choice(["mlp", "logistic", "ensemble"]), default="mlp",
               show_default=True, help="Classifier retrained every round: an MLP with "
               "MC dropout, logistic regression, or an ensemble of 5 small MLPs (BALD from "
@@ -48,7 +52,7 @@ def al():
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="JSON with per-strategy, per-seed learning curves and labels-needed table.")
 def al_simulate(collection, label_column, strategies, budget, seeds, initial, step, source,
-                head, rare, rare_k, plot, output):
+                rot_ckpt, head, rare, rare_k, plot, output):
     """Compare acquisition strategies with random on COLLECTION using its ground truth as
     the annotator; report labels needed to reach random's final accuracy, with 95%
     bootstrap intervals over seeds (all strategies run on the same splits per seed)."""
@@ -69,7 +73,12 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
         raise InputError(f"--rare {rare!r} is not a value of column {label_column!r}",
                          path=collection,
                          hint=f"values: {sorted(set(labels[keep].astype(str)))[:20]}")
-    x, src = features_for_simulation(coll, source=source)
+    if rot_ckpt is not None:
+        from workbench.learn.finetune import dihedral_features
+
+        x, src = dihedral_features(coll, rot_ckpt), f"dihedral-pooled:{Path(rot_ckpt).name}"
+    else:
+        x, src = features_for_simulation(coll, source=source)
     res = simulate_strategies(x[keep], labels[keep].astype(str).tolist(),
                               strategies=[s.strip() for s in strategies.split(",") if s.strip()],
                               budget=budget, seeds=seeds, initial=initial, step=step, head=head,

@@ -27,8 +27,8 @@ import numpy as np
 
 from workbench.core.errors import InputError
 
-__all__ = ["dihedral_views", "dihedral_embedding", "collection_images", "stage_inputs",
-           "FinetuneHead"]
+__all__ = ["dihedral_views", "dihedral_embedding", "dihedral_features", "collection_images",
+           "stage_inputs", "FinetuneHead"]
 
 
 def dihedral_views(x):
@@ -81,6 +81,14 @@ def dihedral_embedding(encoder, images, *, pooled: bool = False,
     return torch.cat(out).numpy().astype(np.float32)
 
 
+def dihedral_features(coll, checkpoint, *, pooled: bool = True) -> np.ndarray:
+    """:func:`dihedral_embedding` of every item of ``coll`` with the encoder in
+    ``checkpoint`` (a ``workbench train-ssl`` safetensors file), images prepared as it was
+    trained; by default its pooled features (``pooled=False``: its output vectors)."""
+    enc, imgs = collection_images(coll, checkpoint)
+    return dihedral_embedding(enc, imgs, pooled=pooled)
+
+
 def stage_inputs(encoder, images, *, batch_size: int = 128):
     """Output of the frozen stem and all stages but the last, for each of the eight
     orientations: float32 tensor ``(n, 8, c, h, w)`` (the input of the last stage)."""
@@ -114,7 +122,11 @@ class FinetuneHead:
     steps, batch_size, lr, head_lr, weight_decay, dropout
         Training: ``steps`` Adam steps on minibatches of labelled items, each in a random
         orientation; ``lr`` for the last stage, ``head_lr`` for the new linear layer;
-        class-balanced loss.
+        class-balanced loss. The pooled features are standardised with their mean and
+        spread over all items under the frozen weights (no labels involved).
+    eval_views : int
+        Orientations averaged at prediction (the first ``eval_views`` of the eight: 4 =
+        the quarter turns without flips; fewer is cheaper).
     """
 
     by_index = True
@@ -122,7 +134,7 @@ class FinetuneHead:
 
     def __init__(self, encoder, inputs, *, steps: int = 60, batch_size: int = 64,
                  lr: float = 1e-3, head_lr: float = 1e-2, weight_decay: float = 1e-4,
-                 dropout: float = 0.3, mc_samples: int = 10):
+                 dropout: float = 0.3, mc_samples: int = 10, eval_views: int = 8):
         if inputs.ndim != 5 or inputs.shape[1] != 8:
             raise InputError(f"inputs must be (n, 8, c, h, w) from stage_inputs, got "
                              f"{tuple(inputs.shape)}")
@@ -132,9 +144,18 @@ class FinetuneHead:
         self.steps, self.batch_size = int(steps), int(batch_size)
         self.lr, self.head_lr, self.weight_decay = lr, head_lr, weight_decay
         self.dropout, self.mc_samples = float(dropout), int(mc_samples)
+        self.eval_views = int(eval_views)
+        # scale of the frozen pooled features over all items (no labels): the new linear
+        # layer sees standardised features, as the other heads do
+        import torch
+
+        with torch.no_grad():
+            f = torch.cat([self.stage(inputs[i:i + 256, 0]).mean(dim=(2, 3))
+                           for i in range(0, len(inputs), 256)])
+        self.mu, self.sd = f.mean(0), f.std(0).clamp_min(1e-6)
 
     def _features(self, stage, x):
-        return stage(x).mean(dim=(2, 3))
+        return (stage(x).mean(dim=(2, 3)) - self.mu) / self.sd
 
     def __call__(self, idx_tr, y_tr, idx_ev, k, seed, need_samples):
         import torch
@@ -167,11 +188,11 @@ class FinetuneHead:
         feats = []
         with torch.no_grad():
             for i in range(0, len(idx_ev), 256):
-                xb = self.inputs[torch.as_tensor(idx_ev[i:i + 256])]  # (b, 8, c, h, w)
-                bsz = xb.shape[0]
-                f = self._features(stage, xb.reshape(bsz * 8, *xb.shape[2:]))
-                feats.append(f.reshape(bsz, 8, -1))
-            f8 = torch.cat(feats)  # (n_ev, 8, d)
+                xb = self.inputs[torch.as_tensor(idx_ev[i:i + 256]), :self.eval_views]
+                bsz, nv = xb.shape[:2]  # (b, views, c, h, w)
+                f = self._features(stage, xb.reshape(bsz * nv, *xb.shape[2:]))
+                feats.append(f.reshape(bsz, nv, -1))
+            f8 = torch.cat(feats)  # (n_ev, views, d)
             probs = torch.softmax(lin(f8), -1).mean(1)
             fmean = f8.mean(1)
             samples = None
