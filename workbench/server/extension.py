@@ -44,7 +44,8 @@ class WorkbenchCampaigns(LoggingConfigurable):
                                 "server's own threads). `workbench campaign serve` uses 1.")
     warm_up = Bool(False, config=True,
                    help="At start, load the drawing libraries and find the campaigns in a "
-                        "background thread (the first annotator does not wait for them).")
+                        "background job (`warm_job`; the first annotator does not wait for "
+                        "them).")
 
     def start(self, root_dir: str) -> None:
         from workbench.server.items import ItemCache
@@ -64,10 +65,13 @@ class WorkbenchCampaigns(LoggingConfigurable):
             renderer = RenderPool(self.render_processes)
         self.images = ImageCache(self.image_cache, ahead=self.prefetch, items=self.items,
                                  renderer=renderer)
+        #: the warm-up's :class:`~workbench.core.jobs.Job` (None when ``warm_up`` is off)
+        self.warm_job = None
         if self.warm_up:
-            import threading
+            from workbench.core.jobs import Job
 
-            threading.Thread(target=self._warm, name="workbench-warm-up", daemon=True).start()
+            self.warm_job = Job(lambda progress, cancel: self._warm(),
+                                name="workbench-warm-up").start()
 
     def _warm(self) -> None:
         try:
