@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
+from workbench.core.cache import BoundedCache
 from workbench.io.labels import open_store
 from workbench.server.identity import InviteIdentityProvider
 from workbench.server.items import Memo
@@ -19,30 +19,18 @@ from workbench.server.payload import item_json
 from workbench.server.registry import shared_store
 
 
-def test_memo_makes_a_value_once_for_concurrent_callers_and_forgets_failures():
+def test_memo_is_the_bounded_cache_with_its_size_and_get():
+    """Memo is core.cache.BoundedCache (whose single-flight making under threads is pinned
+    in tests/core/test_cache.py) under the server's names: ``size`` and ``get(key, make)``."""
     memo = Memo(2)
-    made, gate = [], threading.Event()
-
-    def make():
-        made.append(1)
-        gate.wait(5)
-        return object()
-
-    got = []
-    threads = [threading.Thread(target=lambda: got.append(memo.get("k", make)))
-               for _ in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(0.2)
-    gate.set()
-    for t in threads:
-        t.join(5)
-    assert made == [1] and len(got) == 4 and all(g is got[0] for g in got)
+    assert isinstance(memo, BoundedCache) and memo.size == 2 and Memo(0).size == 1
     with pytest.raises(ZeroDivisionError):
         memo.get("bad", lambda: 1 / 0)
     assert "bad" not in memo and memo.get("bad", lambda: 7) == 7  # a failure is not kept
-    memo.get("c", lambda: 3)  # size 2: the least recently used ("k") goes
-    assert "k" not in memo and "bad" in memo and "c" in memo
+    assert memo.get("bad", lambda: 8) == 7  # made once
+    memo.get("k", lambda: 1)
+    memo.get("c", lambda: 3)  # size 2: the least recently used ("bad") goes
+    assert "bad" not in memo and "k" in memo and "c" in memo
 
 
 def test_item_json_splices_the_cached_image_text():
