@@ -110,11 +110,12 @@ def _settle(page) -> None:
             return
 
 
-def _boxes(page, geo, reps: int):
+def _boxes(page, geo, reps: int, *, first: int = 0, click: bool = True):
     ms, sizes, ring, ups = [], [], [], []
-    for r in range(reps):
-        fx = 0.15 + 0.6 * ((r * 7) % reps) / reps
-        fy = 0.15 + 0.6 * ((r * 3) % reps) / reps
+    m = max(first + reps, 20)  # box places cycle over m positions
+    for r in range(first, first + reps):
+        fx = 0.15 + 0.6 * ((r * 7) % m) / m
+        fy = 0.15 + 0.6 * ((r * 3) % m) / m
         half = 0.05 + 0.02 * (r % 4)
         ax, ay = geo["left"] + geo["width"] * fx, geo["top"] + geo["height"] * fy
         bx = ax + geo["width"] * 2 * half
@@ -143,7 +144,7 @@ def _boxes(page, geo, reps: int):
         text = page.locator(".wb-gallery .wb-selcount").text_content()
         sizes.append(int(text.split(" shown")[0].replace(",", "")))
         tiles = page.locator(".wb-gallery .wb-tile")
-        if tiles.count():  # click the first tile: time until its focus ring is drawn
+        if click and tiles.count():  # click the first tile: time until its focus ring is drawn
             before = page.evaluate(f"() => JSON.stringify(({RENDERER_DATA})(0).filter("
                                    "r => r.n === 1).map(r => r.time_s))")
             t_click = page.evaluate("() => performance.now()")
@@ -222,11 +223,52 @@ def _breakdown(ups: list, T: dict) -> list[str]:
     return out
 
 
+def _js_profile(page, geo, boxes: int, *, first: int, top: int = 15) -> list[str]:
+    """``boxes`` more box selects, each under Chromium's sampling JS profiler (CDP
+    ``Profiler``, 100 us samples): the functions with the most self time between mouse-up
+    and the Gallery drawn, i.e. what keeps the page's main thread busy during a select."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Profiler.enable")
+    cdp.send("Profiler.setSamplingInterval", {"interval": 100})
+    self_ms: dict = {}
+    span = busy = 0.0
+    for r in range(boxes):
+        t_start = page.evaluate("() => performance.now()")
+        cdp.send("Profiler.start")
+        _boxes(page, geo, 1, first=first + r, click=False)
+        prof = cdp.send("Profiler.stop")["profile"]
+        up, drawn = page.evaluate("() => { const u = window.__b.up[window.__b.up.length - 1];"
+                                  " return [u, window.__b.gal.find(g => g.at > u).at]; }")
+        span += drawn - up
+        nodes = {n["id"]: n["callFrame"] for n in prof["nodes"]}
+        t = prof["startTime"]
+        for sid, d in zip(prof["samples"], prof["timeDeltas"]):
+            t += d
+            at = t_start + (t - prof["startTime"]) / 1000.0  # ms, page clock (+- a few ms)
+            if not up <= at <= drawn:
+                continue
+            f = nodes[sid]
+            name = f["functionName"] or "(anonymous)"
+            url = f["url"].rsplit("/", 1)[-1][:48]
+            key = f"{name}  {url}:{f['lineNumber'] + 1}" if url else name
+            self_ms[key] = self_ms.get(key, 0.0) + d / 1000.0
+            if name != "(idle)":
+                busy += d / 1000.0
+    cdp.detach()
+    lines = [f"JS profile, {boxes} selects: mouse-up -> drawn {span / boxes:.0f} ms a select, "
+             f"main thread busy {busy / boxes:.0f} ms of it; most self time (ms a select):"]
+    for key, ms in sorted(self_ms.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {ms / boxes:7.1f}  {key}")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="candidates")
     ap.add_argument("--reps", type=int, default=20, help="box selections")
     ap.add_argument("--page-size", type=int, default=100, help="Gallery tiles per page")
+    ap.add_argument("--profile", type=int, default=0, metavar="K",
+                    help="then K more selects under the JS profiler: where the page's time goes")
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing: apt-get install -y chromium")
@@ -283,7 +325,10 @@ def main() -> None:
                   f"{args.page_size} tiles a page): "
                   f"{_stats(ms)}; selected median {int(np.median(sizes)):,} "
                   f"(min {min(sizes):,}, max {max(sizes):,})")
-            try:  # where the time goes (same machine, same clock)
+            if args.profile:
+                for line in _js_profile(page, geo, args.profile, first=args.reps):
+                    print(line)
+            try:  # where the time goes (same machine, same clock; adds a cell at the end)
                 for line in _breakdown(ups, _kernel_times(page)):
                     print(line)
             except Exception as exc:  # noqa: BLE001 - a breakdown only
