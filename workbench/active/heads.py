@@ -16,6 +16,10 @@ ensemble   5 small MLPs (32 hidden, dropout 0.2) trained together on bootstrap r
            of the labels, from different initialisations; BALD from the members'
            disagreement (the deep-ensemble variant of Beluch et al. 2018 / the
            Bayesian-CNN ensembles of Walmsley et al. 2020).
+
+:class:`workbench.learn.finetune.FinetuneHead` (fine-tunes the SSL encoder's last stage on
+the labels each round) is a head object that ``simulate_strategies`` accepts in place of a
+name; it is not in :data:`HEADS` because it needs the encoder and per-item inputs.
 """
 
 from __future__ import annotations
