@@ -10,7 +10,7 @@ is an image binned in the kernel, so the box select is a HoloViews ``BoundsXY`` 
 kernel's comm. Measured in the page, median and 95th percentile over ``reps`` boxes of
 different sizes and places:
 
-* box select: mouse-up -> the Gallery of the selection drawn (its thumbnails on canvas, next
+* box select: mouse-up (``pointerup``, which BokehJS handles first) -> the Gallery of the selection drawn (its thumbnails on canvas, next
   animation frame: the kernel resolves the box, sets the Selection, the Gallery renders its
   first page and sends its sprite, and the plot's highlight overlay is re-drawn);
 * Gallery click -> the plot's focus ring drawn on that candidate (BokehJS has the glyph).
@@ -55,7 +55,7 @@ from _jupyter import (  # noqa: E402
 INIT = """
 const _ep = () => performance.timeOrigin + performance.now();
 window.__b = {up: [], gal: [], upEpoch: [], geo: []};
-window.addEventListener('mouseup', () => {
+window.addEventListener('pointerup', () => {  // before mouseup and before BokehJS' handlers
   window.__b.up.push(performance.now()); window.__b.upEpoch.push(_ep());
 }, true);
 window.__wbGalleryDraws = [];
@@ -230,17 +230,26 @@ def _js_profile(page, geo, boxes: int, *, first: int, top: int = 15) -> list[str
     cdp = page.context.new_cdp_session(page)
     cdp.send("Profiler.enable")
     cdp.send("Profiler.setSamplingInterval", {"interval": 100})
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     self_ms: dict = {}
     span = busy = 0.0
+    lines_skipped: list[int] = []
     for r in range(boxes):
         t_start = page.evaluate("() => performance.now()")
         cdp.send("Profiler.start")
-        _boxes(page, geo, 1, first=first + r, click=False)
+        try:
+            _boxes(page, geo, 1, first=first + r, click=False)
+        except PlaywrightTimeout:
+            cdp.send("Profiler.stop")
+            lines_skipped.append(first + r)
+            continue
         prof = cdp.send("Profiler.stop")["profile"]
         up, drawn = page.evaluate("() => { const u = window.__b.up[window.__b.up.length - 1];"
                                   " return [u, window.__b.gal.find(g => g.at > u).at]; }")
         span += drawn - up
         nodes = {n["id"]: n["callFrame"] for n in prof["nodes"]}
+        parent = {c: n["id"] for n in prof["nodes"] for c in n.get("children", ())}
         t = prof["startTime"]
         for sid, d in zip(prof["samples"], prof["timeDeltas"]):
             t += d
@@ -251,10 +260,17 @@ def _js_profile(page, geo, boxes: int, *, first: int, top: int = 15) -> list[str
             name = f["functionName"] or "(anonymous)"
             url = f["url"].rsplit("/", 1)[-1][:48]
             key = f"{name}  {url}:{f['lineNumber'] + 1}" if url else name
+            if not url and sid in parent:  # a built-in: say who called it
+                c = nodes[parent[sid]]
+                key += (f"  <- {c['functionName'] or '(anonymous)'}  "
+                        f"{c['url'].rsplit('/', 1)[-1][:40]}:{c['lineNumber'] + 1}")
             self_ms[key] = self_ms.get(key, 0.0) + d / 1000.0
             if name != "(idle)":
                 busy += d / 1000.0
     cdp.detach()
+    boxes -= len(lines_skipped)
+    if boxes <= 0:
+        return [f"JS profile: no Gallery drawn within 60 s after boxes {lines_skipped}"]
     lines = [f"JS profile, {boxes} selects: mouse-up -> drawn {span / boxes:.0f} ms a select, "
              f"main thread busy {busy / boxes:.0f} ms of it; most self time (ms a select):"]
     for key, ms in sorted(self_ms.items(), key=lambda kv: -kv[1])[:top]:

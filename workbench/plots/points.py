@@ -190,6 +190,7 @@ def _points(df, x, y, spec, *, hover, selection, logx, logy, width, height, size
     if link is not None:  # the end of a box/lasso select reaches the kernel at once
         common["hooks"] = [send_selection_now]
     if big:
+        common["hooks"] = [*common.get("hooks", ()), canvas_backend]
         main = _raster_view(hv, df, x, y, spec, logx=logx, logy=logy, width=width,
                             height=height, link=link).opts(**common, tools=["box_select",
                                                                             "tap"])
@@ -229,12 +230,14 @@ def _points(df, x, y, spec, *, hover, selection, logx, logy, width, height, size
 #: ``window.__wbSelectionEnds`` collects when each selection ended (epoch ms; read by
 #: ``benchmarks/bench_plots_browser.py``) and whether a comm manager was found to flush.
 FLUSH_JS = """
-if (!cb_obj.final || cb_obj.origin == null || cb_obj.origin.document == null) return;
+if (!cb_obj.final) return;
 const ends = (window.__wbSelectionEnds = window.__wbSelectionEnds || []);
 const mark = {at: performance.timeOrigin + performance.now(), flushed: 0};
 ends.push(mark);
 if (ends.length > 1000) ends.splice(0, ends.length - 1000);
-for (const m of cb_obj.origin.document.all_models) {
+const doc = (cb_obj.origin && cb_obj.origin.document) || cb_obj.document || null;
+if (doc == null) { mark.nodoc = true; return; }
+for (const m of doc.all_models) {
   if (typeof m.process_events === "function" && Array.isArray(m._event_buffer)) {
     const flush = () => {
       if (m._event_buffer.length) { m.process_events(); mark.flushed += 1; }
@@ -260,6 +263,16 @@ def send_selection_now(plot, _element=None) -> None:
     if not any(getattr(c, "code", None) == FLUSH_JS
                for c in fig.js_event_callbacks.get("selectiongeometry", [])):
         fig.js_on_event("selectiongeometry", CustomJS(code=FLUSH_JS))
+
+
+def canvas_backend(plot, _element=None) -> None:
+    """HoloViews hook of binned views: draw on a plain 2-D canvas, not WebGL (HoloViews'
+    default). A binned view is one image and a few overlays, which WebGL does not draw
+    faster, while every WebGL frame is copied back into the 2-D canvas (BokehJS
+    ``blit_webgl``): measured in JupyterLab in headless Chromium (software GL, as on a
+    machine without a GPU), that copy took ~370 ms of the ~640 ms from a box select's
+    mouse-up to the Gallery drawn (``bench_plots_browser.py --profile``)."""
+    plot.state.output_backend = "canvas"
 
 
 def _raster_view(hv, df, x, y, spec, *, logx, logy, width, height, link):
