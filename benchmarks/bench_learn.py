@@ -14,8 +14,9 @@ both cached in benchmarks/.cache (git-ignored) under a hash of the data and the
 configuration; then every strategy runs against random on the same splits for each seed.
 By default the MiraBest features are the encoder's pooled features averaged over the 8
 flips and quarter turns of each image (``--features ssl-d8-pooled``;
-:func:`workbench.learn.finetune.dihedral_embedding`), which is what met issue 17's goal;
-``--features ssl`` gives the plain embedding.
+:func:`workbench.learn.finetune.dihedral_embedding`), which met issue 17's goal on seeds
+0-9 but not over 30 seeds (26% fewer labels, see the README); ``--features ssl`` gives the
+plain embedding.
 Assumption for the real-time rate: a single-beam FRB search producing SURVEY_RATE
 candidates per second after sifting (default 50/s, i.e. 4.3 million a day; MeerTRAP-like
 surveys report tens to hundreds of candidates per second across beams).
