@@ -438,6 +438,7 @@ def bench_al(args) -> dict:
                 head_arg = FinetuneHead(enc, stage_inputs(enc, imgs[rows]))
             res = simulate_strategies(feats[keep], lab[keep], strategies=strategies,
                                       budget=args.budget, seeds=args.seeds, head=head_arg,
+                                      step=args.step,
                                       progress=(lambda m: print("   ", m, flush=True))
                                       if args.verbose else None)
             res["features"] = fname
@@ -517,6 +518,9 @@ def main():
     ap.add_argument("--tag", default="", help="suffix of the result files")
     ap.add_argument("--budget", type=int, default=250)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--step", type=int, default=None,
+                    help="labels per round of the MiraBest simulation (default budget/15: "
+                         "16 for 250)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     result = {}
