@@ -234,7 +234,7 @@ def _js_profile(page, geo, boxes: int, *, first: int, top: int = 15) -> list[str
 
     self_ms: dict = {}
     span = busy = 0.0
-    lines_skipped: list[int] = []
+    skipped: list[int] = []
     for r in range(boxes):
         t_start = page.evaluate("() => performance.now()")
         cdp.send("Profiler.start")
@@ -242,7 +242,7 @@ def _js_profile(page, geo, boxes: int, *, first: int, top: int = 15) -> list[str
             _boxes(page, geo, 1, first=first + r, click=False)
         except PlaywrightTimeout:
             cdp.send("Profiler.stop")
-            lines_skipped.append(first + r)
+            skipped.append(first + r)
             continue
         prof = cdp.send("Profiler.stop")["profile"]
         up, drawn = page.evaluate("() => { const u = window.__b.up[window.__b.up.length - 1];"
@@ -268,9 +268,9 @@ def _js_profile(page, geo, boxes: int, *, first: int, top: int = 15) -> list[str
             if name != "(idle)":
                 busy += d / 1000.0
     cdp.detach()
-    boxes -= len(lines_skipped)
+    boxes -= len(skipped)
     if boxes <= 0:
-        return [f"JS profile: no Gallery drawn within 60 s after boxes {lines_skipped}"]
+        return [f"JS profile: no Gallery drawn within 60 s after boxes {skipped}"]
     lines = [f"JS profile, {boxes} selects: mouse-up -> drawn {span / boxes:.0f} ms a select, "
              f"main thread busy {busy / boxes:.0f} ms of it; most self time (ms a select):"]
     for key, ms in sorted(self_ms.items(), key=lambda kv: -kv[1])[:top]:

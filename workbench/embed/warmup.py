@@ -114,7 +114,7 @@ def warm_up(*, background: bool = True, parts=("umap", "hdbscan")) -> Job:
     Returns the warm-up :class:`~workbench.core.jobs.Job` (its result: seconds per part),
     started in the background, or finished already with ``background=False`` (which raises
     its error). Asking again for the same parts returns the same Job, finished or not, even
-one that failed or was cancelled (see :data:`WARM_UPS`; its ``clear()`` lets it run again).
+    one that failed or was cancelled (see :data:`WARM_UPS`; its ``clear()`` lets it run again).
 
     Raises
     ------

@@ -235,8 +235,8 @@ const ends = (window.__wbSelectionEnds = window.__wbSelectionEnds || []);
 const mark = {at: performance.timeOrigin + performance.now(), flushed: 0};
 ends.push(mark);
 if (ends.length > 1000) ends.splice(0, ends.length - 1000);
-const doc = (cb_obj.origin && cb_obj.origin.document) || cb_obj.document || null;
-if (doc == null) { mark.nodoc = true; return; }
+const doc = cb_obj.origin && cb_obj.origin.document;
+if (!doc) return;
 for (const m of doc.all_models) {
   if (typeof m.process_events === "function" && Array.isArray(m._event_buffer)) {
     const flush = () => {
