@@ -261,7 +261,8 @@ def _al_table(name: str, res: dict) -> list[str]:
     ln = res["labels_needed"]
     st = res["settings"]
     lines = [f"{name}: {st['n_pool']} pool / {st['n_test']} test items, head {st['head']}, "
-             f"budget {st['budget']}, step {st['step']}, {len(st['seeds'])} seeds; target = "
+             f"budget {st['budget']}, step {st['step']}, {len(st['seeds'])} seeds "
+             f"({min(st['seeds'])}-{max(st['seeds'])}); target = "
              f"random's final accuracy {ln['target_accuracy']} (reached by random at "
              f"{ln['baseline_labels']} labels)",
              f"  {'strategy':17s} {'labels':>6s} {'saving':>7s} {'95% CI':>17s} "
@@ -437,7 +438,9 @@ def bench_al(args) -> dict:
                 rows = np.flatnonzero(keep)
                 head_arg = FinetuneHead(enc, stage_inputs(enc, imgs[rows]))
             res = simulate_strategies(feats[keep], lab[keep], strategies=strategies,
-                                      budget=args.budget, seeds=args.seeds, head=head_arg,
+                                      budget=args.budget, head=head_arg,
+                                      seeds=list(range(args.first_seed,
+                                                       args.first_seed + args.seeds)),
                                       step=args.step,
                                       progress=(lambda m: print("   ", m, flush=True))
                                       if args.verbose else None)
@@ -518,6 +521,10 @@ def main():
     ap.add_argument("--tag", default="", help="suffix of the result files")
     ap.add_argument("--budget", type=int, default=250)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="point 1 (MiraBest FRI/FRII) runs seeds FIRST_SEED .. FIRST_SEED + "
+                         "SEEDS - 1, e.g. 10 for a held-out set 10-19 (point 2 keeps 0 .. "
+                         "SEEDS - 1)")
     ap.add_argument("--step", type=int, default=None,
                     help="labels per round of the MiraBest simulation (default budget/15: "
                          "16 for 250)")
