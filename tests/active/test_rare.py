@@ -61,3 +61,23 @@ def test_too_few_rare_items_is_a_clear_error():
         simulate_rare(x, y, "rare", k=10, seeds=1)
     with pytest.raises(InputError, match="unknown rare-search"):
         simulate_rare(x, y, "rare", k=2, seeds=1, strategies=["margin"])
+
+
+def test_a_given_outlier_score_replaces_the_knn_one():
+    x, y = _data(seed=2)
+    rare = np.flatnonzero(y == "rare")
+    # a score from elsewhere (e.g. measured on the images) that puts 10 rare items last but
+    # 5 first: anomaly-first follows it, not the embedding's kNN outliers
+    score = np.zeros(len(y))
+    score[rare[:5]] = 2.0
+    score[rare[5:]] = -1.0
+    res = simulate_rare(x, y, "rare", k=5, seeds=1, initial=0, step=5, anomaly=score,
+                        strategies=["anomaly_first"], n_boot=10)
+    assert res["labels_spent"]["anomaly_first"] == {"0": 5}
+    assert res["settings"]["anomaly_method"] == "given"
+    res = simulate_rare(x, y, "rare", k=10, seeds=1, initial=0, step=5, anomaly=score,
+                        strategies=["anomaly_first"], n_boot=10)
+    # 5 first, then the 300 common items, then the 10 put last: the 10th is at 310
+    assert res["labels_spent"]["anomaly_first"]["0"] == len(y) - 5
+    with pytest.raises(InputError, match="one outlier score per item"):
+        simulate_rare(x, y, "rare", k=5, seeds=1, anomaly=score[:-1])

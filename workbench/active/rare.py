@@ -95,8 +95,8 @@ def _median_knn_distance(x: np.ndarray, k: int = 10, max_rows: int = 2000) -> fl
 def simulate_rare(features, labels, rare: str, *,
                   strategies: Sequence[str] = RARE_STRATEGIES, k: int = 10, seeds=10,
                   initial: int = 10, step: int = 10, budget: int | None = None,
-                  anomaly_method: str = "knn", progress: Callable[[str], None] | None = None,
-                  n_boot: int = 2000) -> dict:
+                  anomaly_method: str = "knn", anomaly=None,
+                  progress: Callable[[str], None] | None = None, n_boot: int = 2000) -> dict:
     """Labels spent until ``k`` items of class ``rare`` are labelled, per strategy and seed.
 
     Parameters
@@ -114,6 +114,10 @@ def simulate_rare(features, labels, rare: str, *,
         labels per round; labels at most (default: every item).
     anomaly_method : str
         :class:`workbench.embed.anomaly.AnomalyScorer` method.
+    anomaly : array (n,), optional
+        Outlier scores to rank by (higher = sooner) instead of ``anomaly_method`` on
+        ``features``, e.g. a score computed from the images without labels; used by
+        ``anomaly_first`` and as the base of ``active_anomaly``.
 
     Returns
     -------
@@ -144,7 +148,12 @@ def simulate_rare(features, labels, rare: str, *,
     n = len(x)
     budget = n if budget is None else int(min(budget, n))
     aux: dict = {}
-    if {"anomaly_first", "active_anomaly"} & set(strategies):
+    if anomaly is not None:
+        aux["anomaly"] = np.asarray(anomaly, np.float64)
+        if aux["anomaly"].shape != (n,):
+            raise InputError(f"anomaly has shape {aux['anomaly'].shape}, expected ({n},): "
+                             "one outlier score per item")
+    elif {"anomaly_first", "active_anomaly"} & set(strategies):
         from workbench.embed.anomaly import AnomalyScorer
 
         aux["anomaly"] = AnomalyScorer(anomaly_method, k=min(10, n - 1)).fit(x).scores_
@@ -189,6 +198,7 @@ def simulate_rare(features, labels, rare: str, *,
             "n_rare": int(is_rare.sum()), "labels_spent": spent, "summary": summary,
             "expected_random": round(k * (n + 1) / (is_rare.sum() + 1), 1),
             "settings": {"initial": initial, "step": step, "budget": budget,
-                         "anomaly_method": anomaly_method, "seeds": seed_list,
+                         "anomaly_method": ("given" if anomaly is not None
+                                            else anomaly_method), "seeds": seed_list,
                          "strategies": list(strategies)},
             "seconds": round(time.perf_counter() - t0, 2)}

@@ -35,7 +35,10 @@ def al():
               help="Random labels to start from.")
 @click.option("--step", type=int, help="Labels per round (default budget/15, at least 5).")
 @click.option("--features", "source", default="auto", show_default=True,
-              help=FEATURES_HELP)
+              help=FEATURES_HELP + " Here also morphology[:SIZE_COLUMN]: per-side "
+              "Fanaroff-Riley measures of each image (workbench.imaging.morphology), islands "
+              "within half of SIZE_COLUMN (arcsec) + 3 pixels of the centre if given; --rare "
+              "then ranks by their label-free hybrid score.")
 @click.option("--rotation-average", "rot_ckpt", type=click.Path(exists=True, dir_okay=False),
               help="Features instead of --features: the pooled features of this SSL encoder "
               "(a `workbench train-ssl` checkpoint) averaged over the 8 flips and quarter "
@@ -73,10 +76,14 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
         raise InputError(f"--rare {rare!r} is not a value of column {label_column!r}",
                          path=collection,
                          hint=f"values: {sorted(set(labels[keep].astype(str)))[:20]}")
+    score = None
     if rot_ckpt is not None:
         from workbench.learn.finetune import dihedral_features
 
         x, src = dihedral_features(coll, rot_ckpt), f"dihedral-pooled:{Path(rot_ckpt).name}"
+    elif source.split(":")[0] == "morphology":
+        x, score = _morphology_features(coll, source.partition(":")[2], collection)
+        src = source
     else:
         x, src = features_for_simulation(coll, source=source)
     res = simulate_strategies(x[keep], labels[keep].astype(str).tolist(),
@@ -88,6 +95,7 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
 
         res["rare"] = simulate_rare(x[keep], labels[keep].astype(str).tolist(), rare,
                                     k=rare_k, seeds=seeds,
+                                    anomaly=None if score is None else score[keep],
                                     progress=lambda m: click.echo(m, err=True))
     res["collection"] = str(Path(collection).resolve())
     res["label_column"] = label_column
@@ -110,6 +118,41 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
             click.echo(f"  {s:18s} {row['labels_mean']}  x{row['factor']} fewer than random "
                        f"(95% CI {row['factor_ci']})")
     click.echo(f"wrote {output} ({res['seconds']} s)")
+
+
+def _morphology_features(coll, size_column: str, where):
+    """Per-side morphology of the first channel of each item's first product (no source
+    found: column medians) and the label-free hybrid score (NaN there)."""
+    import numpy as np
+
+    from workbench.core.errors import InputError
+    from workbench.imaging.morphology import hybrid_score, morphology_table
+
+    cat = coll.catalog
+    r_max = None
+    if size_column:
+        if size_column not in cat.columns or "pixscale_arcsec" not in cat.columns:
+            raise InputError(f"--features morphology:{size_column} needs the catalog columns "
+                             f"{size_column!r} (arcsec) and 'pixscale_arcsec'", path=where,
+                             hint=f"columns: {list(cat.columns)}")
+        r_max = cat[size_column].to_numpy(float) / 2 / cat["pixscale_arcsec"].to_numpy(float)
+        r_max = r_max + 3.0
+        if not np.isfinite(r_max).all() or (r_max <= 0).any():
+            raise InputError(f"column {size_column!r} has missing or non-positive sizes",
+                             path=where)
+    product = next(iter(coll.products))
+    parts, start = [], 0
+    for b in coll.batches(256, products=[product]):
+        imgs = np.asarray(b.images[product])[:, 0]
+        parts.append(morphology_table(imgs, r_max=None if r_max is None
+                                      else r_max[start:start + len(imgs)]))
+        start += len(imgs)
+    m = np.concatenate([t.to_numpy(float) for t in parts])
+    score = np.concatenate([hybrid_score(t) for t in parts])
+    if np.isnan(m).all(axis=1).all():
+        raise InputError("no image has a source above the noise for --features morphology",
+                         path=where)
+    return np.where(np.isnan(m), np.nanmedian(m, axis=0), m), score
 
 
 @al.command("round")

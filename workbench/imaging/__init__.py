@@ -1,2 +1,3 @@
 """Imaging layer: pure functions on arrays (stretches, composites, contours and islands,
-dedispersion, lensing). Imports core only; no torch, no widget or plot library at import."""
+per-side morphology, dedispersion, lensing). Imports core only; no torch, no widget or plot
+library at import."""
