@@ -19,6 +19,12 @@ cluster_balanced  round-robin over HDBSCAN clusters, most uncertain first within
 anomaly_first     the highest outlier scores first
 badge             k-means++ seeding on gradient embeddings (Ash et al. 2020,
                   arXiv:1906.03671): uncertain *and* diverse batches
+typiclust         the most typical item of each of the largest k-means clusters that hold no
+                  label yet (TypiClust, Hacohen et al. 2022, arXiv:2202.02794): for the
+                  first tens of labels, when a model's uncertainty is still noise
+cluster_margin    the lowest-margin items, taken round-robin over agglomerative clusters of
+                  the embeddings, smallest cluster first (Citovsky et al. 2021,
+                  arXiv:2107.14263): uncertain batches that do not repeat one region
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from workbench.core.errors import InputError
 
 __all__ = ["acquire", "STRATEGIES", "register", "least_confidence", "margin", "entropy",
            "bald", "random_scores", "coreset_order", "cluster_balanced_order", "anomaly_first",
-           "badge_order", "available"]
+           "badge_order", "typiclust_order", "typicality", "cluster_margin_order",
+           "available"]
 
 _EPS = 1e-12
 
@@ -183,6 +190,104 @@ def badge_order(probs, features, labelled_mask, n: int, *, seed: int = 0) -> np.
     return pool[np.asarray(chosen, int)]
 
 
+def typicality(x, k: int = 20) -> np.ndarray:
+    """Inverse mean Euclidean distance of each row of ``x`` to its ``k`` nearest other rows
+    (fewer if ``x`` has fewer rows): high in dense regions. A single row gets +inf."""
+    x = np.asarray(x, np.float64)
+    if len(x) < 2:
+        return np.full(len(x), np.inf)
+    sq = np.einsum("ij,ij->i", x, x)
+    d = np.sqrt(np.maximum(sq[:, None] + sq[None] - 2.0 * (x @ x.T), 0.0))
+    np.fill_diagonal(d, np.inf)
+    kk = min(k, len(x) - 1)
+    near = np.partition(d, kk - 1, axis=1)[:, :kk]
+    return 1.0 / np.maximum(near.mean(1), 1e-12)
+
+
+def typiclust_order(embeddings, labelled_mask, n: int, *, seed: int = 0,
+                    k_neighbours: int = 20) -> np.ndarray:
+    """TypiClust (Hacohen et al. 2022): k-means with ``labelled + n`` clusters on all items;
+    from the largest clusters that hold no labelled item (then the largest ones with the
+    fewest labels, once every cluster holds one) pick each one's most typical unlabelled
+    item (:func:`typicality` within the cluster). Deterministic for a ``seed``."""
+    if embeddings is None:
+        raise InputError("strategy 'typiclust' needs embeddings (embeddings=)")
+    from sklearn.cluster import KMeans
+
+    x = np.asarray(embeddings, np.float64)
+    lab = np.asarray(labelled_mask, bool)
+    if len(lab) != len(x):
+        raise InputError(f"typiclust: {len(x)} embedding rows but {len(lab)} in labelled_mask")
+    pool = np.flatnonzero(~lab)
+    n = int(min(n, len(pool)))
+    if n == 0:
+        return np.zeros(0, int)
+    k = int(min(len(x), lab.sum() + n))
+    km = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(x)
+    c = km.labels_
+    size = np.bincount(c, minlength=k)
+    n_lab = np.bincount(c[lab], minlength=k)
+    picks: list[int] = []
+    taken = lab.copy()
+    while len(picks) < n:
+        # uncovered clusters first, then larger ones; clusters without unlabelled items skip
+        order = np.lexsort((-size, n_lab))
+        progressed = False
+        for j in order:
+            members = np.flatnonzero(c == j)
+            free = members[~taken[members]]
+            if not len(free):
+                continue
+            typ = typicality(x[members], k_neighbours)[~taken[members]]
+            i = int(free[np.argmax(typ)])
+            picks.append(i)
+            taken[i] = True
+            n_lab[j] += 1
+            progressed = True
+            break
+        if not progressed:
+            break
+    return np.asarray(picks, int)
+
+
+def cluster_margin_order(probs, embeddings, labelled_mask, n: int, *,
+                         candidates: int = 4, n_clusters: int | None = None) -> np.ndarray:
+    """Cluster-Margin (Citovsky et al. 2021): average-linkage agglomerative clusters of the
+    embeddings (``n_clusters``, default a fifth of the items); the ``candidates * n``
+    unlabelled items of lowest margin are grouped by cluster and taken round-robin, the
+    clusters with fewest candidates first, lowest margin first inside each."""
+    p = _probs(probs, "cluster_margin")
+    if embeddings is None:
+        raise InputError("strategy 'cluster_margin' needs embeddings (embeddings=)")
+    from sklearn.cluster import AgglomerativeClustering
+
+    x = np.asarray(embeddings, np.float64)
+    lab = np.asarray(labelled_mask, bool)
+    if not len(x) == len(p) == len(lab):
+        raise InputError(f"cluster_margin: {len(x)} embedding rows, {len(p)} probability rows, "
+                         f"{len(lab)} in labelled_mask")
+    pool = np.flatnonzero(~lab)
+    n = int(min(n, len(pool)))
+    if n == 0:
+        return np.zeros(0, int)
+    if candidates < 1:
+        raise InputError(f"cluster_margin: candidates must be >= 1, not {candidates}")
+    nc = int(min(len(x), n_clusters or max(2, len(x) // 5)))
+    c = AgglomerativeClustering(n_clusters=nc, linkage="average").fit(x).labels_
+    m = margin(p)[pool]
+    cand = pool[np.argsort(-m, kind="stable")[: min(len(pool), candidates * n)]]
+    groups: dict[int, list[int]] = {}
+    for i in cand:  # already in margin order
+        groups.setdefault(int(c[i]), []).append(int(i))
+    queues = sorted(groups.values(), key=lambda g: (len(g), g[0]))
+    picks: list[int] = []
+    while len(picks) < n and any(queues):
+        for q in queues:
+            if q and len(picks) < n:
+                picks.append(q.pop(0))
+    return np.asarray(picks, int)
+
+
 # name -> function(**inputs) -> scores (n,) or an explicit order
 def _score_fn(fn, key):
     return lambda **kw: fn(kw[key])
@@ -195,7 +300,8 @@ STRATEGIES: dict[str, Callable] = {
     "bald": _score_fn(bald, "mc_probs"),
     "anomaly_first": _score_fn(anomaly_first, "anomaly"),
 }
-_ORDER_STRATEGIES = {"random", "coreset", "cluster_balanced", "badge"}
+_ORDER_STRATEGIES = {"random", "coreset", "cluster_balanced", "badge", "typiclust",
+                     "cluster_margin"}
 
 
 def register(name: str, fn: Callable) -> None:
@@ -239,7 +345,8 @@ def acquire(name: str, n: int, *, probs=None, mc_probs=None, embeddings=None, cl
         Picks in priority order (strategy picks first, then the random ones).
     scores : float array (n_items,)
         The strategy's score of every item (NaN for labelled items); for order-based
-        strategies (coreset, cluster_balanced, badge, random) a rank score, higher = sooner.
+        strategies (coreset, cluster_balanced, badge, typiclust, cluster_margin, random) a
+        rank score, higher = sooner.
     """
     sizes = [len(a) if a is not None and np.ndim(a) >= 1 else None
              for a in (probs, embeddings, clusters, anomaly)]
@@ -282,6 +389,11 @@ def acquire(name: str, n: int, *, probs=None, mc_probs=None, embeddings=None, cl
     elif name == "badge":
         order = badge_order(probs, embeddings if hidden is None else hidden, lab, n_main,
                             seed=seed)
+        scores[pool] = 0.0
+        scores[order] = np.linspace(1.0, 0.5, max(1, len(order)))[: len(order)]
+    elif name in ("typiclust", "cluster_margin"):
+        order = (typiclust_order(embeddings, lab, n_main, seed=seed) if name == "typiclust"
+                 else cluster_margin_order(probs, embeddings, lab, n_main))
         scores[pool] = 0.0
         scores[order] = np.linspace(1.0, 0.5, max(1, len(order)))[: len(order)]
     elif name in STRATEGIES:

@@ -60,13 +60,21 @@ def aux_inputs(x: np.ndarray, strategies: Sequence[str], seed: int) -> dict:
     return aux
 
 
-def _split_name(strategy: str) -> tuple[str, bool]:
-    """``"margin+cold"`` -> ``("margin", True)``: a cluster-balanced cold start (the first
-    labels drawn round-robin from HDBSCAN clusters instead of at random)."""
+def _split_name(strategy: str) -> tuple[str, str, int | None]:
+    """``"margin+cold"`` -> ``("margin", "cold", None)``: a cluster-balanced cold start (the
+    first labels drawn round-robin from HDBSCAN clusters instead of at random);
+    ``"margin+typical"`` -> ``("margin", "typical", None)``: a TypiClust start;
+    ``"margin+typical48"`` -> ``("margin", "typical", 48)``: TypiClust picks until 48
+    labels are used, then margin; no suffix -> ``(name, "random", None)``."""
     base, plus, tag = strategy.partition("+")
-    if plus and tag != "cold":
-        raise InputError(f"unknown strategy modifier {strategy!r}", hint="only '+cold'")
-    return base, bool(plus)
+    if not plus:
+        return base, "random", None
+    if tag == "cold":
+        return base, "cold", None
+    if tag.startswith("typical") and (tag == "typical" or tag[7:].isdigit()):
+        return base, "typical", int(tag[7:]) if tag[7:] else None
+    raise InputError(f"unknown strategy modifier {strategy!r}",
+                     hint="'+cold', '+typical' or '+typicalN' (N labels by TypiClust)")
 
 
 def simulate_strategies(features: np.ndarray, labels: Sequence, *,
@@ -86,7 +94,10 @@ def simulate_strategies(features: np.ndarray, labels: Sequence, *,
         The oracle's answers (ground truth).
     strategies : names from :mod:`workbench.active.acquisition`
         A ``+cold`` suffix (``margin+cold``) replaces the random start of that strategy by
-        a cluster-balanced one (round-robin over HDBSCAN clusters of the pool).
+        a cluster-balanced one (round-robin over HDBSCAN clusters of the pool); ``+typical``
+        by a TypiClust one (:func:`~workbench.active.acquisition.typiclust_order` on the
+        pool's features), and ``+typicalN`` keeps picking by TypiClust until N labels are
+        used, then switches to the strategy.
     budget : int
         Labels to spend in total (capped at the pool size).
     seeds : int or list of int
@@ -131,7 +142,12 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
               random_fraction, epochs, head, n_boot, progress, t0):
     from sklearn.model_selection import train_test_split
 
-    from workbench.active.acquisition import acquire, available, cluster_balanced_order
+    from workbench.active.acquisition import (
+        acquire,
+        available,
+        cluster_balanced_order,
+        typiclust_order,
+    )
     from workbench.active.heads import HEADS, train_head
     from workbench.learn._prep import standardise_features
 
@@ -171,12 +187,17 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
         rng = np.random.default_rng(1000 + seed)
         start = rng.choice(len(pool_idx), size=min(initial, bud), replace=False)
         xp_raw, yp = x[pool_idx], y_all[pool_idx]
+        xp_std = standardise_features(xp_raw)[0] if any(
+            _split_name(s)[1] == "typical" for s in strategies) else None
         for strategy in strategies:
-            base, cold = _split_name(strategy)
+            base, start_kind, typical_until = _split_name(strategy)
             labelled = np.zeros(len(pool_idx), bool)
-            if cold:
+            if start_kind == "cold":
                 labelled[cluster_balanced_order(aux["clusters"][pool_idx], labelled,
                                                 min(initial, bud), seed=seed)] = True
+            elif start_kind == "typical":
+                labelled[typiclust_order(xp_std, labelled, min(initial, bud),
+                                         seed=seed)] = True
             else:
                 labelled[start] = True
             n_l, acc, bacc = [], [], []
@@ -212,8 +233,12 @@ def _simulate(features, labels, *, strategies, budget, seeds, initial, step, tes
                 if labelled.sum() >= bud:
                     break
                 n = int(min(stp, bud - labelled.sum()))
+                use = base
+                if typical_until is not None and labelled.sum() < typical_until:
+                    use = "typiclust"
+                    n = int(min(n, typical_until - labelled.sum()))
                 picks, _ = acquire(
-                    base, n, probs=probs[:npool],
+                    use, n, probs=probs[:npool],
                     mc_probs=None if mc is None else mc[:, :npool],
                     embeddings=xe[:npool], hidden=None if hid is None else hid[:npool],
                     clusters=None if "clusters" not in aux else aux["clusters"][pool_idx],

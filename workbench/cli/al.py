@@ -26,8 +26,11 @@ def al():
 @click.option("--label-column", required=True, help="Catalog column with the ground truth.")
 @click.option("--strategies", default="random,margin,bald", show_default=True,
               help="Comma-separated acquisition strategies (random, least_confidence, margin, "
-                   "entropy, bald, coreset, cluster_balanced, anomaly_first, badge; a '+cold' "
-                   "suffix, e.g. margin+cold, starts from cluster-balanced labels).")
+                   "entropy, bald, coreset, cluster_balanced, anomaly_first, badge, typiclust, "
+                   "cluster_margin; a '+cold' suffix, e.g. margin+cold, starts from "
+                   "cluster-balanced labels, '+typical' (margin+typical) from TypiClust's "
+                   "most typical items of k-means clusters, '+typicalN' keeps TypiClust "
+                   "until N labels).")
 @click.option("--budget", type=int, default=200, show_default=True,
               help="Labels to spend (capped at the pool size).")
 @click.option("--seeds", type=int, default=3, show_default=True)
