@@ -266,15 +266,19 @@ def _al_table(name: str, res: dict) -> list[str]:
              f"({min(st['seeds'])}-{max(st['seeds'])}); target = "
              f"random's final accuracy {ln['target_accuracy']} (reached by random at "
              f"{ln['baseline_labels']} labels)",
+             f"  second reading (last column): target = mean of random's last {ln['tail']} "
+             f"points {ln['target_tail']} (reached by random at {ln['baseline_labels_tail']})",
              f"  {'strategy':17s} {'labels':>6s} {'saving':>7s} {'95% CI':>17s} "
-             f"{'area':>7s} {'95% CI':>17s} {'final':>6s}"]
+             f"{'area':>7s} {'95% CI':>17s} {'final':>6s}  {'tail-target saving, 95% CI':>27s}"]
     for s, r in ln["table"].items():
         ci = r["saving_ci"] or [float("nan")] * 2
         aci = r["area_ci"] or [float("nan")] * 2
+        tci = r["saving_tail_ci"] or [float("nan")] * 2
         sav = "   n/r " if r["saving"] is None else f"{r['saving']:+7.1%}"
+        tsav = "   n/r " if r["saving_tail"] is None else f"{r['saving_tail']:+7.1%}"
         lines.append(f"  {s:17s} {str(r['labels']):>6s} {sav} [{ci[0]:+6.1%}, {ci[1]:+6.1%}] "
                      f"{r['area']:+7.4f} [{aci[0]:+.4f}, {aci[1]:+.4f}] "
-                     f"{r['final_accuracy']:6.3f}")
+                     f"{r['final_accuracy']:6.3f}  {tsav} [{tci[0]:+6.1%}, {tci[1]:+6.1%}]")
     return lines
 
 

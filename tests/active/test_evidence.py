@@ -105,3 +105,22 @@ def test_rare_table_factor_and_censoring():
     assert t["anomaly_first"]["factor"] == 10.0 and t["anomaly_first"]["factor_ci"] == [10.0, 10.0]
     assert t["slow"]["labels_mean"] == 650.0 and t["slow"]["not_found"] == 1
     assert t["random"]["factor"] == 1.0
+
+
+def test_tail_target_is_a_second_reading_beside_the_last_point():
+    # random plateaus at 0.78 from 100 labels and ends on a lucky 0.82; the strategy
+    # plateaus at 0.80 from 50 labels: it never reaches random's last point
+    spike = _curve(100, hi=0.78)
+    spike["accuracy"][-1] = 0.82
+    rnd = {str(s): spike for s in range(4)}
+    fast = {str(s): _curve(50, hi=0.80) for s in range(4)}
+    t = saving_table({"random": rnd, "fast": fast}, n_boot=100)
+    row = t["table"]["fast"]
+    assert t["target_accuracy"] == pytest.approx(0.82)
+    assert row["labels"] is None and row["saving"] is None  # the first reading is unchanged
+    assert t["target_tail"] == pytest.approx((0.78 + 0.78 + 0.82) / 3, abs=1e-4)
+    assert t["baseline_labels_tail"] == 200  # only random's last point is above the mean
+    assert row["labels_tail"] == 50 and row["saving_tail"] == 0.75
+    assert row["saving_tail_ci"] == [0.75, 0.75]
+    with pytest.raises(InputError, match="tail"):
+        saving_table({"random": rnd}, tail=0)

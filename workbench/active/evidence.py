@@ -12,6 +12,10 @@ labels needed   the first point of a strategy's seed-mean curve at or above the
                 ``1 - labels / baseline labels``. A strategy that never reaches the target is
                 counted, inside the bootstrap, as needing one step past its last point (a
                 conservative stand-in: its true need is at least that).
+tail target     the same, with the mean of the baseline's last ``tail`` seed-mean points
+                as the target (default 3: 218-250 labels in rounds of 16 of 250) instead
+                of its last point alone: a second, less noisy reading (``saving_tail``,
+                ``saving_tail_ci``), reported beside the first, never instead of it.
 area            the area between the seed-mean curves (strategy minus baseline) divided by
                 the span of labels: the mean accuracy gained over the whole curve, which
                 does not hinge on one noisy end point.
@@ -83,7 +87,8 @@ def _area(grid, diff) -> float:
 
 
 def saving_table(curves: Mapping, *, baseline: str = "random", n_boot: int = 2000,
-                 level: float = 0.95, seed: int = 0, key: str = "accuracy") -> dict:
+                 level: float = 0.95, seed: int = 0, key: str = "accuracy",
+                 tail: int = 3) -> dict:
     """Labels needed, saving and area between curves per strategy, with bootstrap CIs.
 
     Parameters
@@ -94,14 +99,19 @@ def saving_table(curves: Mapping, *, baseline: str = "random", n_boot: int = 200
     baseline : str
     n_boot, level, seed
         Bootstrap resamples (of seeds), interval level, and the resampling seed.
+    tail : int
+        Baseline points averaged for the second target (``labels_tail``, ``saving_tail``,
+        ``saving_tail_ci``; ``target_tail``).
 
     Returns
     -------
     dict with ``target_accuracy``, ``baseline``, ``n_seeds``, ``n_boot``, ``level`` and
     ``table`` {strategy: {"labels", "saving", "saving_ci", "labels_ci", "reached",
-    "area", "area_ci", "final_accuracy"}}; ``reached`` is the share of resamples in which
-    the strategy reached the target.
+    "area", "area_ci", "final_accuracy", "labels_tail", "saving_tail", "saving_tail_ci"}};
+    ``reached`` is the share of resamples in which the strategy reached the target.
     """
+    if tail < 1:
+        raise InputError(f"tail must be at least 1, not {tail}")
     if baseline not in curves:
         raise InputError(f"no baseline strategy {baseline!r} in the simulation",
                          hint=f"strategies: {sorted(curves)}")
@@ -122,19 +132,20 @@ def saving_table(curves: Mapping, *, baseline: str = "random", n_boot: int = 200
 
     def stats(idx):
         b = base[idx].mean(0)
-        target = b[-1]
-        nb = first_reach(grid, b, target)
+        target, target_t = b[-1], b[-tail:].mean()
+        nb, nb_t = first_reach(grid, b, target), first_reach(grid, b, target_t)
         out = {}
         for s, m in mats.items():
             a = m[idx].mean(0)
-            n = first_reach(grid, a, target)
-            out[s] = (n, 1 - (censor if n is None else n) / nb, _area(grid, a - b))
-        return target, nb, out
+            n, n_t = first_reach(grid, a, target), first_reach(grid, a, target_t)
+            out[s] = (n, 1 - (censor if n is None else n) / nb, _area(grid, a - b),
+                      n_t, 1 - (censor if n_t is None else n_t) / nb_t)
+        return (target, target_t), (nb, nb_t), out
 
-    target, nb, point = stats(np.arange(len(seeds)))
+    (target, target_t), (nb, nb_t), point = stats(np.arange(len(seeds)))
     samples = [stats(i)[2] for i in boot]
     table = {}
-    for s, (n, sav, area) in point.items():
+    for s, (n, sav, area, n_t, sav_t) in point.items():
         ns = np.array([np.nan if r[s][0] is None else r[s][0] for r in samples])
         table[s] = {
             "labels": None if n is None else int(n),
@@ -145,9 +156,14 @@ def saving_table(curves: Mapping, *, baseline: str = "random", n_boot: int = 200
             "area": round(area, 4),
             "area_ci": percentile_ci([r[s][2] for r in samples], level),
             "final_accuracy": round(float(mats[s][:, -1].mean()), 4),
+            "labels_tail": None if n_t is None else int(n_t),
+            "saving_tail": None if n_t is None else round(float(sav_t), 3),
+            "saving_tail_ci": percentile_ci([r[s][4] for r in samples], level),
         }
     return {"target_accuracy": round(float(target), 4), "baseline": baseline,
             "baseline_labels": None if nb is None else int(nb), "n_seeds": len(seeds),
+            "tail": int(tail), "target_tail": round(float(target_t), 4),
+            "baseline_labels_tail": None if nb_t is None else int(nb_t),
             "n_boot": int(n_boot), "level": level, "censored_at": censor, "table": table}
 
 
