@@ -29,7 +29,11 @@ with the same guarantees as :meth:`LabelStore.annotate` followed by :meth:`next_
 The statements of this path are built once with bound parameters (SQLAlchemy compiles
 each once) and read back what they change with ``RETURNING``; on PostgreSQL, closing the
 claim and counting the answer are one statement, and so are picking, claiming and
-counting the next item (without gold items), through data-modifying CTEs.
+counting the next item (without gold items), through data-modifying CTEs; that pick
+finds nothing while the annotator holds an open claim, and only then is the claim read
+(three statements per answer). Making a campaign or adding items refreshes PostgreSQL's
+statistics of the campaign tables (:func:`analyze`), so that its planner does not take
+them for empty ones until autovacuum gets to them.
 
 Retirement
 ----------
@@ -87,8 +91,8 @@ from workbench.core.schemes import Scheme, get_scheme
 from workbench.io.labels import schema as S
 from workbench.io.labels._db import check_annotator, chunks, default_annotator, jsonable, utcnow
 
-__all__ = ["Campaign", "create_campaign", "ORDERS", "CLAIM_TTL", "gold_turn", "check_gold",
-           "gold_question", "gold_answer"]
+__all__ = ["Campaign", "create_campaign", "analyze", "ORDERS", "CLAIM_TTL", "gold_turn",
+           "check_gold", "gold_question", "gold_answer"]
 
 ORDERS = ("random", "priority")
 #: Seconds after which an open claim expires and the item returns to the pool.
@@ -227,17 +231,26 @@ def _sql() -> SimpleNamespace:
         retired=sa.and_(ci.c.gold == sa.false(), (ci.c.n_done + 1) >= ci.c.retire_at)) \
         .returning(ci.c.round, ci.c.strategy, ci.c.priority, ci.c.n_done, ci.c.retire_at,
                    ci.c.gold, n_closed.label("closed")).add_cte(closed)
+    # the pick of pick_claim finds nothing while the annotator holds an open claim (the
+    # caller then reads that claim, as next_item returns it): one statement fewer, with
+    # the answered item's row lock held, on the usual path
+    none_open = ~sa.exists().where(cl.c.campaign_id == b("b_cid"), cl.c.annotator == b("b_who"),
+                                   cl.c.state == "open")
     pick_claim = {}
     for order in ORDERS:
-        chosen = picks[order, True].cte("wb_pick")
+        chosen = picks[order, True].where(none_open).cte("wb_pick")
         claimed = cl.insert().from_select(
             ["campaign_id", "item_id", "annotator", "state", "claimed"],
             sa.select(b("b_cid", type_=cl.c.campaign_id.type), chosen.c.item_id,
                       b("b_who", type_=cl.c.annotator.type), sa.literal("open"),
                       b("b_now", type_=cl.c.claimed.type))) \
             .returning(cl.c.item_id).cte("wb_claimed")
+        # item_id = (scalar subquery), not IN: an index condition on the primary key
+        # whatever the table's statistics say (IN was planned as a scan of every item of
+        # the campaign while the statistics were those of an empty table)
         pick_claim[order] = ci.update().where(
-            ci.c.campaign_id == b("b_cid"), ci.c.item_id.in_(sa.select(claimed.c.item_id))) \
+            ci.c.campaign_id == b("b_cid"),
+            ci.c.item_id == sa.select(claimed.c.item_id).scalar_subquery()) \
             .values(n_open=ci.c.n_open + 1).returning(ci.c.item_id) \
             .add_cte(chosen).add_cte(claimed)
     return SimpleNamespace(
@@ -402,7 +415,24 @@ def create_campaign(store, name: str, scheme, item_ids: Iterable, *, retire: int
             conn.execute(S.campaign_items.insert(), part)
 
     store._tx(work)
+    analyze(store)
     return Campaign(store, name)
+
+
+def analyze(store) -> None:
+    """On PostgreSQL, refresh the planner's statistics of the campaign tables after many
+    rows were added (a campaign made, items added). Until autovacuum gets to it (a minute
+    or more) the planner takes a fresh campaign's tables for empty ones and picks, for the
+    answer's update by primary key, an index scan over every item of the campaign.
+    Nothing on SQLite; best effort (a role that does not own the tables gets a warning
+    from PostgreSQL, not an error)."""
+    if store.dialect != "postgresql":
+        return
+    try:
+        with store.engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql("ANALYZE wb_campaign_items, wb_claims")
+    except sa.exc.DBAPIError:
+        pass
 
 
 class Campaign:
@@ -512,15 +542,25 @@ class Campaign:
         ``LabelStore._tx``.)"""
         q = _sql()
         key = {"b_cid": self.id, "b_who": annotator}
+        order = self.order if self.order in ORDERS else "random"
+        pg = self.store.dialect == "postgresql"
+        fused = pg and not self.gold_rate > 0  # pick, claim and count in one statement
+        tried = False
+        if fused and not self._expire_due():
+            # first the pick, which finds nothing while they hold an open claim (that
+            # claim is read below): one statement on the usual path
+            item = conn.execute(q.pick_claim[order], {**key, "b_now": _now()}).scalar()
+            if item is not None:
+                return item
+            tried = True
         mine = conn.execute(q.mine, key).scalar()
         if mine is not None:
             return mine
         now = _now()
-        self._expire(conn, now)
-        order = self.order if self.order in ORDERS else "random"
-        pg = self.store.dialect == "postgresql"
-        if pg and not self.gold_rate > 0:  # pick, claim and count in one statement
-            item = conn.execute(q.pick_claim[order], {**key, "b_now": now}).scalar()
+        looked = self._expire(conn, now)
+        if fused:
+            item = None if tried and not looked else \
+                conn.execute(q.pick_claim[order], {**key, "b_now": now}).scalar()
             if item is not None or not wait:
                 return item
             item = conn.execute(q.picks[order, "wait"], key).scalar()
@@ -573,15 +613,17 @@ class Campaign:
                 t, d, total = self._counts
                 self._counts = (t, min(total, d + newly), total)
 
-    def _expire(self, conn, now) -> None:
+    def _expire_due(self) -> bool:
+        """Whether :meth:`_expire` would look for expired claims now."""
+        return bool(np.isfinite(self.claim_ttl)) and \
+            time.monotonic() - self._expired_at >= min(self.claim_ttl / 10.0, 10.0)
+
+    def _expire(self, conn, now) -> bool:
         """Open claims older than ``claim_ttl`` expire (looked for at most every tenth of
-        the TTL, and at least every 10 s)."""
-        if not np.isfinite(self.claim_ttl):
-            return
-        tick = time.monotonic()
-        if tick - self._expired_at < min(self.claim_ttl / 10.0, 10.0):
-            return
-        self._expired_at = tick
+        the TTL, and at least every 10 s). Returns whether it looked."""
+        if not self._expire_due():
+            return False
+        self._expired_at = time.monotonic()
         ci, cl = S.campaign_items, S.claims
         cutoff = now - _dt.timedelta(seconds=self.claim_ttl)
         stale = conn.execute(sa.select(cl.c.item_id, cl.c.annotator).where(
@@ -593,6 +635,7 @@ class Campaign:
             if n:
                 conn.execute(ci.update().where(ci.c.campaign_id == self.id, ci.c.item_id == item)
                              .values(n_open=ci.c.n_open - 1))
+        return True
 
     def release(self, annotator: str | None, item_id: str) -> bool:
         """Give back an item shown to ``annotator`` without answering (skip).
@@ -682,7 +725,10 @@ class Campaign:
                 conn.execute(ci.insert(), part)
             return len(rows)
 
-        return self.store._tx(work)
+        n = self.store._tx(work)
+        if n:
+            analyze(self.store)
+        return n
 
     # ------------------------------------------------------------------ reading
     def items(self) -> pd.DataFrame:
