@@ -14,7 +14,7 @@ from pathlib import Path
 from jupyter_server.serverapp import ServerApp
 from traitlets.config import Config
 
-__all__ = ["CampaignServerApp", "make_app", "label_url"]
+__all__ = ["CampaignServerApp", "make_app", "label_url", "log_request"]
 
 
 #: Seconds a Python thread may hold the interpreter before another may take it, in the
@@ -26,6 +26,20 @@ __all__ = ["CampaignServerApp", "make_app", "label_url"]
 #: transaction took tens of ms instead of a few); a shorter slice costs a little more
 #: switching.
 SWITCH_INTERVAL = 0.00025
+
+
+def log_request(handler) -> None:
+    """jupyter_server's request log (:func:`jupyter_server.log.log_request`, without its
+    Prometheus histogram), except that a successful request's line, a debug message, is
+    not built at all when debug messages are not shown (building it cost each request)."""
+    import logging
+
+    status = handler.get_status()
+    if (status < 300 or status == 304) and not handler.log.isEnabledFor(logging.DEBUG):
+        return
+    from jupyter_server.log import log_request as jupyter_log_request
+
+    jupyter_log_request(handler, record_prometheus_metrics=False)
 
 
 class CampaignServerApp(ServerApp):
@@ -88,6 +102,7 @@ def make_app(collection, campaign: str, *, store_url: str | None = None, port: i
     c.ServerApp.log_level = log_level
     # no Prometheus histogram per request (nobody scrapes this server; it costs each request)
     c.ServerApp.record_http_request_metrics = False
+    c.ServerApp.tornado_settings = {"log_function": log_request}
     c.InviteIdentityProvider.store_url = store
     c.InviteIdentityProvider.campaign = str(campaign)
     c.WorkbenchCampaigns.collections = [str(folder)]

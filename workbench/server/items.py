@@ -62,6 +62,7 @@ class ItemCache:
 
     def __init__(self, size: int = 256):
         self._items = Memo(size)
+        self._rows = Memo(4 * size)  # catalog rows of light items
         self._shared: dict = {}
         self._lock = threading.Lock()
 
@@ -93,7 +94,10 @@ class ItemCache:
         if iid not in rows:
             raise KeyError(f"no item with id {iid!r} in {coll.path}")
         k = rows[iid]
-        return LightItem(iid, k, frame.iloc[k], lambda: self.get(coll, iid))
+        # the row, taken from the catalog once for the annotators of the item (a pandas row
+        # costs a request a noticeable part of its time); nobody modifies it
+        meta = self._rows.get((str(coll.path), iid), lambda: frame.iloc[k])
+        return LightItem(iid, k, meta, lambda: self.get(coll, iid))
 
     def loader(self, coll):
         """``loader(item_id)`` for a :class:`~workbench.labeling.Session` of ``coll``: light
