@@ -14,6 +14,17 @@ transaction), until the time is up or nothing is left for it. ``--two-requests``
 annotations`` then ``GET next`` per item instead. (The labeling page sends one request per
 key; the one that finishes an item answers with the next item, images included.) By default it answers at once (the server's capacity); ``--think S``
 makes it look at each item for a random time of mean S seconds first, as people do.
+``--rate R`` offers a stated load instead: R answers per second in all, each annotator's
+answers due as a Poisson process of rate R/N from its first item on (one that falls
+behind sends its answer at once, never with more than one request in flight); it prints
+the rate achieved once every annotator had its first item and how many answers were sent
+behind schedule. (Answering without pause, N annotators wait N / throughput seconds on
+average for their next item: latency at saturation says little about latency at a given
+load.) ``--pg-statements N`` (with PostgreSQL) loads pg_stat_statements, restarting the
+throwaway server, and prints the N statements that took longest during the run (lock waits
+included) with their planning time.
+
+    python benchmarks/bench_campaign_server.py --annotators 50 --seconds 60 --store postgresql --rate 200
 
 Prints annotations per second, the median and 95th percentile latency of getting the
 next item (with ``?next=1``: of ``POST annotations?next=1``, the answer and the next item
@@ -65,9 +76,12 @@ class Annotator(threading.Thread):
     """One simulated annotator: next, answer, next, ... over one keep-alive connection."""
 
     def __init__(self, name, token, port, until, start_gate, seed, think: float = 0.0,
-                 two_requests: bool = False):
+                 two_requests: bool = False, rate: float = 0.0):
         super().__init__(daemon=True)
         self.think = float(think)
+        self.rate = float(rate)  # this annotator's answers per second (0: no pacing)
+        self.late_ms = []  # paced: how late each answer was sent (behind its schedule)
+        self.done_at = []  # monotonic time of each 201
         self.two_requests = bool(two_requests)
         self.name_, self.token, self.port, self.until = name, token, port, until
         self.gate = start_gate
@@ -91,6 +105,7 @@ class Annotator(threading.Thread):
         post = f"{api}/annotations" + ("" if self.two_requests else "?next=1")
         self.gate.wait()
         item = None  # the next item, when the answer's response brought it
+        due = None  # paced (--rate): when the next answer is due
         try:
             while time.monotonic() < self.until:
                 if item is None:
@@ -117,6 +132,16 @@ class Annotator(threading.Thread):
                                             self.until - time.monotonic())))
                     if time.monotonic() >= self.until:
                         return
+                if self.rate > 0:  # paced: answers due as a Poisson process of this rate
+                    if due is None:  # the schedule starts with the first item received
+                        due = time.monotonic() + self.rng.exponential(1.0 / self.rate)
+                    wait = due - time.monotonic()
+                    if wait > 0:
+                        time.sleep(min(wait, max(0.0, self.until - time.monotonic())))
+                    if time.monotonic() >= self.until:
+                        return
+                    self.late_ms.append(max(0.0, -wait) * 1e3)
+                    due += self.rng.exponential(1.0 / self.rate)  # behind: sent at once
                 t0 = time.perf_counter()
                 st, body = self._call(conn, "POST", post,
                                       {"item_id": item["item_id"], "answers": answers})
@@ -125,6 +150,7 @@ class Annotator(threading.Thread):
                     self.errors.append(("annotations", st, body[:200]))
                     return
                 out = json.loads(body)
+                self.done_at.append(time.monotonic())
                 self.written.append((int(out["id"]), item["item_id"]))
                 item = None
                 if not self.two_requests:
@@ -283,7 +309,9 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
     over_http = [n for n in names if n not in in_chromium]
     print(f"[{label}] {args.items} simulated items ready in {time.perf_counter() - t0:.0f} s; "
           f"campaign retire {args.retire}; {args.annotators} annotators ({len(in_chromium)} "
-          f"in Chromium), think time {args.think:g} s")
+          f"in Chromium), think time {args.think:g} s"
+          + (f", offered load {args.rate:g} annotations/s (each annotator "
+             f"{args.rate / max(1, len(over_http)):.2f}/s, Poisson)" if args.rate else ""))
     pages = {}
     with campaign_server(coll.path, "bench", store=store_url, log_dir=folder,
                          with_proc=True) as (base, proc):
@@ -302,13 +330,16 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
                                     "-d", str(int(args.seconds) + 5)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         gate = threading.Barrier(len(over_http) + 1)
+        each = args.rate / max(1, len(over_http)) if args.rate else 0.0
         annotators = [Annotator(n, tokens[n], port, 0.0, gate, k, args.think,
-                                args.two_requests) for k, n in enumerate(over_http)]
+                                args.two_requests, each) for k, n in enumerate(over_http)]
         for a in annotators:
             a.start()
         start = time.monotonic()
         for a in annotators:
             a.until = start + args.seconds
+        if args.pg_statements and pg_pid:
+            _reset_pg_statements(store_url)
         cpu0 = (_cpu_s(proc.pid), _cpu_s(pg_pid, children=True) if pg_pid else 0.0,
                 time.process_time(), _cpu_s(proc.pid, children=True))
         gate.wait()
@@ -359,6 +390,8 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
                   f"next item with its images, one request): p50 "
                   f"{np.percentile(post, 50):6.1f} ms   p95 {np.percentile(post, 95):6.1f} ms"
                   f"   ({len(post)} requests; {firsts}; later GET next: {len(nxt)})")
+    if args.rate and annotators:
+        _print_paced(label, annotators, args.rate, start + args.seconds)
     if pages:
         d = np.array([x for p in pages.values() for x in p["draws"]] or [[0.0, 0.0]], float)
         print(f"[{label}] Chromium, key to next item drawn: p50 {np.percentile(d[:, 0], 50):.0f}"
@@ -377,6 +410,74 @@ def run(args, store_url, label: str, folder: Path, pg_pid: int | None = None) ->
     return ok
 
 
+def _print_paced(label: str, annotators, rate: float, end: float) -> None:
+    """--rate: the rate achieved once every annotator had its first item (their sessions
+    built), and how far behind their schedules the answers were sent."""
+    firsts = [a.done_at[0] for a in annotators if a.done_at]
+    if not firsts:
+        return
+    t0 = max(firsts)
+    n = sum(1 for a in annotators for t in a.done_at if t0 < t <= end)
+    late = np.array([ms for a in annotators for ms in a.late_ms] or [0.0])
+    print(f"[{label}] paced at {rate:g}/s offered: achieved {n / max(1e-9, end - t0):.1f} "
+          f"annotations/s over the {end - t0:.0f} s after every annotator had its first item; "
+          f"answers sent behind their schedule (the server kept them waiting): "
+          f"{(late > 0).mean():.0%} of them, p95 {np.percentile(late, 95):.0f} ms late")
+
+
+def _preload_pg_stat_statements(pg) -> None:
+    """Restart the throwaway PostgreSQL with pg_stat_statements loaded (--pg-statements)."""
+    import subprocess
+
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(pg.url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.exec_driver_sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+    eng.dispose()
+    # -l: the restarted server writes to its log, not to a pipe this process would wait on
+    subprocess.run(pg._cmd(pg.bin / "pg_ctl", "-D", pg.dir / "data", "-l",
+                           pg.dir / "server.log", "-w", "-t", "60", "restart"),
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _reset_pg_statements(url: str) -> None:
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        conn.exec_driver_sql("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
+        conn.exec_driver_sql("SELECT pg_reload_conf()")
+        conn.exec_driver_sql("SELECT pg_stat_statements_reset()")
+    eng.dispose()
+
+
+def _print_pg_statements(url: str, top: int) -> None:
+    """The statements PostgreSQL spent most time executing during the run (the statistics
+    are reset when the annotators start), with their planning."""
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(url)
+    with eng.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT calls, total_exec_time, mean_exec_time, total_plan_time, plans, rows, "
+            "shared_blks_hit, "
+            "shared_blks_read, shared_blks_dirtied, wal_bytes, query FROM pg_stat_statements "
+            f"ORDER BY total_exec_time DESC LIMIT {int(top)}").all()
+    eng.dispose()
+    print(f"[postgresql] statements by total execution time (pg_stat_statements, top {top}):")
+    for r in rows:
+        q = " ".join(r.query.split())
+        print(f"  {r.calls:7d} calls {r.total_exec_time / 1e3:7.2f} s total "
+              f"{r.mean_exec_time:7.3f} ms mean (lock waits included), planned {r.plans} "
+              f"times in {r.total_plan_time / 1e3:.2f} s, {r.rows / max(1, r.calls):.1f} rows, "
+              f"{r.shared_blks_hit / max(1, r.calls):.0f} buffers hit "
+              f"{r.shared_blks_read / max(1, r.calls):.1f} read "
+              f"{r.shared_blks_dirtied / max(1, r.calls):.1f} dirtied, "
+              f"{int(r.wal_bytes) / max(1, r.calls):.0f} WAL bytes: {q[:600]}")
+
+
 def _cores() -> int:
     import os
 
@@ -389,7 +490,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite",
                     help="SQLite beside the Collection (default) or a throwaway PostgreSQL")
-    ap.add_argument("--items", type=int, default=1000, help="items in the campaign")
+    ap.add_argument("--items", type=int, default=2000,
+                    help="items in the campaign (default 2000: 60 s at 200 annotations/s "
+                         "need more than 1000 items retiring after 10)")
     ap.add_argument("--retire", type=int, default=10, help="annotations per item")
     ap.add_argument("--chromium", type=int, default=0, metavar="K",
                     help="K of the annotators are Chromium pages labelling with the keyboard "
@@ -397,6 +500,11 @@ def main():
     ap.add_argument("--think", type=float, default=0.0, metavar="S",
                     help="mean seconds an annotator looks at an item before answering "
                          "(exponential; default 0: answer at once, the server's capacity)")
+    ap.add_argument("--rate", type=float, default=0.0, metavar="R",
+                    help="offered load: R annotations/s in all, each annotator's answers due "
+                         "as a Poisson process of rate R/N (one that falls behind sends at "
+                         "once; never more than one request in flight). Default 0: no pause "
+                         "(saturation)")
     ap.add_argument("--two-requests", action="store_true",
                     help="answer with POST annotations, then GET next (two requests per "
                          "item) instead of POST annotations?next=1 (one request)")
@@ -404,7 +512,12 @@ def main():
                     help="record the server with py-spy (if installed) into FILE (.svg "
                          "flame graph, .json speedscope, .txt collapsed stacks): samples of "
                          "the thread holding the interpreter, taken without stopping it")
+    ap.add_argument("--pg-statements", type=int, default=0, metavar="N",
+                    help="with --store postgresql: load pg_stat_statements and print the N "
+                         "statements PostgreSQL spent most time executing during the run")
     args = ap.parse_args()
+    if args.rate < 0 or (args.rate and args.think):
+        ap.error("--rate takes a positive rate, and not with --think")
     folder = Path(tempfile.mkdtemp(prefix="wb-bench-serve-"))
     if args.store == "postgresql":
         sys.path.insert(0, str(ROOT / "tests"))
@@ -413,7 +526,12 @@ def main():
         if find_pg_bin() is None:
             sys.exit("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
         with TempPostgres(fsync=True) as pg:
-            ok = run(args, pg.create_database(), "postgresql", folder, pg_pid=_pg_pid(pg))
+            if args.pg_statements:
+                _preload_pg_stat_statements(pg)
+            url = pg.create_database()
+            ok = run(args, url, "postgresql", folder, pg_pid=_pg_pid(pg))
+            if args.pg_statements:
+                _print_pg_statements(url, args.pg_statements)
     else:
         ok = run(args, None, "sqlite", folder)
     sys.exit(0 if ok else 1)
