@@ -38,7 +38,8 @@ def test_al_json_keeps_its_fields_and_adds_intervals_and_rare(tmp_path):
     coll = _three_classes(tmp_path / "c")
     out = tmp_path / "al.json"
     r = CliRunner().invoke(cli, ["al", "simulate", str(coll.path), "--label-column", "truth",
-                                 "--strategies", "random,margin,badge", "--budget", "40",
+                                 "--strategies", "random,margin,badge,margin+typical",
+                                 "--budget", "40",
                                  "--step", "10", "--seeds", "3", "--head", "logistic",
                                  "--rare", "ring", "--rare-k", "5", "-o", str(out)])
     assert r.exit_code == 0, r.output
@@ -46,12 +47,13 @@ def test_al_json_keeps_its_fields_and_adds_intervals_and_rare(tmp_path):
     # the fields it had
     assert {"settings", "curves", "mean", "labels_needed", "seconds", "collection",
             "label_column", "features"} <= set(res)
-    assert set(res["curves"]) == {"random", "margin", "badge"}
+    assert set(res["curves"]) == {"random", "margin", "badge", "margin+typical"}
     assert set(res["curves"]["margin"]) == {"0", "1", "2"}
     table = res["labels_needed"]["table"]
-    for s in ("random", "margin", "badge"):
+    for s in ("random", "margin", "badge", "margin+typical"):
         row = table[s]
-        assert {"labels", "saving", "final_accuracy", "saving_ci", "area", "area_ci"} <= set(row)
+        assert {"labels", "saving", "final_accuracy", "saving_ci", "area", "area_ci",
+                "saving_tail", "saving_tail_ci"} <= set(row)
         lo, hi = row["saving_ci"]
         assert lo <= hi
     assert table["random"]["saving_ci"] == [0.0, 0.0]
