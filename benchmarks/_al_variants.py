@@ -96,7 +96,7 @@ def main():
         for item in a.ensemble.split(","):
             k, _, v = item.partition("=")
             kw[k] = float(v) if any(c in v for c in ".e") else int(v)
-        heads.HEADS["ensemble"] = functools.partial(heads._ensemble, **kw)
+        heads.HEADS["ensemble"] = functools.partial(heads.HEADS["ensemble"], **kw)
         tag += "_" + a.ensemble.replace("=", "").replace(",", "_")
     strategies = a.strategies.split(",")
     if "random" not in strategies:

@@ -81,14 +81,14 @@ def test_new_strategies_in_acquire_respect_the_labelled_mask():
 
 
 def test_simulation_typical_start_and_switch(tmp_path):
-    from workbench.active.oracle import _split_name, simulate_strategies
+    from workbench.active.oracle import simulate_strategies
 
-    assert _split_name("margin+typical48") == ("margin", "typical", 48)
-    assert _split_name("margin+typical") == ("margin", "typical", None)
-    with pytest.raises(InputError, match="modifier"):
-        _split_name("margin+typ")
     x, blob, _ = _blobs(sizes=(30, 30, 30, 30))
     y = np.where(blob % 2 == 0, "a", "b")
+    for bad in ("margin+typ", "margin+typicalx"):
+        with pytest.raises(InputError, match="modifier"):
+            simulate_strategies(x, y, strategies=["random", bad], budget=20, seeds=[0],
+                                head="logistic")
     res = simulate_strategies(x, y, strategies=["random", "margin+typical", "margin+typical26"],
                               budget=42, seeds=[0], initial=4, step=8, head="logistic",
                               n_boot=50)
