@@ -336,10 +336,13 @@ class Collection(ManifestState, View, DerivedData):
         images = {}
         axes = {}
         ax_row = self._seg_axes(seg["name"]).iloc[j]
-        for name, spec in self.products.items():
-            z = self._zarr(seg["name"], name)
-            arr = _stores.read_block(z, j, self.path / "segments" / seg["name"] / f"{name}.zarr",
-                                     f"segment {seg['name']} product {name!r}")
+        names = list(self.products)
+        blocks = _stores.read_blocks(  # all products in one go
+            [self._zarr(seg["name"], name) for name in names], j,
+            [self.path / "segments" / seg["name"] / f"{name}.zarr" for name in names],
+            [f"segment {seg['name']} product {name!r}" for name in names])
+        for name, arr in zip(names, blocks):
+            spec = self.products[name]
             images[name] = arr[0] if len(spec.channels) == 1 else arr
             desc = ax_row.get(name)
             if desc is not None and not (isinstance(desc, float) and np.isnan(desc)):

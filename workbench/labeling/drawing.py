@@ -34,8 +34,10 @@ def blind_item(item, shown: Iterable[str]):
     plus :data:`DRAW_COLUMNS`; images and axes as they are."""
     row = item.meta
     keep = {str(c) for c in shown} | set(DRAW_COLUMNS)
+    # by position (a label list costs pandas a lookup per label: a third of a millisecond)
+    meta = row.iloc[[k for k, c in enumerate(row.index) if str(c) in keep]]
     return SimpleNamespace(id=item.id, index=getattr(item, "index", None), images=item.images,
-                           axes=item.axes, meta=row[[c for c in row.index if str(c) in keep]],
+                           axes=item.axes, meta=meta,
                            _channels=getattr(item, "_channels", {}))
 
 

@@ -79,7 +79,9 @@ def radio_panels(item, *, stretch: str = "asinh", interval: str = "percentile",
     ax = item.axes.get(prod) or {}
     pixscale = ax.get("pixscale_arcsec") or meta_value(item.meta, "pixscale_arcsec")
     pixscale = float(pixscale) if pixscale is not None else float("nan")
-    levels = render.contour_levels(radio, nsigma=nsigma) if contours else np.zeros(0)
+    sigma = render.robust_sigma(radio)  # once: the contour levels and the info line
+    levels = render.contour_levels(radio, nsigma=nsigma, sigma=sigma) if contours \
+        else np.zeros(0)
     lines = render.contour_lines(radio, levels) if contours else None
     if ir is not None and show_ir:
         rgba = render.to_rgba(ir, stretch="asinh", limits="zscale", cmap="gray")
@@ -93,7 +95,6 @@ def radio_panels(item, *, stretch: str = "asinh", interval: str = "percentile",
     beam = None
     if bmaj is not None and np.isfinite(pixscale):
         beam = render.beam_polygon(float(bmaj), float(bmin), float(bpa), pixscale, radio.shape)
-    sigma = render.robust_sigma(radio)
     info = [f"σ = {sigma:.3g}; contours at {nsigma:g}σ × 2^k ({len(levels)} levels)"] \
         if contours else []
     return [render.panel(rgba, title=title, lines=lines, levels=levels, beam=beam,

@@ -265,7 +265,10 @@ def sky_transform(wcs, shape: tuple[int, int]) -> dict | None:
     if wcs is None:
         return None
     try:
-        w = wcs.celestial
+        # a 2-D WCS whose axes are (longitude, latitude) is its own celestial part:
+        # ``.celestial`` would build a second WCS (about a millisecond) to equal it
+        plain = wcs.naxis == 2 and (wcs.wcs.lng, wcs.wcs.lat) == (0, 1)
+        w = wcs if plain else wcs.celestial
         cd = np.asarray(w.pixel_scale_matrix, float)
         crpix = np.asarray(w.wcs.crpix, float)  # 1-based FITS pixel
         crval = np.asarray(w.wcs.crval, float)
