@@ -102,3 +102,56 @@ def test_radio_panel_info_sigma_is_the_contour_sigma(coll):
     sigma = render.robust_sigma(radio)
     assert p["info"][0].startswith(f"σ = {sigma:.3g};")
     assert p["levels"] == [float(v) for v in render.contour_levels(radio, sigma=sigma)]
+
+
+def _array(path, codec, *, n=10, chunk=4):
+    import zarr
+    from zarr.codecs import BloscCodec, ZstdCodec
+
+    from workbench.io import _stores
+
+    comp = BloscCodec(cname="lz4", clevel=5, shuffle="shuffle", typesize=4) \
+        if codec == "blosc" else ZstdCodec(level=1)
+    z = zarr.create_array(str(path), shape=(n, 2, 6, 5), chunks=(chunk, 2, 6, 5),
+                          dtype="float32", compressors=[comp], fill_value=np.nan,
+                          zarr_format=3)
+    data = np.random.default_rng(0).normal(size=(n, 2, 6, 5)).astype(np.float32)
+    data[1, 0, 2, 3] = np.nan
+    z[:] = data
+    return _stores.open_zarr(path, "test array"), data
+
+
+@pytest.mark.parametrize("codec", ["blosc", "zstd"])
+def test_read_blocks_equals_zarr_for_every_item(tmp_path, codec):
+    from workbench.io import _stores
+
+    a, data_a = _array(tmp_path / "a.zarr", codec)
+    b, data_b = _array(tmp_path / "b.zarr", "blosc", chunk=3)
+    assert (_stores._direct_chunk(a, 0) is not None) == (codec == "blosc")
+    for j in range(10):
+        got = _stores.read_blocks([a, b], j, [tmp_path / "a.zarr", tmp_path / "b.zarr"],
+                                  ["a", "b"])
+        np.testing.assert_array_equal(got[0], data_a[j])
+        np.testing.assert_array_equal(got[1], data_b[j])
+        np.testing.assert_array_equal(got[0], np.asarray(a[j]))
+
+
+def test_read_blocks_missing_chunk_is_the_fill_value_and_bad_chunks_are_named(tmp_path):
+    from workbench.io import _stores
+
+    p = tmp_path / "a.zarr"
+    a, _ = _array(p, "blosc")
+    chunk = p / "c" / "2" / "0" / "0" / "0"  # items 8 and 9
+    chunk.unlink()
+    got = _stores.read_blocks([a], 9, [p], ["array a"])[0]
+    assert got.shape == (2, 6, 5) and np.isnan(got).all()
+    np.testing.assert_array_equal(got, np.asarray(a[9]))
+    raw = bytearray((p / "c" / "1" / "0" / "0" / "0").read_bytes())
+    raw[4:8] = (2**31 - 1).to_bytes(4, "little")  # claims 2 GiB: refused before decoding
+    (p / "c" / "1" / "0" / "0" / "0").write_bytes(bytes(raw))
+    with pytest.raises(CollectionError, match="array a is corrupt") as e:
+        _stores.read_blocks([a], 5, [p], ["array a"])
+    assert str(p) in str(e.value)
+    (p / "c" / "0" / "0" / "0" / "0").write_bytes(b"\x01" * 40)
+    with pytest.raises(CollectionError, match="array a is corrupt"):
+        _stores.read_blocks([a], 0, [p], ["array a"])
