@@ -5,10 +5,6 @@ A Collection may come from someone else. Before a byte of array data is read, a 
 at most :data:`MAX_CHUNK_ELEMENTS`, only the codecs in :data:`ALLOWED_CODECS` (no codec that
 can run code, such as a pickle filter) and no symbolic links anywhere in the store. Parquet
 and Zarr failures become one-line :class:`CollectionError` that name the file.
-
-One item of a store as the workbench writes it (float32, little-endian, blosc, whole items
-in each chunk) is decoded straight from its chunk file with numcodecs (:func:`read_blocks`),
-without a trip through zarr's event-loop thread; anything else is read by zarr.
 """
 
 from __future__ import annotations
@@ -139,104 +135,30 @@ def read_block(z, selection, path: Path, what: str):
         raise CollectionError(f"{what} is corrupt ({_short(exc)})", path=path) from exc
 
 
-def _direct_chunk(z, selection):
-    """``(chunk file key, chunk shape, position of the item in the chunk)`` when item
-    ``selection`` of ``z`` can be decoded straight from its chunk file: a local zarr v3
-    float32 array stored little-endian and blosc-compressed (what the workbench writes), its
-    items whole in each chunk; None otherwise (zarr reads it)."""
-    import numpy as np
-    from zarr.codecs import BloscCodec, BytesCodec
-    from zarr.core.metadata import ArrayV3Metadata
-    from zarr.storage import LocalStore
-
-    m = z.metadata
-    if (not isinstance(m, ArrayV3Metadata) or not isinstance(z.store, LocalStore) or z.path
-            or z.dtype != np.dtype("<f4") or isinstance(selection, bool)
-            or not isinstance(selection, (int, np.integer))
-            or not 0 <= int(selection) < z.shape[0]):
-        return None
-    codecs = tuple(m.codecs)
-    if (len(codecs) != 2 or not isinstance(codecs[0], BytesCodec)
-            or getattr(codecs[0].endian, "value", codecs[0].endian) != "little"
-            or not isinstance(codecs[1], BloscCodec)):
-        return None
-    chunks = tuple(getattr(m.chunk_grid, "chunk_shape", ()))
-    if len(chunks) != len(z.shape) or chunks[1:] != tuple(z.shape[1:]):
-        return None
-    j = int(selection)
-    key = m.encode_chunk_key((j // chunks[0],) + (0,) * (len(chunks) - 1))
-    return key, chunks, j % chunks[0]
-
-
-def _read_direct(z, found, path: Path, what: str):
-    """Item of ``z`` from its chunk file (see :func:`_direct_chunk`): the blosc header's
-    sizes are checked before a byte is decoded, and it is decoded into a buffer of exactly
-    the chunk's size."""
-    import numpy as np
-    from numcodecs import Blosc
-
-    key, chunks, k = found
-    f = Path(z.store.root, *key.split("/"))
-    n = 4
-    for c in chunks:
-        n *= c
-    try:
-        raw = f.read_bytes()
-    except FileNotFoundError:  # a chunk never written holds the fill value, as in zarr
-        return np.full(chunks[1:], z.metadata.fill_value, np.float32)
-    except OSError as exc:
-        raise CollectionError(f"{what} is unreadable ({_short(exc)})", path=path) from exc
-    if (len(raw) < 16 or int.from_bytes(raw[4:8], "little") != n
-            or int.from_bytes(raw[12:16], "little") != len(raw)):
-        raise CollectionError(f"{what} is corrupt (chunk {key}: not a blosc chunk of {n} "
-                              "bytes)", path=path)
-    out = np.empty(n, np.uint8)
-    try:
-        Blosc().decode(raw, out=out)
-    except Exception as exc:
-        raise CollectionError(f"{what} is corrupt (chunk {key}: {_short(exc)})",
-                              path=path) from exc
-    return out.view("<f4").reshape(chunks)[k].copy()
-
-
 def read_blocks(arrays, selection, paths, whats) -> list:
     """:func:`read_block` of ``selection`` in each of ``arrays`` (their ``paths`` and
-    ``whats`` for errors), cheaper: an item stored as the workbench writes it (see
-    :func:`_direct_chunk`) is decoded straight from its chunk file in this thread; the
-    others are read in one pass through zarr's event loop (each read of a zarr v3 array
-    hands its work to zarr's loop thread and waits for it, about half a millisecond per
-    hand-over on a busy machine; here they share one). A corrupt chunk is a
-    CollectionError naming the first array that failed."""
+    ``whats`` for errors), in one pass through zarr's event loop: each read of a zarr v3
+    array hands its work to zarr's loop thread and waits for it (about half a millisecond
+    per hand-over on a busy machine); here the reads share one hand-over. A corrupt chunk
+    is a CollectionError naming the first array that failed."""
     import asyncio
 
     import numpy as np
     from zarr.core.sync import sync
 
-    out: list = [None] * len(arrays)
-    rest = []
-    for i, z in enumerate(arrays):
-        found = _direct_chunk(z, selection)
-        if found is None:
-            rest.append(i)
-        else:
-            out[i] = _read_direct(z, found, paths[i], whats[i])
-    if not rest:
-        return out
-
     async def gather():
-        return await asyncio.gather(*(arrays[i].async_array.getitem(selection) for i in rest),
+        return await asyncio.gather(*(z.async_array.getitem(selection) for z in arrays),
                                     return_exceptions=True)
 
     try:
         results = sync(gather())
     except Exception as exc:
-        raise CollectionError(f"{whats[rest[0]]} is corrupt ({_short(exc)})",
-                              path=paths[rest[0]]) from exc
-    for i, res in zip(rest, results):
+        raise CollectionError(f"{whats[0]} is corrupt ({_short(exc)})", path=paths[0]) from exc
+    out = []
+    for res, path, what in zip(results, paths, whats):
         if isinstance(res, BaseException):
-            raise CollectionError(f"{whats[i]} is corrupt ({_short(res)})",
-                                  path=paths[i]) from res
-        out[i] = np.asarray(res)
+            raise CollectionError(f"{what} is corrupt ({_short(res)})", path=path) from res
+        out.append(np.asarray(res))
     return out
 
 
