@@ -67,6 +67,11 @@ def test_al_json_keeps_its_fields_and_adds_intervals_and_rare(tmp_path):
         assert all(v is None or 5 <= v <= rare["n_items"] for v in per.values())
         assert rare["summary"]["table"][s]["per_seed"] == [per[k] for k in ("0", "1", "2")]
     assert "ring" in r.output and "fewer than random" in r.output
+    # the console prints the second reading beside the first, as the JSON holds it
+    line = next(ln for ln in r.output.splitlines() if ln.strip().startswith("margin+typical"))
+    tail = table["margin+typical"]
+    assert f"last-points target {tail['saving_tail']} (95% CI {tail['saving_tail_ci']})" in line
+    assert f"random's last points' mean {res['labels_needed']['target_tail']}" in r.output
 
 
 def test_rare_class_must_exist(tmp_path):

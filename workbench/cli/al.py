@@ -109,11 +109,15 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
     if plot:
         plot_learning_curves(res, plot, title=f"{Path(collection).name}: {label_column}")
     ln = res["labels_needed"]
-    click.echo(f"target accuracy (random's final) {ln['target_accuracy']}")
+    click.echo(f"target accuracy (random's final) {ln['target_accuracy']}"
+               + (f"; second reading: random's last points' mean {ln['target_tail']}"
+                  if "target_tail" in ln else ""))
     for s, row in ln["table"].items():
         click.echo(f"  {s:18s} labels needed {row['labels']}  saving {row['saving']} "
                    f"(95% CI {row['saving_ci']})  area {row['area']} (95% CI "
-                   f"{row['area_ci']})  final accuracy {row['final_accuracy']}")
+                   f"{row['area_ci']})  final accuracy {row['final_accuracy']}"
+                   + (f"  saving with random's last-points target {row['saving_tail']} (95% CI "
+                      f"{row['saving_tail_ci']})" if "saving_tail" in row else ""))
     if rare is not None:
         rt = res["rare"]["summary"]["table"]
         click.echo(f"labels until {rare_k} {rare!r} are labelled (mean over seeds):")
