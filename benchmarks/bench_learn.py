@@ -323,27 +323,19 @@ def _hybrid_search_inputs(variant: str, coll, ssl_x, ssl_name: str):
     search: ``ssl`` (the embedding, kNN outlier score), ``morphology`` (per-side
     Fanaroff-Riley measures, :mod:`workbench.imaging.morphology`, ranked by its label-free
     hybrid score) or ``ssl+morphology`` (both standardised side by side, the hybrid score).
-    Islands count as the source within half the catalogued largest angular size + one
-    FIRST beam (5.4 arcsec) of the centre. Returns ``(features, score or None, text)``."""
+    Islands count as the source within half the catalogued largest angular size + 3 pixels
+    (one FIRST beam, 5.4 arcsec) of the centre (:func:`workbench.active.rare.
+    collection_morphology`). Returns ``(features, score or None, text)``."""
     if variant == "ssl":
         return ssl_x, None, f"{ssl_name} features, kNN outlier score"
     if variant not in ("morphology", "ssl+morphology"):
         raise SystemExit(f"--rare-features: unknown variant {variant!r} "
                          "(ssl, morphology, ssl+morphology)")
-    from workbench.imaging.morphology import hybrid_score, morphology_table
+    from workbench.active.rare import collection_morphology
 
-    cat = coll.catalog
-    pix = cat["pixscale_arcsec"].to_numpy(float)
-    r_max = (cat["las_arcsec"].to_numpy(float) / 2 + 5.4) / pix
-    product = next(iter(coll.products))
-    imgs = np.concatenate([b.images[product][:, 0] for b in coll.batches(256,
-                                                                        products=[product])])
-    table = morphology_table(imgs, r_max=r_max)
-    score = hybrid_score(table)
-    m = table.to_numpy(float)
-    m = np.where(np.isnan(m), np.nanmedian(m, axis=0), m)  # no source found: typical values
-    desc = (f"per-side morphology, {m.shape[1]} columns ({int(np.isnan(score).sum())} images "
-            "without a source), ranked by the label-free hybrid score")
+    m, score, n_none = collection_morphology(coll, "las_arcsec")  # + 3 px = 5.4 arcsec
+    desc = (f"per-side morphology, {m.shape[1]} columns ({n_none} images without a "
+            "source), ranked by the label-free hybrid score")
     if variant == "morphology":
         return m, score, desc
 

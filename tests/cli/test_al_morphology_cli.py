@@ -80,5 +80,5 @@ def test_morphology_size_column_must_exist(tmp_path):
     r = _simulate(coll, tmp_path / "x.json", "morphology:nope")
     assert r.exit_code != 0
     msg = str(r.exception)
-    assert "morphology:nope needs the catalog columns 'nope'" in msg
+    assert "needs the catalog columns 'nope' (arcsec) and 'pixscale_arcsec'" in msg
     assert str(coll.path) in msg  # names the collection

@@ -227,26 +227,23 @@ def typiclust_order(embeddings, labelled_mask, n: int, *, seed: int = 0,
     c = km.labels_
     size = np.bincount(c, minlength=k)
     n_lab = np.bincount(c[lab], minlength=k)
-    picks: list[int] = []
+    typ = np.empty(len(x))  # within its own cluster: fixed while picking
+    for j in np.unique(c):
+        members = np.flatnonzero(c == j)
+        typ[members] = typicality(x[members], k_neighbours)
     taken = lab.copy()
-    while len(picks) < n:
+    picks: list[int] = []
+    for _ in range(n):
         # uncovered clusters first, then larger ones; clusters without unlabelled items skip
-        order = np.lexsort((-size, n_lab))
-        progressed = False
-        for j in order:
-            members = np.flatnonzero(c == j)
-            free = members[~taken[members]]
-            if not len(free):
-                continue
-            typ = typicality(x[members], k_neighbours)[~taken[members]]
-            i = int(free[np.argmax(typ)])
-            picks.append(i)
-            taken[i] = True
-            n_lab[j] += 1
-            progressed = True
+        free_in = np.bincount(c[~taken], minlength=k) > 0
+        order = [j for j in np.lexsort((-size, n_lab)) if free_in[j]]
+        if not order:
             break
-        if not progressed:
-            break
+        free = np.flatnonzero((c == order[0]) & ~taken)
+        i = int(free[np.argmax(typ[free])])
+        picks.append(i)
+        taken[i] = True
+        n_lab[order[0]] += 1
     return np.asarray(picks, int)
 
 

@@ -27,7 +27,8 @@ import numpy as np
 
 from workbench.core.errors import InputError
 
-__all__ = ["active_anomaly_scores", "simulate_rare", "RARE_STRATEGIES"]
+__all__ = ["active_anomaly_scores", "simulate_rare", "collection_morphology",
+           "RARE_STRATEGIES"]
 
 RARE_STRATEGIES = ("random", "anomaly_first", "active_anomaly", "cluster_balanced")
 
@@ -202,3 +203,57 @@ def simulate_rare(features, labels, rare: str, *,
                                             else anomaly_method), "seeds": seed_list,
                          "strategies": list(strategies)},
             "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def collection_morphology(coll, size_column: str | None = None, *, pad_pixels: float = 3.0,
+                          batch_size: int = 256) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-side morphology (:func:`workbench.imaging.morphology.morphology_table`) of the
+    first channel of each item's first product, in the Collection's order, and its
+    label-free :func:`~workbench.imaging.morphology.hybrid_score`.
+
+    Parameters
+    ----------
+    coll : Collection
+    size_column : str, optional
+        Catalog column of each source's largest angular size (arcsec): the source's islands
+        must come within half of it + ``pad_pixels`` of the centre (needs the column
+        ``pixscale_arcsec``). Default: within 0.3 x the image's smaller side.
+    pad_pixels : float
+        Added to half the size (3 pixels: one FIRST beam, 5.4 arcsec, at 1.8 arcsec a pixel).
+
+    Returns
+    -------
+    features : array (n, 16)
+        The morphology columns, the column median where no source was found.
+    score : array (n,)
+        The hybrid score (NaN where no source was found).
+    n_without_source : int
+    """
+    from workbench.imaging.morphology import hybrid_score, morphology_table
+
+    cat = coll.catalog
+    r_max = None
+    if size_column:
+        if size_column not in cat.columns or "pixscale_arcsec" not in cat.columns:
+            raise InputError(f"per-side morphology within {size_column!r} needs the catalog "
+                             f"columns {size_column!r} (arcsec) and 'pixscale_arcsec'",
+                             path=coll.path, hint=f"columns: {list(cat.columns)}")
+        r_max = (cat[size_column].to_numpy(float) / 2 / cat["pixscale_arcsec"].to_numpy(float)
+                 + float(pad_pixels))
+        if not np.isfinite(r_max).all() or (r_max <= 0).any():
+            raise InputError(f"column {size_column!r} has missing or non-positive sizes",
+                             path=coll.path)
+    product = next(iter(coll.products))
+    parts, start = [], 0
+    for b in coll.batches(batch_size, products=[product]):
+        imgs = np.asarray(b.images[product])[:, 0]
+        parts.append(morphology_table(imgs, r_max=None if r_max is None
+                                      else r_max[start:start + len(imgs)]))
+        start += len(imgs)
+    m = np.concatenate([t.to_numpy(float) for t in parts])
+    score = np.concatenate([hybrid_score(t) for t in parts])
+    missing = np.isnan(m).all(axis=1)
+    if missing.all():
+        raise InputError("no image has a source above the noise for per-side morphology",
+                         path=coll.path)
+    return np.where(np.isnan(m), np.nanmedian(m, axis=0), m), score, int(missing.sum())

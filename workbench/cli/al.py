@@ -85,7 +85,9 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
 
         x, src = dihedral_features(coll, rot_ckpt), f"dihedral-pooled:{Path(rot_ckpt).name}"
     elif source.split(":")[0] == "morphology":
-        x, score = _morphology_features(coll, source.partition(":")[2], collection)
+        from workbench.active.rare import collection_morphology
+
+        x, score, _ = collection_morphology(coll, source.partition(":")[2] or None)
         src = source
     else:
         x, src = features_for_simulation(coll, source=source)
@@ -125,41 +127,6 @@ def al_simulate(collection, label_column, strategies, budget, seeds, initial, st
             click.echo(f"  {s:18s} {row['labels_mean']}  x{row['factor']} fewer than random "
                        f"(95% CI {row['factor_ci']})")
     click.echo(f"wrote {output} ({res['seconds']} s)")
-
-
-def _morphology_features(coll, size_column: str, where):
-    """Per-side morphology of the first channel of each item's first product (no source
-    found: column medians) and the label-free hybrid score (NaN there)."""
-    import numpy as np
-
-    from workbench.core.errors import InputError
-    from workbench.imaging.morphology import hybrid_score, morphology_table
-
-    cat = coll.catalog
-    r_max = None
-    if size_column:
-        if size_column not in cat.columns or "pixscale_arcsec" not in cat.columns:
-            raise InputError(f"--features morphology:{size_column} needs the catalog columns "
-                             f"{size_column!r} (arcsec) and 'pixscale_arcsec'", path=where,
-                             hint=f"columns: {list(cat.columns)}")
-        r_max = cat[size_column].to_numpy(float) / 2 / cat["pixscale_arcsec"].to_numpy(float)
-        r_max = r_max + 3.0
-        if not np.isfinite(r_max).all() or (r_max <= 0).any():
-            raise InputError(f"column {size_column!r} has missing or non-positive sizes",
-                             path=where)
-    product = next(iter(coll.products))
-    parts, start = [], 0
-    for b in coll.batches(256, products=[product]):
-        imgs = np.asarray(b.images[product])[:, 0]
-        parts.append(morphology_table(imgs, r_max=None if r_max is None
-                                      else r_max[start:start + len(imgs)]))
-        start += len(imgs)
-    m = np.concatenate([t.to_numpy(float) for t in parts])
-    score = np.concatenate([hybrid_score(t) for t in parts])
-    if np.isnan(m).all(axis=1).all():
-        raise InputError("no image has a source above the noise for --features morphology",
-                         path=where)
-    return np.where(np.isnan(m), np.nanmedian(m, axis=0), m), score
 
 
 @al.command("round")
